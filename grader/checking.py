@@ -1,0 +1,200 @@
+"""What a hidden check can do: probe the submission through the sandbox and compare with floats.
+
+Checks live in grader/checks/check_*.py and use the `kit` fixture (a Kit). Every verdict is taken
+here, in the grading process, on plain floats that came back from the worker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from . import graphs
+from .sandbox import Limits, Sandbox
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: failed, with a message for the student."""
+
+    def __init__(self, message: str, *, kind: str = "wrong", error: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.error = error or {}
+
+
+@dataclass
+class Session:
+    """State shared by all checks of one grading run (grader side only)."""
+
+    sandbox: Sandbox
+    limits: Limits
+    steps: tuple[str, ...] | None = None          # None: every step
+    missing: tuple[str, ...] = ()                 # submission files that do not exist
+    records: list[dict[str, Any]] = field(default_factory=list)
+    load_failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+MODULES_FOR_TASK = {
+    "graph": ("engine",),
+    "neuron": ("engine", "nn"),
+    "neuron_sample": ("engine", "nn"),
+    "layer": ("engine", "nn"),
+    "mlp": ("engine", "nn"),
+    "train": ("engine", "nn", "train"),
+}
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """One or two lines for an error the worker (or the sandbox) reported."""
+    kind = error.get("kind", "")
+    message = str(error.get("message", "")).strip()
+    where = error.get("where")
+    line = error.get("line")
+    if kind == "not_implemented":
+        text = f"not implemented yet: {message}"
+    elif kind in ("timeout", "run_timeout", "crash", "exit", "killed", "protocol", "memory"):
+        text = message
+    elif kind == "import":
+        text = message
+    elif kind == "syntax":
+        text = f"SyntaxError: {message}"
+    elif kind == "recursion":
+        text = f"RecursionError: {message}"
+    elif kind in ("interrupt",):
+        text = message
+    else:
+        etype = error.get("type")
+        text = f"{etype}: {message}" if etype and kind != "api" else message
+    if where:
+        text += f"\n  at {where}" + (f":  {line}" if line else "")
+    return text
+
+
+def _number(x: Any) -> float | None:
+    """A value from the worker as a float; None unless it is a real, finite JSON number."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def fmt(x: float | None) -> str:
+    return "not a number" if x is None else f"{x:.6g}"
+
+
+class Kit:
+    """The checks' handle on the submission. Raises CheckFailed for anything a student can fix."""
+
+    def __init__(self, session: Session, record: dict[str, Any]) -> None:
+        self.session = session
+        self.record = record
+
+    # -- probing
+    def probe(self, task: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
+        for name in MODULES_FOR_TASK.get(task, ()):
+            failure = self.session.load_failures.get(name)
+            if failure is not None:
+                raise CheckFailed(failure["text"], kind="import", error=failure["error"])
+        for name in MODULES_FOR_TASK.get(task, ()):
+            self._load(name)
+        outcome = self.session.sandbox.request(task, timeout=timeout, **args)
+        self._keep_output(outcome.output)
+        self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)
+        if outcome.error is not None:
+            raise CheckFailed(describe_error(outcome.error), kind=outcome.error.get("kind", "error"),
+                              error=outcome.error)
+        assert outcome.result is not None
+        return outcome.result
+
+    def _load(self, name: str) -> None:
+        if f"{name}.py" in self.session.missing:
+            text = f"{name}.py is missing from the submission"
+            error = {"kind": "missing", "message": text, "module": name, "step": None}
+            self.session.load_failures[name] = {"text": text, "error": error}
+            raise CheckFailed(text, kind="import", error=error)
+        outcome = self.session.sandbox.request("load", names=[name])
+        self._keep_output(outcome.output)
+        if outcome.error is None:
+            return
+        error = dict(outcome.error)
+        # Import failures are the same for every check: remember it, and never wait twice.
+        text = f"{name}.py could not be imported: {describe_error(error)}"
+        if error.get("kind") == "not_implemented":
+            text = f"{name}.py raised at import time: {describe_error(error)}"
+        error["module"] = name
+        error.setdefault("step", None)
+        self.session.load_failures[name] = {"text": text, "error": error}
+        raise CheckFailed(text, kind="import", error=error)
+
+    def _keep_output(self, text: str) -> None:
+        if text:
+            limit = self.session.limits.output_kb * 1024
+            kept = self.record.get("output", "") + text
+            self.record["output"] = kept if len(kept) <= limit else kept[:limit] + "\n..."
+
+    # -- comparisons
+    def fail(self, message: str, kind: str = "wrong") -> CheckFailed:
+        """A failure to raise: `raise kit.fail("...")`."""
+        return CheckFailed(message, kind=kind)
+
+    def number(self, value: Any, what: str) -> float:
+        x = _number(value)
+        if x is None:
+            raise CheckFailed(f"{what} should be a finite number, got {value!r}"[:300])
+        return x
+
+    def expect_close(self, got: Any, expected: float, what: str, context: str = "",
+                     rel: float = graphs.REL_TOL, abs_: float = graphs.ABS_TOL) -> None:
+        x = self.number(got, what)
+        if not graphs.close(x, expected, rel, abs_):
+            err = graphs.relative_error(x, expected)
+            lead = f"{context}\n" if context else ""
+            raise CheckFailed(f"{lead}got {what} = {fmt(x)}, expected {fmt(expected)} "
+                              f"(relative error {err:.2g})")
+
+    def graph(self, spec: graphs.Spec, *, walk: str, seed: float = 1.0,
+              grads_of: Sequence[int] | None = None) -> dict[str, Any]:
+        """Build `spec` with the student's Value, backpropagate, compare data and grads.
+
+        walk="manual": out.grad = seed, then every _backward, newest node first (the operation
+        steps: no dependence on the student's backward()). walk="student": out.backward().
+        """
+        result = self.probe("graph", spec=spec, walk=walk, seed=seed)
+        expected = graphs.evaluate(spec)
+        want = graphs.finite_difference_grads(spec, seed if walk == "manual" else 1.0)
+        how = (f"built {graphs.render(spec)}\n" +
+               (f"then set out.grad = {seed:g} and called every _backward, newest first"
+                if walk == "manual" else "then called out.backward()"))
+        data = result.get("data")
+        grads = result.get("grad")
+        if not isinstance(data, list) or not isinstance(grads, list) or \
+                len(data) != len(spec) or len(grads) != len(spec):
+            raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
+        for i in range(len(spec)):
+            got = _number(data[i])
+            if got is None or not graphs.close(got, expected[i]):
+                name = graphs.node_name(spec, i)
+                raise CheckFailed(f"{how}\ngot {name}.data = {fmt(got)}, expected "
+                                  f"{fmt(expected[i])}", kind="wrong_data")
+        indices = list(range(len(spec))) if grads_of is None else list(grads_of)
+        wrong = []
+        for i in indices:
+            if i == len(spec) - 1 and walk == "manual":
+                continue  # set by the harness
+            got = _number(grads[i])
+            if got is None or not graphs.close(got, want[i]):
+                wrong.append((i, got))
+        if wrong:
+            i, got = wrong[0]
+            name = graphs.node_name(spec, i)
+            err = graphs.relative_error(got, want[i]) if got is not None else math.inf
+            text = (f"{how}\ngot {name}.grad = {fmt(got)}, expected {fmt(want[i])}"
+                    + (f" (relative error {err:.2g})" if got is not None else ""))
+            if len(wrong) > 1:
+                others = ", ".join(graphs.node_name(spec, j) + ".grad" for j, _ in wrong[1:4])
+                more = len(wrong) - 4
+                text += f"\nalso wrong: {others}" + (f" and {more} more" if more > 0 else "")
+            raise CheckFailed(text, kind="wrong_grad")
+        return result

@@ -1,0 +1,75 @@
+"""Step backward: Value.backward() on graphs where order, reuse and the seed gradient matter."""
+
+import random
+
+import pytest
+
+from grader import graphs
+
+STEP = "backward"
+
+# The tutorial's neuron. With b = 6.8813735870195432 the pre-activation is exactly atanh(1/sqrt(2)),
+# so o = 0.7071 and x1.grad = -1.5, w1.grad = 1.0, x2.grad = 0.5, w2.grad = 0, b.grad = 0.5.
+# (With b = 6.88 the numbers are o = 0.7064 and x1.grad = -1.5029.)
+TUTORIAL_NEURON = [
+    ["leaf", 2.0, "x1"], ["leaf", -3.0, "w1"], ["leaf", 0.0, "x2"], ["leaf", 1.0, "w2"],
+    ["leaf", 6.8813735870195432, "b"],
+    ["mul", 0, 1], ["mul", 2, 3], ["add", 5, 6], ["add", 7, 4], ["tanh", 8],
+]
+
+
+@pytest.mark.check(step=STEP, weight=3, visible=True, needs=("tanh",),
+                   title="the tutorial's neuron: o = tanh(x1*w1 + x2*w2 + b)")
+def check_tutorial_neuron(kit):
+    kit.graph(TUTORIAL_NEURON, walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=2, title="(a * b).backward() starts from out.grad = 1")
+def check_seed(kit):
+    kit.graph([["leaf", 1.5], ["leaf", -2.0], ["mul", 0, 1]], walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=2, title="((a * b) + c) * d: gradients flow in order")
+def check_chain(kit):
+    spec = [["leaf", 0.7], ["leaf", -1.9], ["leaf", 1.3], ["leaf", 2.2],
+            ["mul", 0, 1], ["add", 4, 2], ["mul", 5, 3]]
+    kit.graph(spec, walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=3, title="t = a * b; t * c + t * d: a node on two paths")
+def check_diamond(kit):
+    spec = [["leaf", 1.1], ["leaf", -0.8], ["leaf", 2.4], ["leaf", -1.6],
+            ["mul", 0, 1], ["mul", 4, 2], ["mul", 4, 3], ["add", 5, 6]]
+    kit.graph(spec, walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=3, title="b = a + a; c = b + b; c * c: reuse on every level")
+def check_reuse_levels(kit):
+    spec = [["leaf", 0.9], ["add", 0, 0], ["add", 1, 1], ["mul", 2, 2]]
+    kit.graph(spec, walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=2,
+                   title="a - b, a / b, a ** 3, -a, 2 - a, 2 / a: nodes made inside operations")
+def check_derived_operations(kit):
+    spec = [["leaf", 1.4], ["leaf", -0.6], ["sub", 0, 1], ["div", 2, 0], ["pow", 3, 3],
+            ["neg", 4], ["csub", 2.0, 5], ["cdiv", 2.0, 6]]
+    kit.graph(spec, walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=1, title="random graphs with reuse")
+@pytest.mark.parametrize("seed", [301, 302, 303, 304])
+def check_random_graphs(kit, seed):
+    rng = random.Random(seed)
+    ops = ("add", "mul", "addc", "mulc", "sub", "div", "pow", "neg", "mul", "add")
+    spec = graphs.random_graph(rng, ops, n_leaves=3, n_ops=7)
+    kit.graph(spec, walk="student")
+
+
+@pytest.mark.check(step=STEP, weight=1, title="a chain of 300 additions")
+def check_long_chain(kit):
+    spec = [["leaf", 0.25]]
+    for i in range(300):
+        spec.append(["addc", i, 0.01])
+    spec.append(["mul", len(spec) - 1, 0])
+    kit.graph(spec, walk="student", grads_of=[0, len(spec) - 1])

@@ -1,0 +1,45 @@
+"""Step mul: Value.__mul__, checked through the operation's own _backward (no backward() needed)."""
+
+import random
+
+import pytest
+
+from grader import graphs
+
+STEP = "mul"
+
+
+@pytest.mark.check(step=STEP, weight=1, title="a * b: value and gradients")
+def check_two_leaves(kit):
+    kit.graph([["leaf", 1.5], ["leaf", -2.5], ["mul", 0, 1]], walk="manual", seed=1.0)
+
+
+@pytest.mark.check(step=STEP, weight=2, title="a * b in the middle of a graph (out.grad = -1.6)")
+def check_upstream_gradient(kit):
+    kit.graph([["leaf", 2.5], ["leaf", 0.6], ["mul", 0, 1]], walk="manual", seed=-1.6)
+
+
+@pytest.mark.check(step=STEP, weight=2, title="a * a: one leaf used twice")
+def check_reused_leaf(kit):
+    kit.graph([["leaf", -1.75], ["mul", 0, 0]], walk="manual", seed=1.4)
+
+
+@pytest.mark.check(step=STEP, weight=2, title="t = a * b; (t * c) * (t * d): a node used twice")
+def check_reused_node(kit):
+    spec = [["leaf", 1.2], ["leaf", -0.7], ["leaf", 2.1], ["leaf", 0.9],
+            ["mul", 0, 1], ["mul", 4, 2], ["mul", 4, 3], ["mul", 5, 6]]
+    kit.graph(spec, walk="manual", seed=0.8)
+
+
+@pytest.mark.check(step=STEP, weight=1, title="constants on either side: a * 3, -2 * a")
+def check_constants(kit):
+    kit.graph([["leaf", 1.3], ["mulc", 0, 3]], walk="manual", seed=1.5)
+    kit.graph([["leaf", -0.9], ["cmul", -2, 0]], walk="manual", seed=0.7)
+
+
+@pytest.mark.check(step=STEP, weight=2, title="random products that reuse leaves and nodes")
+@pytest.mark.parametrize("seed", [201, 202, 203])
+def check_random_products(kit, seed):
+    rng = random.Random(seed)
+    spec = graphs.random_graph(rng, ("mul", "mul", "mulc", "cmul"), n_leaves=3, n_ops=5)
+    kit.graph(spec, walk="manual", seed=graphs.magnitude(rng))

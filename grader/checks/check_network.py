@@ -1,0 +1,67 @@
+"""Step network: the given Layer and MLP, running on the student's Value and Neuron."""
+
+import random
+
+import pytest
+
+from grader import graphs
+
+STEP = "network"
+
+
+def _params(seed, count):
+    rng = random.Random(seed)
+    return [round(rng.uniform(-1, 1), 4) for _ in range(count)]
+
+
+@pytest.mark.check(step=STEP, weight=2, title="MLP(3, [4, 4, 1]) has 41 parameters")
+def check_parameter_count(kit):
+    for nin, sizes in ((3, [4, 4, 1]), (2, [3, 2])):
+        result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=5)
+        want = graphs.mlp_size(nin, sizes)
+        if result.get("count") != want or result.get("distinct") != want:
+            raise kit.fail(f"MLP({nin}, {sizes}).parameters() has {result.get('count')} Values "
+                           f"({result.get('distinct')} different), expected {want}")
+
+
+@pytest.mark.check(step=STEP, weight=2, title="Layer(3, 1) gives one Value, Layer(3, 2) a list")
+def check_layer_shapes(kit):
+    for nout, shape in ((1, "value"), (2, "list of 2")):
+        result = kit.probe("layer", nin=3, nout=nout, init_seed=6, x=[0.5, -1.0, 2.0])
+        if result.get("shape") != shape:
+            raise kit.fail(f"Layer(3, {nout})(x) returned a {result.get('shape')}, expected a "
+                           f"{'single Value' if nout == 1 else 'list of 2 Values'}")
+
+
+@pytest.mark.check(step=STEP, weight=2, title="MLP(3, [4, 4, 1]) forward value")
+def check_forward(kit):
+    params = _params(41, 41)
+    x = [2.0, 3.0, -1.0]
+    result = kit.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=41, params=params, xs=[x])
+    spec, _, outputs = graphs.mlp_graph(3, [4, 4, 1], params, [x])
+    out = (result.get("out") or [None])[0]
+    kit.expect_close(out, graphs.evaluate(spec)[outputs[0]], "MLP(x).data",
+                     f"MLP(3, [4, 4, 1]) with parameters set to fixed values, x = {x}")
+
+
+@pytest.mark.check(step=STEP, weight=2, title="every parameter's gradient after backward()")
+@pytest.mark.parametrize("nin, sizes, seed", [(3, [4, 4, 1], 51), (2, [3, 2], 52)])
+def check_gradients(kit, nin, sizes, seed):
+    count = graphs.mlp_size(nin, sizes)
+    params = _params(seed, count)
+    rng = random.Random(seed + 1000)
+    xs = [[graphs.magnitude(rng, 0.2, 2.0) for _ in range(nin)] for _ in range(2)]
+    result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=seed, params=params, xs=xs,
+                       walk="student")
+    spec, indices, _ = graphs.mlp_graph(nin, sizes, params, xs)
+    want = graphs.finite_difference_grads(spec, only=indices)
+    grads = result.get("param_grad") or []
+    if len(grads) != count:
+        raise kit.fail(f"expected {count} parameter gradients, got {len(grads)}")
+    context = (f"MLP({nin}, {sizes}) with fixed parameters, outputs for x = {xs} summed "
+               f"into one Value, then .backward()")
+    wrong = [i for i in indices if not graphs.close(kit.number(grads[i], "a gradient"), want[i])]
+    if wrong:
+        i = wrong[0]
+        raise kit.fail(f"{context}\ngot parameters()[{i}].grad = {grads[i]:.6g}, expected "
+                       f"{want[i]:.6g}; {len(wrong)} of {count} parameter gradients are wrong")

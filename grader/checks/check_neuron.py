@@ -1,0 +1,90 @@
+"""Step neuron: nn.Neuron's parameters, initial weights, forward value and gradients."""
+
+import random
+
+import pytest
+
+from grader import graphs
+
+STEP = "neuron"
+
+
+def neuron_graph(params, x):
+    spec, _, _ = graphs.mlp_graph(len(x), [1], params, [x])
+    return spec[:-1]   # drop the final sum over outputs: the neuron's output is the last node
+
+
+@pytest.mark.check(step=STEP, weight=2, title="Neuron(3).parameters(): 3 weights and a bias")
+def check_parameters(kit):
+    for n in (3, 1, 6):
+        result = kit.probe("neuron", n=n, init_seed=7)
+        count = kit.number(result.get("count"), "len(parameters())")
+        if count != n + 1:
+            raise kit.fail(f"Neuron({n}).parameters() has {count:g} Values, expected {n + 1} "
+                           f"({n} weights and 1 bias)")
+        if result.get("distinct") != n + 1:
+            raise kit.fail(f"Neuron({n}).parameters() holds {result.get('distinct')} different "
+                           f"Values, expected {n + 1}: some parameters are the same object")
+
+
+@pytest.mark.check(step=STEP, weight=3, title="weights drawn uniformly from [-1, 1], bias 0")
+def check_initial_values(kit):
+    samples = kit.probe("neuron_sample", n=5, count=200, init_seed=11).get("samples")
+    if not isinstance(samples, list) or not all(isinstance(s, list) and len(s) == 6
+                                                 for s in samples):
+        raise kit.fail("Neuron(5).parameters() should hold 6 Values (5 weights, then the bias)")
+    weights = [kit.number(w, "a weight") for s in samples for w in s[:5]]
+    biases = [kit.number(s[5], "the bias") for s in samples]
+    n = len(weights)
+    outside = [w for w in weights if not -1.0 <= w <= 1.0]
+    if outside:
+        raise kit.fail(f"{len(outside)} of {n} initial weights lie outside [-1, 1] "
+                       f"(for example {outside[0]:.4g})")
+    if any(b != 0.0 for b in biases):
+        raise kit.fail(f"the bias should start at 0, got {next(b for b in biases if b != 0):.4g}")
+    # For 1000 draws from U(-1, 1): mean within 0.1 and the middle half within 0.4..0.6 of the draws
+    # are both more than 5 standard deviations wide, yet 0..1 or clumped draws fail them.
+    mean = sum(weights) / n
+    middle = sum(1 for w in weights if -0.5 <= w <= 0.5) / n
+    if len(set(weights)) < n * 0.99:
+        raise kit.fail(f"only {len(set(weights))} different values among {n} initial weights: "
+                       f"each weight should get its own random draw")
+    if min(weights) > -0.9 or max(weights) < 0.9 or abs(mean) > 0.1 or not 0.4 <= middle <= 0.6:
+        raise kit.fail(f"initial weights do not look uniform on [-1, 1]: over {n} draws the "
+                       f"smallest is {min(weights):.3g}, the largest {max(weights):.3g}, the mean "
+                       f"{mean:.3g}, and {middle:.0%} lie in [-0.5, 0.5] (expected about 50%)")
+
+
+def _forward(kit, n, seed, x_values):
+    rng = random.Random(seed)
+    params = [round(rng.uniform(-1, 1), 4) for _ in range(n + 1)]
+    x = [graphs.magnitude(rng, 0.3, 1.5) for _ in range(n)]
+    result = kit.probe("neuron", n=n, init_seed=seed, params=params, x=x, x_values=x_values,
+                       walk="manual", seed=1.0)
+    spec = neuron_graph(params, x)
+    context = (f"Neuron({n}) with weights {params[:-1]} and bias {params[-1]}, "
+               f"called on x = {x}" + (" (as Values)" if x_values else ""))
+    kit.expect_close(result.get("out"), graphs.evaluate(spec)[-1], "the output", context)
+    return result, spec, params, x, context
+
+
+@pytest.mark.check(step=STEP, weight=3, title="forward: tanh(w . x + b) on a list of numbers")
+@pytest.mark.parametrize("n, seed", [(3, 21), (5, 22)])
+def check_forward(kit, n, seed):
+    _forward(kit, n, seed, x_values=False)
+
+
+@pytest.mark.check(step=STEP, weight=3, title="gradients of the weights, the bias and the inputs")
+@pytest.mark.parametrize("n, seed", [(3, 31), (4, 32)])
+def check_gradients(kit, n, seed):
+    result, spec, params, x, context = _forward(kit, n, seed, x_values=True)
+    want = graphs.finite_difference_grads(spec)
+    param_grad = result.get("param_grad") or []
+    x_grad = result.get("x_grad") or []
+    if len(param_grad) != n + 1 or len(x_grad) != n:
+        raise kit.fail("the neuron's gradients could not be read")
+    # Parameter leaves come first in the graph, then the inputs.
+    names = [f"w{i + 1}" for i in range(n)] + ["b"] + [f"x{i + 1}" for i in range(n)]
+    for i, got in enumerate(param_grad + x_grad):
+        kit.expect_close(got, want[i], f"{names[i]}.grad",
+                         context + "; then out.grad = 1 and every _backward, newest first")

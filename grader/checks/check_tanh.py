@@ -1,0 +1,23 @@
+"""Step tanh: Value.tanh, checked through the operation's own _backward (no backward() needed)."""
+
+import pytest
+
+STEP = "tanh"
+
+
+@pytest.mark.check(step=STEP, weight=3, title="tanh(a) at inputs from -3 to 3")
+@pytest.mark.parametrize("x", [0.0, 0.55, -1.3, 2.7])
+def check_values(kit, x):
+    kit.graph([["leaf", x], ["tanh", 0]], walk="manual", seed=1.0)
+
+
+@pytest.mark.check(step=STEP, weight=3, title="tanh(tanh(a)) with out.grad = 2.5")
+@pytest.mark.parametrize("x", [0.9, -1.7])
+def check_chained(kit, x):
+    kit.graph([["leaf", x], ["tanh", 0], ["tanh", 1]], walk="manual", seed=2.5)
+
+
+@pytest.mark.check(step=STEP, weight=3, title="tanh of large inputs: +-1, gradient 0, no overflow")
+@pytest.mark.parametrize("x", [25.0, -40.0, 1000.0, -1000.0])
+def check_large_inputs(kit, x):
+    kit.graph([["leaf", x], ["tanh", 0]], walk="manual", seed=1.0)

@@ -1,0 +1,148 @@
+"""pytest wiring for the hidden checks: order, prerequisites, and one plain record per check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from grader import steps
+from grader.checking import CheckFailed, Kit, Session
+
+def _session(config: pytest.Config) -> Session:
+    session = getattr(config, "_micrograd_kit_session", None)
+    if session is None:
+        raise pytest.UsageError("the hidden checks run only through `python -m grader`")
+    return session
+
+
+def _marker(item: pytest.Item) -> dict[str, Any]:
+    mark = item.get_closest_marker("check")
+    if mark is None:
+        raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.check(...)")
+    return dict(mark.kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "check(step, weight, title, visible=False, needs=()): a graded check")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    session = _session(config)
+    order = {step_id: n for n, step_id in enumerate(steps.STEP_IDS)}
+    # Curriculum order, so a step's prerequisites have run before it; stable within a step.
+    items.sort(key=lambda item: order[_marker(item)["step"]])
+    counters: dict[str, int] = {}
+    kept, dropped = [], []
+    for item in items:
+        mark = _marker(item)
+        step_id = mark["step"]
+        counters[step_id] = counters.get(step_id, 0) + 1
+        item.stash[_NUMBER] = f"{step_id}.{counters[step_id]}"
+        if session.steps is None or step_id in session.steps:
+            kept.append(item)
+        else:
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+_NUMBER = pytest.StashKey[str]()
+_RECORD = pytest.StashKey[dict]()
+
+
+def _blocker(session: Session, step_id: str, extra_needs: tuple[str, ...]) -> str | None:
+    """The first prerequisite that ran and passed no check at all: running this step is useless."""
+    needed = set(steps.all_needs(step_id)) | set(extra_needs)
+    for need in steps.STEP_IDS:
+        if need not in needed:
+            continue
+        ran = [r for r in session.records if r["step"] == need]
+        if ran and not any(r["passed"] for r in ran):
+            return need
+    return None
+
+
+@pytest.fixture
+def kit(request: pytest.FixtureRequest) -> Kit:
+    session = _session(request.config)
+    item = request.node
+    record = item.stash[_RECORD]
+    step_id = record["step"]
+    blocker = _blocker(session, step_id, tuple(record["needs"]))
+    if blocker is not None:
+        record["state"] = "blocked"
+        record["blocked_by"] = blocker
+        pytest.skip(f"not run: needs {blocker}, which passes no check yet")
+    # A step whose check hung or crashed once is not run again: each attempt would cost a full
+    # time limit and say nothing new.
+    for earlier in session.records:
+        if earlier["step"] == step_id and earlier.get("error_kind") in (
+                "timeout", "run_timeout", "crash", "killed"):
+            record["state"] = "not_run"
+            pytest.skip(f"not run: check {earlier['number']} of this step "
+                        f"{'timed out' if 'timeout' in earlier['error_kind'] else 'crashed'}")
+    if session.sandbox.remaining() <= 0:
+        record["state"] = "not_run"
+        record["error_kind"] = "run_timeout"
+        pytest.skip(f"not run: the whole submission used its {session.limits.run_timeout:g} s")
+    return Kit(session, record)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = _marker(item)
+    item.stash[_RECORD] = {
+        "number": item.stash[_NUMBER],
+        "name": item.name,
+        "step": mark["step"],
+        "title": mark["title"],
+        "weight": mark["weight"],
+        "visible": bool(mark.get("visible", False)),
+        "needs": list(mark.get("needs", ())),
+        "passed": False,
+        "state": "failed",
+        "message": "",
+        "output": "",
+    }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    record = item.stash.get(_RECORD, None)
+    if record is None:
+        return
+    if call.when == "setup" and report.skipped:
+        record["message"] = str(call.excinfo.value.msg) if call.excinfo else "not run"
+        _finish(item, record)
+    elif call.when == "call":
+        if report.passed:
+            record["passed"] = True
+            record["state"] = "passed"
+        elif call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed):
+            failure = call.excinfo.value
+            record["message"] = failure.message
+            record["error_kind"] = failure.kind
+            record["error"] = failure.error
+        else:
+            # A bug in the check itself, never the student's fault: say so plainly.
+            record["state"] = "error"
+            record["message"] = f"internal grader error: {call.excinfo.exconly() if call.excinfo else '?'}"
+        _finish(item, record)
+
+
+def _finish(item: pytest.Item, record: dict[str, Any]) -> None:
+    session = _session(item.config)
+    if record not in session.records:
+        session.records.append(record)
+
+
+def pytest_json_runtest_metadata(item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:
+    record = item.stash.get(_RECORD, None)
+    if record is None or call.when not in ("setup", "call"):
+        return {}
+    return {"check": record}

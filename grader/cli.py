@@ -1,0 +1,146 @@
+"""Command line: `python -m grader [PATH] [--solutions] [--step STEP] [--json]`, `hint`, `steps`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+from . import report, steps
+from .api import KIT_ROOT, grade_path
+from .sandbox import Limits
+
+COMMANDS = ("hint", "steps")
+
+DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
+EPILOG = """\
+examples:
+  python -m grader                  grade exercises/
+  python -m grader --step tanh      grade one step
+  python -m grader hint tanh        a hint for one step
+  python -m grader steps            the steps, their points and where their TODOs are
+  python -m grader --solutions      grade the reference solutions (instructors)
+  python -m grader path/to/copy     grade a student's copy of exercises/
+  python -m grader --json           one JSON document instead of the scoreboard
+"""
+
+
+def _grade_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=DESCRIPTION,
+                                     epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", help="folder laid out like exercises/ "
+                        "(default: exercises/)")
+    parser.add_argument("--solutions", action="store_true",
+                        help="grade the kit's reference solutions/")
+    parser.add_argument("--step", choices=steps.STEP_IDS, action="append",
+                        help="grade only this step (repeatable); exit status 0 only when it "
+                             "earned all its points")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document (format in the README) instead of text")
+    parser.add_argument("--min-score", type=float, default=None, metavar="N",
+                        help="exit with status 1 when the score is below N")
+    defaults = Limits()
+    parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
+                        metavar="S", help=f"seconds for one check (default {defaults.check_timeout:g})")
+    parser.add_argument("--run-timeout", type=float, default=defaults.run_timeout, metavar="S",
+                        help=f"seconds for the whole submission (default {defaults.run_timeout:g})")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="N",
+                        help=f"memory cap of the student's process in MB, 0 for none "
+                             f"(default {defaults.memory_mb}; Linux and macOS)")
+    return parser
+
+
+def _default_path() -> Path:
+    here = Path("exercises")
+    if (here / "engine.py").is_file():
+        return here
+    return KIT_ROOT / "exercises"
+
+
+def grade_command(argv: Sequence[str]) -> int:
+    parser = _grade_parser()
+    args = parser.parse_args(argv)
+    if args.solutions and args.path:
+        parser.error("give a PATH or --solutions, not both")
+    for name in ("check_timeout", "run_timeout"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    if args.memory_mb < 0:
+        parser.error("--memory-mb must be 0 (no cap) or more")
+    if args.solutions:
+        path = KIT_ROOT / "solutions"
+        label = "solutions/"
+    elif args.path:
+        path, label = Path(args.path), args.path
+    else:
+        path = _default_path()
+        label = "exercises/" if path == Path("exercises") else str(path)
+    limits = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
+                    memory_mb=args.memory_mb)
+    result = grade_path(path, limits=limits, only=args.step, label=label)
+    if args.json:
+        report.write_json(result)
+    else:
+        sys.stdout.write(report.scoreboard(result, colour=report.use_colour(sys.stdout)))
+    if args.step and any(not result.step(s).passed for s in args.step):
+        return 1
+    if args.min_score is not None and result.score < args.min_score:
+        return 1
+    return 0
+
+
+def hint_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader hint",
+                                     description="Print a step's hint.")
+    parser.add_argument("step", choices=steps.STEP_IDS)
+    args = parser.parse_args(argv)
+    step = steps.get(args.step)
+    print(f"{step.id}: {step.title}  ({step.points} points, {step.where})")
+    print()
+    print(textwrap.fill(step.hint, width=88))
+    if step.needs:
+        print()
+        print(f"Its checks run through: {', '.join(steps.all_needs(step.id))}.")
+    return 0
+
+
+def steps_command(argv: Sequence[str]) -> int:
+    argparse.ArgumentParser(prog="python -m grader steps",
+                            description="List the steps.").parse_args(argv)
+    print(f"{'step':<10} {'points':>6}  {'needs':<20} where")
+    for step in steps.STEPS:
+        print(f"{step.id:<10} {step.points:>6}  {', '.join(step.needs) or '-':<20} {step.where}")
+    print(f"{'total':<10} {steps.TOTAL_POINTS:>6}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Never fail on a console that cannot print a character of a student's output.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+    if argv and argv[0] == "hint":
+        return hint_command(argv[1:])
+    if argv and argv[0] == "steps":
+        return steps_command(argv[1:])
+    try:
+        return grade_command(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The report layer: the scoreboard text and the JSON document, both views of one GradingResult."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from . import steps
+from .results import CheckResult, GradingResult, StepResult
+
+JSON_FORMAT_VERSION = 1
+
+STATE_MARK = {
+    "passed": "PASS",
+    "partly passed": "PART",
+    "failed": "FAIL",
+    "not started": "TODO",
+    "blocked": "WAIT",
+}
+COLOURS = {"PASS": "32", "PART": "33", "FAIL": "31", "TODO": "2", "WAIT": "35"}
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _points(x: float) -> str:
+    return f"{x:g}" if x == int(x) else f"{x:.1f}"
+
+
+def _bar(score: float, total: float, width: int = 24) -> str:
+    filled = int(round(width * score / total)) if total else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def state_text(step: StepResult) -> str:
+    if step.state == "blocked":
+        return f"blocked by {step.blocked_by}"
+    return step.state
+
+
+def _hidden_summary(step: StepResult) -> str:
+    ran = [c for c in step.checks if c.state in ("passed", "failed", "error")]
+    hidden = [c for c in ran if not c.visible]
+    visible = [c for c in ran if c.visible]
+    parts = []
+    if visible:
+        parts.append(f"{sum(c.passed for c in visible)} of {len(visible)} visible")
+    parts.append(f"{sum(c.passed for c in hidden)} of {len(hidden)} hidden checks passed")
+    return ", ".join(parts)
+
+
+def check_lines(check: CheckResult, full: bool) -> list[str]:
+    head = f"x {check.number} {check.title}"
+    if not full:
+        first = check.message.splitlines()[-1] if check.message else check.state
+        return [head, f"    {first}"]
+    lines = [head]
+    if check.message:
+        lines.append(_indent(check.message, "    "))
+    if check.diagnosis:
+        lines.append(_indent(f"-> {check.diagnosis}", "    "))
+    if check.output:
+        shown = check.output if len(check.output) < 800 else check.output[:800] + "\n..."
+        lines.append("    your code printed:")
+        lines.append(_indent(shown.rstrip("\n"), "    | "))
+    return lines
+
+
+def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[str]:
+    """Feedback for one step: the first failure in full, the others summarised."""
+    meta = steps.get(step.id)
+    failing = [c for c in step.checks if not c.passed and c.state != "blocked"]
+    lines = [f"{step.id}: {state_text(step)}, {_points(step.points)}/{_points(step.max_points)} "
+             f"points ({_hidden_summary(step)})"]
+    if step.state == "blocked":
+        lines.append(f"  Fix {step.blocked_by} first: these checks run through it.")
+    shown = 0
+    for check in failing:
+        full = shown < max_full
+        lines.extend(_indent(line, "  ") for line in check_lines(check, full))
+        shown += 1
+        if shown >= 6 and len(failing) > shown:
+            lines.append(f"  ... and {len(failing) - shown} more failing checks")
+            break
+    if step.state != "blocked" and meta.todos:
+        where = step.todo or meta.file
+        lines.append(f"  Look at {', '.join(meta.todos)} in {os.path.join(submission, where)}")
+    return lines
+
+
+def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool = False) -> str:
+    def paint(mark: str) -> str:
+        return f"\x1b[{COLOURS[mark]}m{mark}\x1b[0m" if colour else mark
+
+    out = [f"micrograd-kit: grading {result.submission}", ""]
+    for problem in result.problems:
+        out.append(f"  ! {problem}")
+    if result.problems:
+        out.append("")
+    width = max(len(s.id) for s in result.steps) if result.steps else 8
+    for step in result.steps:
+        mark = STATE_MARK.get(step.state, "FAIL")
+        out.append(f"  {paint(mark)}  {step.id:<{width}}  {_points(step.points):>4}/"
+                   f"{_points(step.max_points):<3}  {state_text(step)}")
+    total_line = (f"        {'total':<{width}}  {_points(result.score):>4}/"
+                  f"{_points(result.max_score):<3}  {_bar(result.score, result.max_score)}")
+    out += [total_line, ""]
+
+    nxt = result.next_step
+    if nxt is None:
+        count = sum(len(s.checks) for s in result.steps)
+        out.append(f"Every step passed: all {count} checks, hidden ones included.")
+        if any(s.id == "training" for s in result.steps):
+            out.append("Run `python exercises/train.py` to watch your network learn.")
+        return "\n".join(out) + "\n"
+
+    meta = steps.get(nxt.id)
+    target = nxt
+    if nxt.state == "blocked" and nxt.blocked_by:
+        target = result.step(nxt.blocked_by) if any(
+            s.id == nxt.blocked_by for s in result.steps) else nxt
+    where = target.todo or steps.get(target.id).file
+    out.append(f"Next: {target.id} ({steps.get(target.id).title}), in "
+               f"{os.path.join(result.submission, where)}")
+    out.append(f"  python -m grader hint {target.id}      a nudge in the right direction")
+    out.append(f"  python -m grader --step {target.id}    check only this step")
+    del meta
+    feedback_steps = [s for s in result.steps
+                      if not s.passed and s.state != "not started"
+                      and (show_passed or s.state != "blocked" or s is target)]
+    if feedback_steps:
+        out.append("")
+        for step in feedback_steps:
+            out.extend(step_feedback(step, result.submission))
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def as_json(result: GradingResult) -> dict[str, Any]:
+    data = result.as_dict()
+    return {"kit": "micrograd-kit", "format": JSON_FORMAT_VERSION, **data}
+
+
+def write_json(result: GradingResult, stream: TextIO = sys.stdout) -> None:
+    json.dump(as_json(result), stream, indent=2, sort_keys=False)
+    stream.write("\n")

@@ -1,0 +1,70 @@
+"""The result model: plain dataclasses that every report (text, JSON, CSV, Gradescope) is a view of."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class CheckResult:
+    number: str                 # "add.3": step id and position within the step
+    step: str
+    title: str
+    weight: float
+    visible: bool               # shown in the tutorial / to students before the deadline
+    state: str                  # passed | failed | blocked | not_run | error
+    message: str = ""
+    output: str = ""            # what the student's code printed during this check (truncated)
+    points: float = 0.0
+    max_points: float = 0.0
+    error_kind: str | None = None
+    blocked_by: str | None = None
+    diagnosis: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.state == "passed"
+
+
+@dataclass
+class StepResult:
+    id: str
+    title: str
+    points: float
+    max_points: float
+    state: str                  # passed | partly passed | failed | not started | blocked
+    blocked_by: str | None = None
+    todo: str | None = None     # "engine.py:27" for the first TODO of this step still to do
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.state == "passed"
+
+
+@dataclass
+class GradingResult:
+    submission: str
+    score: float
+    max_score: float
+    steps: list[StepResult]
+    settings: dict[str, Any]
+    problems: list[str] = field(default_factory=list)   # submission-level, e.g. a missing file
+    seconds: float = 0.0
+    status: str = "graded"      # graded | invalid | error (the grader itself failed)
+
+    def step(self, step_id: str) -> StepResult:
+        return next(s for s in self.steps if s.id == step_id)
+
+    @property
+    def next_step(self) -> StepResult | None:
+        return next((s for s in self.steps if not s.passed), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for step, raw in zip(self.steps, data["steps"]):
+            raw["passed"] = step.passed
+            for check, raw_check in zip(step.checks, raw["checks"]):
+                raw_check["passed"] = check.passed
+        return data

@@ -1,0 +1,75 @@
+"""Runs the hidden checks under pytest against one submission and returns plain check records."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+from pytest_jsonreport.plugin import JSONReport
+
+from .checking import Session
+from .sandbox import Limits, Sandbox
+from .submission import Submission
+
+CHECKS = Path(__file__).with_name("checks")
+
+
+class _SessionHolder:
+    """Hands the grading session to grader/checks/conftest.py."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config._micrograd_kit_session = self.session  # type: ignore[attr-defined]
+
+
+def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = None,
+               run_as: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run every check (or those of `steps`) and return (check records, the pytest JSON report).
+
+    Student code runs only in the sandbox's worker process; this process runs pytest, computes
+    every expected value and takes every verdict.
+    """
+    sandbox = Sandbox(sub.root, limits, run_as=run_as)
+    session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
+                      missing=tuple(sub.missing()))
+    report_plugin = JSONReport()
+    args = [
+        str(CHECKS),
+        "-c", str(CHECKS / "pytest.ini"),
+        "--rootdir", str(CHECKS),
+        "-p", "pytest_jsonreport.plugin",
+        "--json-report-file=none",
+        "--json-report-omit", "collectors", "log", "traceback", "streams", "warnings",
+        "-p", "no:cacheprovider",
+        "-p", "no:warnings",
+        "-q", "--tb=no", "--no-header",
+    ]
+    # Third-party plugins installed next to pytest cost startup time and may change behaviour.
+    previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            exit_code = pytest.main(args, plugins=[report_plugin, _SessionHolder(session)])
+    finally:
+        sandbox.close()
+        if previous is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
+    report = report_plugin.report or {}
+    if exit_code not in (0, 1) or not report.get("tests"):
+        raise RuntimeError(f"the hidden checks did not run (pytest exit code {exit_code}):\n"
+                           + sink.getvalue()[-2000:])
+    records = []
+    for test in report["tests"]:
+        record = (test.get("metadata") or {}).get("check")
+        if isinstance(record, dict):
+            records.append(record)
+    return records, report

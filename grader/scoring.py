@@ -1,0 +1,111 @@
+"""The score layer: pure functions from check records (plain data) to the result model."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from . import steps
+from .results import CheckResult, GradingResult, StepResult
+from .submission import Submission, todo_status
+
+
+def check_result(record: dict[str, Any]) -> CheckResult:
+    state = record.get("state", "failed")
+    if record.get("passed") is True:
+        state = "passed"
+    elif state == "passed":
+        state = "failed"
+    return CheckResult(
+        number=str(record["number"]),
+        step=str(record["step"]),
+        title=str(record.get("title", "")),
+        weight=float(record.get("weight", 1.0)),
+        visible=bool(record.get("visible", False)),
+        state=state,
+        message=str(record.get("message", "")),
+        output=str(record.get("output", "")),
+        error_kind=record.get("error_kind"),
+        blocked_by=record.get("blocked_by"),
+        diagnosis=record.get("diagnosis"),
+    )
+
+
+def _not_implemented_in(check: CheckResult, record: dict[str, Any]) -> str | None:
+    """The step whose stub raised NotImplementedError during this check, if any."""
+    error = record.get("error") or {}
+    if error.get("kind") == "not_implemented" and error.get("step") in steps.STEP_IDS:
+        return str(error["step"])
+    return None
+
+
+def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dict[str, StepResult],
+               untouched_todos: Sequence[str], todo: str | None) -> StepResult:
+    checks = [check_result(r) for r in records]
+    total_weight = sum(c.weight for c in checks) or 1.0
+    for c in checks:
+        c.max_points = round(step.points * c.weight / total_weight, 4)
+        c.points = c.max_points if c.passed else 0.0
+    points = round(sum(c.points for c in checks), 2)
+    if checks and all(c.passed for c in checks):
+        return StepResult(step.id, step.title, float(step.points), float(step.points), "passed",
+                          None, todo, checks)
+    state, blocked_by = _state(step, checks, records, earlier, untouched_todos)
+    return StepResult(step.id, step.title, points, float(step.points), state, blocked_by, todo,
+                      checks)
+
+
+def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[dict[str, Any]],
+           earlier: dict[str, StepResult], untouched_todos: Sequence[str]) -> tuple[str, str | None]:
+    own_todo_untouched = bool(step.todos) and len(untouched_todos) == len(step.todos)
+    raised_own = [_not_implemented_in(c, r) == step.id for c, r in zip(checks, records)]
+    failing = [c for c in checks if not c.passed]
+    if own_todo_untouched or (checks and all(raised_own)):
+        return "not started", None
+    if not step.todos and step.needs and all(
+            earlier.get(n) is not None and earlier[n].state == "not started" for n in step.needs):
+        return "not started", None
+    # A failure is explained by an earlier step when a step it runs through has not passed.
+    for need in steps.STEP_IDS:
+        if need == step.id or need not in earlier or earlier[need].passed:
+            continue
+        explained = all(
+            need in steps.all_needs(step.id) or need in _check_needs(c, records)
+            or c.blocked_by == need
+            for c in failing)
+        if explained:
+            return "blocked", need
+    if any(c.passed for c in checks):
+        return "partly passed", None
+    return "failed", None
+
+
+def _check_needs(check: CheckResult, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    for r in records:
+        if str(r.get("number")) == check.number:
+            return tuple(r.get("needs") or ())
+    return ()
+
+
+def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str, Any],
+          only: Sequence[str] | None = None, seconds: float = 0.0) -> GradingResult:
+    by_step: dict[str, list[dict[str, Any]]] = {s: [] for s in steps.STEP_IDS}
+    for record in records:
+        if record.get("step") in by_step:
+            by_step[record["step"]].append(record)
+    results: dict[str, StepResult] = {}
+    for step in steps.STEPS:
+        if only and step.id not in only:
+            continue
+        status = todo_status(sub, step)
+        results[step.id] = score_step(step, by_step[step.id], results, status.untouched,
+                                      status.location)
+    ordered = [results[s] for s in steps.STEP_IDS if s in results]
+    return GradingResult(
+        submission=sub.label,
+        score=round(sum(s.points for s in ordered), 2),
+        max_score=float(sum(s.max_points for s in ordered)),
+        steps=ordered,
+        settings=dict(settings),
+        problems=list(sub.problems),
+        seconds=round(seconds, 2),
+    )

@@ -1,0 +1,147 @@
+"""The curriculum, declared once: every command, the scoring and the docs read this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    points: int
+    file: str                   # the file in exercises/ that holds the step's TODOs
+    todos: tuple[str, ...]      # functions with a `TODO(<id>)` stub; () when the step has no TODO
+    needs: tuple[str, ...]      # steps whose code this step's checks run through
+    hint: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}: {', '.join(self.todos)}" if self.todos else self.file
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        id="add",
+        title="Addition: Value.__add__",
+        points=10,
+        file="engine.py",
+        todos=("Value.__add__",),
+        needs=(),
+        hint=(
+            "Three beats, the same in every operation: compute the result's data, build the result "
+            "Value with its inputs as children, and attach a _backward closure. For out = a + b, how "
+            "much does out move when a moves by a little? That number, times out.grad, is what a "
+            "receives. Ask yourself what should happen when the same Value is added to itself "
+            "(a + a): two contributions arrive at a, and neither may erase the other. And a + 2 "
+            "must work too: 2 has no .data until you give it one."
+        ),
+    ),
+    Step(
+        id="mul",
+        title="Multiplication: Value.__mul__",
+        points=10,
+        file="engine.py",
+        todos=("Value.__mul__",),
+        needs=(),
+        hint=(
+            "Same shape as __add__. Write down d(a*b)/da and d(a*b)/db on paper first: each "
+            "derivative is one of the inputs, but which one? Try a = 2, b = 5 and nudge a by 0.001 "
+            "to see how much a*b moves. Remember that the result may itself feed into later "
+            "operations, so its own gradient (out.grad) is part of every contribution."
+        ),
+    ),
+    Step(
+        id="tanh",
+        title="Activation: Value.tanh",
+        points=15,
+        file="engine.py",
+        todos=("Value.tanh",),
+        needs=(),
+        hint=(
+            "tanh(x) has a neat derivative that can be written using only its own output t. Look "
+            "it up or derive it from tanh = sinh/cosh, then decide whether your closure should use "
+            "the input x or the output t. Test your forward value with x = 1000 and x = -1000: "
+            "a formula built from exp() can overflow there, math.tanh does not."
+        ),
+    ),
+    Step(
+        id="backward",
+        title="Backpropagation: Value.backward",
+        points=20,
+        file="engine.py",
+        todos=("Value.backward",),
+        needs=("add", "mul"),
+        hint=(
+            "A node may push its gradient to its inputs only once every node that uses it has "
+            "finished adding to its .grad. Find an order of all nodes where each node comes after "
+            "the nodes it was made from (a depth-first search over _prev does it), then walk that "
+            "order from the output end. Two things to get right: a node reached by two paths must "
+            "appear only once, and the output's own gradient has to start somewhere other than 0."
+        ),
+    ),
+    Step(
+        id="neuron",
+        title="A neuron: nn.Neuron",
+        points=15,
+        file="nn.py",
+        todos=("Neuron.__init__", "Neuron.__call__", "Neuron.parameters"),
+        needs=("add", "mul", "tanh"),
+        hint=(
+            "A neuron holds one weight Value per input and one bias Value; each weight needs its "
+            "own Value (a list made with [Value(...)] * n holds the same object n times). Its "
+            "output is the tanh of the weighted sum plus the bias. parameters() must list every "
+            "Value training should change, or training will never touch the missing ones."
+        ),
+    ),
+    Step(
+        id="network",
+        title="Layers and the MLP: nn.Layer, nn.MLP",
+        points=10,
+        file="nn.py",
+        todos=(),
+        needs=("neuron", "backward"),
+        hint=(
+            "Layer and MLP are given: they only combine Neurons. If this step fails while neuron "
+            "and backward pass, check that you did not change Layer or MLP, and that "
+            "Neuron.parameters() returns fresh lists (not a list you later append to)."
+        ),
+    ),
+    Step(
+        id="training",
+        title="Gradient descent: train.train_step",
+        points=20,
+        file="train.py",
+        todos=("train_step",),
+        needs=("network",),
+        hint=(
+            "Five moves per step: predict, measure the loss, clear old gradients, backward, update. "
+            "backward() adds into .grad, so gradients from the previous step must be cleared before "
+            "it runs. The gradient points uphill: which sign makes the loss go down? Return the "
+            "loss Value you called backward() on."
+        ),
+    ),
+)
+
+STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)
+TOTAL_POINTS: int = sum(step.points for step in STEPS)
+_BY_ID = {step.id: step for step in STEPS}
+
+
+def get(step_id: str) -> Step:
+    return _BY_ID[step_id]
+
+
+def all_needs(step_id: str) -> tuple[str, ...]:
+    """Every step that `step_id` depends on, directly or not, in curriculum order."""
+    found: set[str] = set()
+    pending = list(get(step_id).needs)
+    while pending:
+        need = pending.pop()
+        if need not in found:
+            found.add(need)
+            pending.extend(get(need).needs)
+    return tuple(s for s in STEP_IDS if s in found)
+
+
+SUBMISSION_FILES: tuple[str, ...] = ("engine.py", "nn.py", "train.py")

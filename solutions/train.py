@@ -1,0 +1,57 @@
+"""Train MLP(3, [4, 4, 1]) on four examples with plain gradient descent: run `python train.py`."""
+
+import random
+
+from nn import MLP
+
+# The four examples and their targets.
+XS = [
+    [2.0, 3.0, -1.0],
+    [3.0, -1.0, 0.5],
+    [0.5, 1.0, 1.0],
+    [1.0, 1.0, -1.0],
+]
+YS = [1.0, -1.0, -1.0, 1.0]
+
+
+# ## Step training
+def train_step(model, xs, ys, learning_rate):
+    """One step of gradient descent on the summed squared error. Returns the loss before the update."""
+    predictions = [model(x) for x in xs]
+    loss = sum((pred - target) ** 2 for pred, target in zip(predictions, ys))
+
+    # backward() adds into .grad, so the previous step's gradients must be cleared first.
+    for p in model.parameters():
+        p.grad = 0.0
+    loss.backward()
+
+    # Move every parameter a little *against* its gradient: that is the way the loss goes down.
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+    return loss
+
+
+def train(model, xs=XS, ys=YS, steps=50, learning_rate=0.05, log=print, log_every=10):
+    """Run `steps` training steps; return the loss of each step as a list of floats."""
+    losses = []
+    for step in range(steps):
+        loss = train_step(model, xs, ys, learning_rate)
+        losses.append(loss.data)
+        if log is not None and step % log_every == 0:
+            log(f"step {step:3d}   loss {loss.data:.6f}")
+    return losses
+
+
+def main():
+    random.seed(1)  # the same starting weights on every run
+    model = MLP(3, [4, 4, 1])
+    print(f"MLP(3, [4, 4, 1]) with {len(model.parameters())} parameters")
+    losses = train(model)
+    print(f"final loss {losses[-1]:.6f}")
+    predictions = [model(x).data for x in XS]
+    print("predictions", [round(p, 4) for p in predictions])
+    print("targets    ", YS)
+
+
+if __name__ == "__main__":
+    main()
