@@ -26,7 +26,8 @@ def grade_path(path: Path, *, limits: Limits | None = None, only: Sequence[str] 
     unknown = [s for s in only or () if s not in steps.STEP_IDS]
     if unknown:
         raise ValueError(f"unknown step {unknown[0]!r}; the steps are {', '.join(steps.STEP_IDS)}")
-    records, _report = run_checks(sub, limits, only, run_as=run_as)
+    records, problems = run_checks(sub, limits, only, run_as=run_as)
+    sub.problems.extend(problems)
     result = scoring.grade(sub, records, limits.as_dict(), only,
                            seconds=time.monotonic() - started)
     if sub.problems:

@@ -46,6 +46,9 @@ MODULES_FOR_TASK = {
 }
 
 
+LINKED_OPS = ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul")
+
+
 def describe_error(error: dict[str, Any]) -> str:
     """One or two lines for an error the worker (or the sandbox) reported."""
     kind = error.get("kind", "")
@@ -178,6 +181,17 @@ class Kit:
                 name = graphs.node_name(spec, i)
                 raise CheckFailed(f"{how}\ngot {name}.data = {fmt(got)}, expected "
                                   f"{fmt(expected[i])}", kind="wrong_data")
+        linked = result.get("linked")
+        if walk == "manual" and isinstance(linked, list) and len(linked) == len(spec):
+            for i, op in enumerate(spec):
+                parents = set(graphs.operands(op))
+                if linked[i] is not None and op[0] in LINKED_OPS and \
+                        (not isinstance(linked[i], int) or linked[i] < len(parents)):
+                    names = " and ".join(graphs.node_name(spec, j) for j in sorted(parents))
+                    raise CheckFailed(
+                        f"{how}\nthe result of {graphs.node_text(spec, i)} does not list "
+                        f"{names} in its _prev: a node that is not linked to its inputs is "
+                        f"invisible to backward()", kind="not_linked")
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
         wrong = []
         for i in indices:

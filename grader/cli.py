@@ -108,9 +108,25 @@ def hint_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def steps_markdown() -> str:
+    """The step table as Markdown, as the README shows it (a test keeps the two in step)."""
+    rows = ["| step | points | what you write | where | checks run through |",
+            "| --- | ---: | --- | --- | --- |"]
+    for step in steps.STEPS:
+        where = f"`{step.file}`: " + ", ".join(f"`{t}`" for t in step.todos) if step.todos \
+            else f"`{step.file}` (given code)"
+        needs = ", ".join(steps.all_needs(step.id)) or "-"
+        rows.append(f"| `{step.id}` | {step.points} | {step.title} | {where} | {needs} |")
+    rows.append(f"| total | {steps.TOTAL_POINTS} | | | |")
+    return "\n".join(rows)
+
+
 def steps_command(argv: Sequence[str]) -> int:
-    argparse.ArgumentParser(prog="python -m grader steps",
-                            description="List the steps.").parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m grader steps", description="List the steps.")
+    parser.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    if parser.parse_args(argv).markdown:
+        print(steps_markdown())
+        return 0
     print(f"{'step':<10} {'points':>6}  {'needs':<20} where")
     for step in steps.STEPS:
         print(f"{step.id:<10} {step.points:>6}  {', '.join(step.needs) or '-':<20} {step.where}")

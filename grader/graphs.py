@@ -162,6 +162,12 @@ def render(spec: Spec) -> str:
     return "; ".join(lines) + (f"  with {given}" if given else "")
 
 
+def node_text(spec: Spec, i: int) -> str:
+    """Node i as an expression (`a + b`), even when it is the output or has a `tN` name."""
+    labels = _labels(spec)[0]
+    return labels[i] if spec[i][0] == "leaf" else _strip(_expr(spec[i], labels.__getitem__))
+
+
 def node_name(spec: Spec, i: int) -> str:
     """How a message refers to node i: a leaf's letter, `out`, a `tN` name or its expression."""
     if i == len(spec) - 1:

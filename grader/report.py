@@ -62,8 +62,10 @@ def _hidden_summary(step: StepResult) -> str:
 def check_lines(check: CheckResult, full: bool) -> list[str]:
     head = f"x {check.number} {check.title}"
     if not full:
-        first = check.message.splitlines()[-1] if check.message else check.state
-        return [head, f"    {first}"]
+        lines = check.message.splitlines() or [check.state]
+        # The line with the numbers, without the context the first failure already showed.
+        gist = next((line for line in lines if line.startswith("got ")), lines[0])
+        return [head, f"    {gist}"]
     lines = [head]
     if check.message:
         lines.append(_indent(check.message, "    "))
@@ -84,6 +86,10 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[
              f"points ({_hidden_summary(step)})"]
     if step.state == "blocked":
         lines.append(f"  Fix {step.blocked_by} first: these checks run through it.")
+    if failing and all(c.error_kind == "import" for c in failing):
+        first = failing[0].message.splitlines()[0]
+        lines.append(f"  not graded: {first} (see the top of this report)")
+        return lines
     shown = 0
     for check in failing:
         full = shown < max_full
@@ -124,6 +130,8 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
             out.append("Run `python exercises/train.py` to watch your network learn.")
         return "\n".join(out) + "\n"
 
+    if result.problems:
+        out.append("Next: fix the problem marked ! above, then run the grader again.")
     meta = steps.get(nxt.id)
     target = nxt
     if nxt.state == "blocked" and nxt.blocked_by:

@@ -29,8 +29,8 @@ class _SessionHolder:
 
 
 def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = None,
-               run_as: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run every check (or those of `steps`) and return (check records, the pytest JSON report).
+               run_as: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run every check (or those of `steps`); return (check records, submission-level problems).
 
     Student code runs only in the sandbox's worker process; this process runs pytest, computes
     every expected value and takes every verdict.
@@ -48,7 +48,7 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         "--json-report-omit", "collectors", "log", "traceback", "streams", "warnings",
         "-p", "no:cacheprovider",
         "-p", "no:warnings",
-        "-q", "--tb=no", "--no-header",
+        "-q", "--tb=no", "--no-header", "--capture=no",
     ]
     # Third-party plugins installed next to pytest cost startup time and may change behaviour.
     previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
@@ -72,4 +72,7 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         record = (test.get("metadata") or {}).get("check")
         if isinstance(record, dict):
             records.append(record)
-    return records, report
+    problems = [failure["text"].replace("\n  at ", " at ")
+                for failure in session.load_failures.values()
+                if failure["error"].get("kind") != "missing"]
+    return records, problems

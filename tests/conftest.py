@@ -1,0 +1,106 @@
+"""Shared helpers: build submissions from solutions/, exercises/ and tests/fixtures/, and grade them."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import steps
+from grader.api import grade_path
+from grader.results import GradingResult
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+
+def copy_tree(source: Path, target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in steps.SUBMISSION_FILES:
+        if (source / name).exists():
+            shutil.copy(source / name, target / name)
+    return target
+
+
+def fixture_submission(name: str, target: Path) -> Path:
+    """solutions/ with the fixture's files laid over it, or its mutation applied to it."""
+    copy_tree(SOLUTIONS, target)
+    folder = FIXTURES / name
+    for path in folder.iterdir():
+        if path.suffix == ".py":
+            shutil.copy(path, target / path.name)
+    mutation = folder / "mutation.json"
+    if mutation.exists():
+        spec = json.loads(mutation.read_text(encoding="utf-8"))
+        file = target / spec["file"]
+        text = file.read_text(encoding="utf-8")
+        for old, new in spec["replace"]:
+            assert text.count(old) == 1, f"{name}: the text to replace is not in {spec['file']} once"
+            text = text.replace(old, new)
+        file.write_text(text, encoding="utf-8")
+    return target
+
+
+def mutation_fixtures() -> list[str]:
+    return sorted(p.parent.name for p in FIXTURES.glob("*/mutation.json"))
+
+
+def _function_spans(source: str) -> dict[str, tuple[int, int]]:
+    spans = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            spans[node.name] = (node.lineno, node.end_lineno)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    spans[f"{node.name}.{item.name}"] = (item.lineno, item.end_lineno)
+    return spans
+
+
+def splice(exercise: str, solution: str, names: list[str]) -> str:
+    """The exercise file with the named functions taken from the solution file."""
+    lines = exercise.splitlines(keepends=True)
+    solution_lines = solution.splitlines(keepends=True)
+    spans = _function_spans(exercise)
+    solution_spans = _function_spans(solution)
+    for name in sorted(names, key=lambda n: spans[n][0], reverse=True):
+        start, end = spans[name]
+        s_start, s_end = solution_spans[name]
+        lines[start - 1:end] = solution_lines[s_start - 1:s_end]
+    return "".join(lines)
+
+
+def partly_done(done: list[str], target: Path) -> Path:
+    """exercises/ with the TODOs of the steps in `done` filled in from solutions/."""
+    copy_tree(EXERCISES, target)
+    for name in steps.SUBMISSION_FILES:
+        todos = [t for s in steps.STEPS if s.id in done and s.file == name for t in s.todos]
+        if todos:
+            text = splice((EXERCISES / name).read_text(encoding="utf-8"),
+                          (SOLUTIONS / name).read_text(encoding="utf-8"), todos)
+            (target / name).write_text(text, encoding="utf-8")
+    return target
+
+
+def grade(path: Path, **kwargs) -> GradingResult:
+    return grade_path(path, **kwargs)
+
+
+def failing(result: GradingResult) -> dict[str, list[str]]:
+    return {s.id: [c.number for c in s.checks if not c.passed] for s in result.steps
+            if not s.passed}
+
+
+@pytest.fixture(scope="session")
+def solutions_result() -> GradingResult:
+    return grade(SOLUTIONS)
+
+
+@pytest.fixture(scope="session")
+def stubs_result() -> GradingResult:
+    return grade(EXERCISES)

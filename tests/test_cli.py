@@ -1,0 +1,98 @@
+"""`python -m grader` as a user runs it: exit codes, text, JSON, hints, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from grader import steps
+from conftest import ROOT, partly_done
+
+
+def run(*args, cwd=ROOT, env=None):
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=full_env)
+
+
+def test_default_grades_exercises_and_points_at_the_first_todo():
+    proc = run()
+    assert proc.returncode == 0, proc.stderr
+    assert "grading exercises/" in proc.stdout
+    assert "0/100" in proc.stdout
+    assert "Next: add" in proc.stdout and "engine.py:" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_solutions_show_100():
+    proc = run("--solutions")
+    assert proc.returncode == 0
+    assert "100/100" in proc.stdout
+    assert "Every step passed" in proc.stdout
+
+
+def test_json_document_has_every_step_and_check_with_points_and_messages():
+    proc = run("--json")
+    data = json.loads(proc.stdout)     # nothing but the document on stdout
+    assert data["kit"] == "micrograd-kit" and data["format"] == 1
+    assert data["score"] == 0 and data["max_score"] == 100
+    assert [s["id"] for s in data["steps"]] == list(steps.STEP_IDS)
+    assert set(data["settings"]) == {"check_timeout", "run_timeout", "memory_mb", "output_kb"}
+    for step in data["steps"]:
+        assert {"id", "points", "max_points", "passed", "state", "checks"} <= set(step)
+        for check in step["checks"]:
+            assert {"number", "points", "max_points", "passed", "message"} <= set(check)
+            assert check["number"].startswith(step["id"] + ".")
+
+
+def test_step_option_exit_status_says_whether_that_step_earned_all_its_points(tmp_path):
+    partly_done(["add"], tmp_path)
+    passed = run(str(tmp_path), "--step", "add")
+    assert passed.returncode == 0 and "add" in passed.stdout
+    assert "mul" not in passed.stdout.split("total")[0]
+    missing = run(str(tmp_path), "--step", "mul")
+    assert missing.returncode == 1
+
+
+def test_min_score_makes_a_low_score_fail():
+    assert run("--min-score", "1").returncode == 1
+    assert run("--solutions", "--min-score", "100").returncode == 0
+
+
+def test_hint_and_steps_print_from_the_step_table():
+    hint = run("hint", "backward")
+    assert hint.returncode == 0 and steps.get("backward").title in hint.stdout
+    listing = run("steps")
+    for step in steps.STEPS:
+        assert step.id in listing.stdout
+    assert run("hint", "nonsense").returncode == 2
+
+
+def test_missing_folder_is_graded_0_with_the_reason_and_no_traceback(tmp_path):
+    proc = run(str(tmp_path / "nowhere"))
+    assert proc.returncode == 0
+    assert "does not exist" in proc.stdout and "0/100" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_syntax_error_is_reported_with_file_and_line(tmp_path):
+    partly_done(["add"], tmp_path)
+    engine = tmp_path / "engine.py"
+    engine.write_text(engine.read_text() + "\ndef broken(:\n", encoding="utf-8")
+    proc = run(str(tmp_path))
+    assert "engine.py" in proc.stdout and "SyntaxError" in proc.stdout
+    lines = engine.read_text().count("\n")
+    assert f"engine.py:{lines}" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_colour_only_on_a_terminal():
+    proc = run("--solutions", env={"NO_COLOR": ""})
+    assert "\x1b[" not in proc.stdout   # piped: plain text
+
+
+def test_readme_step_table_is_the_step_table():
+    from grader.cli import steps_markdown
+    assert steps_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,0 +1,122 @@
+"""The curriculum lints itself: mirrored trees, one step table, stubs that say which step they are."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from grader import steps
+from grader.submission import locate, todo_status
+from conftest import EXERCISES, ROOT, SOLUTIONS
+
+
+def _public_api(path):
+    """name -> argument list, for top-level functions, classes and their methods."""
+    api = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef):
+            api[node.name] = ast.unparse(node.args)
+        elif isinstance(node, ast.ClassDef):
+            api[node.name] = "class"
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    api[f"{node.name}.{item.name}"] = ast.unparse(item.args)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    api[target.id] = "value"
+    return api
+
+
+@pytest.mark.parametrize("name", steps.SUBMISSION_FILES)
+def test_exercises_and_solutions_have_the_same_public_names_and_signatures(name):
+    assert _public_api(EXERCISES / name) == _public_api(SOLUTIONS / name)
+
+
+def _todo_raises(path):
+    """(function, step named in its NotImplementedError) for every stub raise in the file."""
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    item.qualname = f"{node.name}.{item.name}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Raise) and isinstance(inner.exc, ast.Call) and \
+                        getattr(inner.exc.func, "id", "") == "NotImplementedError":
+                    message = inner.exc.args[0].value
+                    found.append((getattr(node, "qualname", node.name), message))
+    return found
+
+
+def test_every_todo_raises_not_implemented_error_naming_a_declared_step():
+    declared = {(s.file, todo): s.id for s in steps.STEPS for todo in s.todos}
+    seen = set()
+    for name in steps.SUBMISSION_FILES:
+        for function, message in _todo_raises(EXERCISES / name):
+            assert message.startswith("TODO("), message
+            step_id = message[len("TODO("):message.index(")")]
+            assert step_id in steps.STEP_IDS, message
+            assert declared.get((name, function)) == step_id, (name, function, message)
+            seen.add((name, function))
+    assert seen == set(declared), "every TODO declared in the step table is a stub, and back"
+
+
+def test_solutions_have_no_todo_left():
+    for name in steps.SUBMISSION_FILES:
+        assert _todo_raises(SOLUTIONS / name) == []
+        assert "TODO(" not in (SOLUTIONS / name).read_text(encoding="utf-8")
+
+
+def test_step_table_is_consistent():
+    assert steps.TOTAL_POINTS == 100
+    assert len(set(steps.STEP_IDS)) == len(steps.STEPS)
+    for position, step in enumerate(steps.STEPS):
+        # Prerequisites come earlier, so they are graded first.
+        assert all(steps.STEP_IDS.index(n) < position for n in step.needs)
+        assert step.hint and step.title and step.points > 0
+
+
+def test_every_step_has_checks_and_every_check_names_a_step():
+    text = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "grader" / "checks").glob("check_*.py"))
+    for step_id in steps.STEP_IDS:
+        assert f'STEP = "{step_id}"' in text
+
+
+def test_todo_location_points_at_the_todo_comment():
+    sub = locate(EXERCISES)
+    for step in steps.STEPS:
+        status = todo_status(sub, step)
+        if step.todos:
+            assert status.untouched == step.todos
+            file, line = status.location.split(":")
+            text = (EXERCISES / file).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+            assert f"TODO({step.id})" in text
+
+
+@pytest.mark.parametrize("tree", ["exercises", "solutions"])
+def test_stub_and_solution_files_import_without_error(tree):
+    code = "import engine, nn, train"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT / tree, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_train_script_trains_with_the_solutions_and_explains_itself_with_the_stubs():
+    done = subprocess.run([sys.executable, "train.py"], cwd=SOLUTIONS, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    losses = [float(line.split()[-1]) for line in done.stdout.splitlines()
+              if line.startswith("step")]
+    assert len(losses) == 5 and losses[-1] < losses[0] / 10
+    assert "predictions" in done.stdout
+    stub = subprocess.run([sys.executable, "train.py"], cwd=EXERCISES, capture_output=True,
+                          text=True, timeout=60)
+    assert stub.returncode == 1
+    assert "TODO(neuron)" in stub.stdout and "Traceback" not in stub.stdout + stub.stderr
