@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import scoring, steps
+from . import integrity, scoring, steps
 from .results import GradingResult
 from .runner import run_checks
 from .sandbox import Limits
@@ -16,7 +16,8 @@ KIT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def grade_path(path: Path, *, limits: Limits | None = None, only: Sequence[str] | None = None,
-               run_as: str | None = None, label: str | None = None) -> GradingResult:
+               run_as: str | None = "auto", label: str | None = None,
+               sweep: int | None = None) -> GradingResult:
     """Grade the submission folder at `path`; never raises for anything the submission does."""
     limits = limits or Limits()
     started = time.monotonic()
@@ -26,10 +27,17 @@ def grade_path(path: Path, *, limits: Limits | None = None, only: Sequence[str] 
     unknown = [s for s in only or () if s not in steps.STEP_IDS]
     if unknown:
         raise ValueError(f"unknown step {unknown[0]!r}; the steps are {', '.join(steps.STEP_IDS)}")
-    records, problems = run_checks(sub, limits, only, run_as=run_as)
-    sub.problems.extend(problems)
-    result = scoring.grade(sub, records, limits.as_dict(), only,
+    before = integrity.digest()
+    outcome = run_checks(sub, limits, only, run_as=run_as, sweep=sweep)
+    sub.problems.extend(outcome.problems)
+    result = scoring.grade(sub, outcome.records, {**limits.as_dict(), **outcome.sandbox}, only,
                            seconds=time.monotonic() - started)
+    changed = integrity.changed(before)
+    if changed:
+        # Something (the submission, through a same-user worker) edited the grader mid-run.
+        return scoring.failed(sub, f"the grader's own files changed while this submission was "
+                                   f"graded ({', '.join(changed[:3])}): the result cannot be "
+                                   f"trusted and is 0", result.settings)
     if sub.problems:
         result.status = "invalid"
     return result

@@ -32,6 +32,7 @@ class Session:
     limits: Limits
     steps: tuple[str, ...] | None = None          # None: every step
     missing: tuple[str, ...] = ()                 # submission files that do not exist
+    sweep: int | None = None                      # run randomized checks with this many seeds
     records: list[dict[str, Any]] = field(default_factory=list)
     load_failures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -135,7 +136,9 @@ class Kit:
         if text:
             limit = self.session.limits.output_kb * 1024
             kept = self.record.get("output", "") + text
-            self.record["output"] = kept if len(kept) <= limit else kept[:limit] + "\n..."
+            if len(kept) > limit:
+                kept = kept[:limit] + "\n... (the rest of the output not shown)"
+            self.record["output"] = kept
 
     # -- comparisons
     def fail(self, message: str, kind: str = "wrong") -> CheckFailed:

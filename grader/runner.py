@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -28,16 +29,26 @@ class _SessionHolder:
         config._micrograd_kit_session = self.session  # type: ignore[attr-defined]
 
 
+@dataclass
+class RunOutcome:
+    records: list[dict[str, Any]]       # one plain dict per check, as the checks recorded it
+    problems: list[str]                 # submission-level: a module that does not import
+    sandbox: dict[str, Any]             # how the worker ran (user, interpreter)
+
+
 def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = None,
-               run_as: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Run every check (or those of `steps`); return (check records, submission-level problems).
+               run_as: str | None = "auto", sweep: int | None = None) -> RunOutcome:
+    """Run every check (or those of `steps`) against the submission.
+
+    `sweep` runs every randomized check with that many seeds instead of its fixed ones (for
+    calibration and the no-false-failure test, not for grading).
 
     Student code runs only in the sandbox's worker process; this process runs pytest, computes
     every expected value and takes every verdict.
     """
     sandbox = Sandbox(sub.root, limits, run_as=run_as)
     session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
-                      missing=tuple(sub.missing()))
+                      missing=tuple(sub.missing()), sweep=sweep)
     report_plugin = JSONReport()
     args = [
         str(CHECKS),
@@ -75,4 +86,4 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     problems = [failure["text"].replace("\n  at ", " at ")
                 for failure in session.load_failures.values()
                 if failure["error"].get("kind") != "missing"]
-    return records, problems
+    return RunOutcome(records, problems, sandbox.describe())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 WORKER = Path(__file__).with_name("worker.py")
+CHECKS = Path(__file__).with_name("checks")
 MARKER = b"\n\x00micrograd-kit-end\x00\n"
 
 
@@ -75,6 +77,13 @@ class _OutputTap:
 
 
 def _drain(stream: Any, tap: _OutputTap) -> None:
+    try:
+        _drain_into(stream, tap)
+    finally:
+        stream.close()
+
+
+def _drain_into(stream: Any, tap: _OutputTap) -> None:
     tail = b""
     while True:
         try:
@@ -99,15 +108,20 @@ def _drain(stream: Any, tap: _OutputTap) -> None:
 
 
 def _read_lines(stream: Any, lines: "queue.Queue[bytes | None]", limit: int = 64 << 20) -> None:
-    while True:
-        try:
-            line = stream.readline(limit)
-        except (OSError, ValueError):
-            line = b""
-        if not line:
-            lines.put(None)
-            return
-        lines.put(line)
+    try:
+        while True:
+            try:
+                line = stream.readline(limit)
+            except (OSError, ValueError):
+                line = b""
+            if not line:
+                lines.put(None)
+                return
+            lines.put(line)
+    finally:
+        # Closed here, by the reading thread: closing it from elsewhere would wait for this
+        # read, which lasts as long as any process the submission started keeps the pipe open.
+        stream.close()
 
 
 def _signal_name(code: int) -> str:
@@ -117,39 +131,250 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
-class Sandbox:
-    """Runs probes in a worker process; replaces the worker after a timeout or a crash."""
+def _user_ids(name: str) -> tuple[int, int] | None:
+    try:
+        import pwd
+    except ImportError:          # Windows
+        return None
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
 
-    def __init__(self, submission: Path, limits: Limits, *, run_as: str | None = None) -> None:
+
+def choose_user(setting: str | None) -> str | None:
+    """The unprivileged user for the worker: only when the grader runs as root (hosted graders).
+
+    `setting` is "auto" (micrograd-student if it exists, else nobody), a user name, or None/"none".
+    """
+    if setting in (None, "", "none") or os.name != "posix" or os.geteuid() != 0:
+        return None
+    if setting != "auto":
+        return setting if _user_ids(setting) else None
+    for name in ("micrograd-student", "nobody"):
+        if _user_ids(name):
+            return name
+    return None
+
+
+def hide_from_others(folder: Path) -> None:
+    """Take away other users' access to `folder` (the hidden checks), as root, before a worker runs."""
+    try:
+        mode = folder.stat().st_mode
+        if mode & 0o007:
+            os.chmod(folder, mode & ~0o007)
+    except OSError:
+        pass
+
+
+_INTERPRETERS: dict[str, str | None] = {}
+
+
+def interpreter_for(user: str | None) -> str | None:
+    """A Python the worker's user can run: ours, or a system one (the worker needs only the stdlib)."""
+    if user is None:
+        return sys.executable
+    if user in _INTERPRETERS:
+        return _INTERPRETERS[user]
+    ids = _user_ids(user)
+    candidates = [sys.executable, getattr(sys, "_base_executable", ""),
+                  "/usr/bin/python3", "/usr/local/bin/python3"]
+    found = None
+    for exe in dict.fromkeys(c for c in candidates if c):
+        try:
+            probe = subprocess.run([exe, "-I", "-c", "import sys; print(sys.version_info >= (3, 8))"],
+                                   user=ids[0] if ids else None, group=ids[1] if ids else None,
+                                   extra_groups=[] if ids else None, cwd="/",
+                                   capture_output=True, timeout=20, check=False)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if probe.returncode == 0 and probe.stdout.strip() == b"True":
+            found = exe
+            break
+    _INTERPRETERS[user] = found
+    return found
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Processes in a process group (POSIX), so that orphans a check left behind can be killed."""
+    if os.path.isdir("/proc"):
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if len(fields) > 2 and int(fields[2]) == pgid:
+                pids.append(int(entry))
+        return pids
+    try:
+        out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [int(x) for x in out.split() if x.isdigit()]
+
+
+def _marked_processes(token: bytes) -> list[int]:
+    """Processes started from a worker, found by the token in their environment (Linux).
+
+    A process that leaves the worker's session (setsid, a double fork) is no longer in its
+    process group, but a forked copy keeps the environment it was started with."""
+    pids = []
+    if not os.path.isdir("/proc"):
+        return pids
+    needle = b"MICROGRAD_KIT_SANDBOX=" + token
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if needle in handle.read():
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    if not os.path.isdir("/proc"):
+        return pids
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+class Sandbox:
+    """Runs probes in a worker process; replaces the worker after a timeout or a crash.
+
+    The worker gets a private folder: a copy of worker.py, a copy of the submission (read-only
+    to the worker when it runs as another user) and an empty working directory. It never needs
+    to read anything of the grader's.
+    """
+
+    def __init__(self, submission: Path, limits: Limits, *, run_as: str | None = "auto") -> None:
         self.submission = Path(submission).resolve()
         self.limits = limits
-        self.run_as = run_as
+        self.user = choose_user(run_as)
+        self.python = interpreter_for(self.user)
+        if self.python is None:       # no Python the unprivileged user may run: say so, go on
+            self.user, self.python = None, sys.executable
+        if self.user is not None:
+            hide_from_others(CHECKS)
         self.started = time.monotonic()
         self._proc: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._tap = _OutputTap(limit=limits.output_kb * 1024)
-        self._workdir: str | None = None
+        self._root: Path | None = None
         self._next_id = 0
+        self._token = secrets.token_hex(16)
+
+    def describe(self) -> dict[str, Any]:
+        return {"worker_user": self.user, "worker_python": self.python}
+
+    # -- the worker's folder
+    def _prepare(self) -> Path:
+        if self._root is not None:
+            return self._root
+        root = Path(tempfile.mkdtemp(prefix="micrograd-kit-"))
+        shutil.copy(WORKER, root / "worker.py")
+        code = root / "submission"
+        code.mkdir()
+        if self.submission.is_dir():
+            for name in os.listdir(self.submission):
+                source = self.submission / name
+                if source.is_file() and name.endswith(".py") and \
+                        source.stat().st_size <= 5_000_000:
+                    shutil.copy(source, code / name)
+        home = root / "home"
+        home.mkdir()
+        if self.user is not None:
+            ids = _user_ids(self.user)
+            assert ids is not None
+            os.chmod(root, 0o711)         # the worker may reach known paths, not list them
+            os.chmod(code, 0o755)
+            for item in code.iterdir():
+                os.chmod(item, 0o644)
+            os.chmod(root / "worker.py", 0o644)
+            os.chown(home, *ids)
+            os.chmod(home, 0o700)
+        self._root = root
+        return root
 
     # -- process management
     def _start(self) -> None:
-        self._workdir = tempfile.mkdtemp(prefix="micrograd-kit-")
-        command = [sys.executable, "-I", "-B", str(WORKER), str(self.submission),
-                   str(self.limits.memory_mb)]
+        root = self._prepare()
+        # Not -I: it would ignore PYTHONHASHSEED, which must be fixed so that a submission's
+        # sets and dicts iterate in the same order on every run. The environment is built
+        # from scratch below, so no PYTHONPATH or user site leaks in.
+        command = [str(self.python), "-s", "-B", str(root / "worker.py"),
+                   str(root / "submission"), str(self.limits.memory_mb)]
         kwargs: dict[str, Any] = {}
         if os.name == "posix":
             kwargs["start_new_session"] = True     # one process group to kill, orphans included
+            if self.user is not None:
+                ids = _user_ids(self.user)
+                assert ids is not None
+                kwargs.update(user=ids[0], group=ids[1], extra_groups=[])
         else:
             kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env["PYTHONIOENCODING"] = "utf-8"
+        home = str(root / "home")
+        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": home, "TMPDIR": home,
+               "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1",
+               "MICROGRAD_KIT_SANDBOX": self._token}
+        for name in ("SYSTEMROOT", "WINDIR", "TEMP", "TMP"):   # Windows needs these to start
+            if name in os.environ:
+                env[name] = home if name in ("TEMP", "TMP") else os.environ[name]
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, cwd=self._workdir, env=env, **kwargs)
+                                      stderr=subprocess.PIPE, cwd=home, env=env, **kwargs)
         self._lines = queue.Queue()
         self._tap = _OutputTap(limit=self.limits.output_kb * 1024)
         threading.Thread(target=_read_lines, args=(self._proc.stdout, self._lines),
                          daemon=True).start()
         threading.Thread(target=_drain, args=(self._proc.stderr, self._tap), daemon=True).start()
+
+    def reap(self) -> None:
+        """Kill whatever the last check started besides the worker (called after every check)."""
+        proc = self._proc
+        if proc is None or os.name != "posix":
+            return
+        self._kill_strays(keep=proc.pid)
+
+    def _kill_strays(self, keep: int | None = None) -> None:
+        strays = set(_marked_processes(self._token.encode()))
+        if keep is not None:
+            strays.update(_group_members(keep))
+        strays.discard(keep)
+        strays.discard(os.getpid())
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self._kill_user_processes(keep=keep)
+
+    def _kill_user_processes(self, keep: int | None = None) -> None:
+        # Only for a user that exists for this purpose: "nobody" may run other daemons.
+        if self.user is None or self.user == "nobody":
+            return
+        ids = _user_ids(self.user)
+        if ids is None:
+            return
+        for pid in _processes_of(ids[0]):
+            if pid != keep:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -168,18 +393,19 @@ class Sandbox:
             proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
-        if self._workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        if os.name == "posix":
+            self._kill_strays()
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
 
     def close(self) -> None:
         self._kill()
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
 
     # -- probes
     def remaining(self) -> float:

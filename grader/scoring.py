@@ -109,3 +109,14 @@ def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str
         problems=list(sub.problems),
         seconds=round(seconds, 2),
     )
+
+
+def failed(sub: Submission, reason: str, settings: dict[str, Any]) -> GradingResult:
+    """A result of 0 with the reason, for when grading itself could not be done or trusted."""
+    result = grade(sub, [], settings)
+    for step in result.steps:
+        step.points, step.state = 0.0, "failed"
+    result.score = 0.0
+    result.problems = list(sub.problems) + [reason]
+    result.status = "error"
+    return result

@@ -35,7 +35,35 @@ def locate(path: Path) -> Submission:
     else:
         for name in sub.missing():
             sub.problems.append(f"{name} is missing from {path}")
+        for name in steps.SUBMISSION_FILES:
+            problem = text_problem(sub.file(name))
+            if problem:
+                sub.problems.append(problem)
     return sub
+
+
+def text_problem(path: Path) -> str | None:
+    """Why a source file cannot be read as Python text, or None when it can."""
+    if not path.is_file():
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return f"{path.name} cannot be read: {exc.strerror}"
+    if not raw.strip():
+        return f"{path.name} is empty"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (f"{path.name} is saved as UTF-16 text; save it as UTF-8 (in most editors: "
+                f"File > Save with encoding > UTF-8)")
+    if b"\x00" in raw:
+        return f"{path.name} is not a text file (it contains null bytes)"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return (f"{path.name} is not UTF-8 text (line {line} has a byte UTF-8 does not allow); "
+                f"save it as UTF-8")
+    return None
 
 
 def _parse(source_path: Path) -> ast.Module | None:

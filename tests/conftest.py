@@ -27,8 +27,13 @@ def copy_tree(source: Path, target: Path) -> Path:
     return target
 
 
-def fixture_submission(name: str, target: Path) -> Path:
-    """solutions/ with the fixture's files laid over it, or its mutation applied to it."""
+def fixture_submission(name: str, target: Path, substitute: dict[str, str] | None = None) -> Path:
+    """solutions/ with the fixture's files laid over it, or its mutation applied to it.
+
+    mutation.json: {"file": ..., "replace": [[old, new], ...], "prepend": code, "append": code,
+    "delete": [file, ...]}; `substitute` fills placeholders in the code a test cannot know in
+    advance (such as a path on this machine).
+    """
     copy_tree(SOLUTIONS, target)
     folder = FIXTURES / name
     for path in folder.iterdir():
@@ -42,12 +47,19 @@ def fixture_submission(name: str, target: Path) -> Path:
         for old, new in spec["replace"]:
             assert text.count(old) == 1, f"{name}: the text to replace is not in {spec['file']} once"
             text = text.replace(old, new)
+        text = spec.get("prepend", "") + text + spec.get("append", "")
+        for key, value in (substitute or {}).items():
+            text = text.replace(key, value)
         file.write_text(text, encoding="utf-8")
+        for gone in spec.get("delete", []):
+            (target / gone).unlink()
     return target
 
 
 def mutation_fixtures() -> list[str]:
-    return sorted(p.parent.name for p in FIXTURES.glob("*/mutation.json"))
+    """The single-bug submissions (hostile and broken ones are tested in test_hostile.py)."""
+    return sorted(p.parent.name for p in FIXTURES.glob("*/mutation.json")
+                  if "step" in json.loads(p.read_text(encoding="utf-8")))
 
 
 def _function_spans(source: str) -> dict[str, tuple[int, int]]:

@@ -39,7 +39,7 @@ def test_json_document_has_every_step_and_check_with_points_and_messages():
     assert data["kit"] == "micrograd-kit" and data["format"] == 1
     assert data["score"] == 0 and data["max_score"] == 100
     assert [s["id"] for s in data["steps"]] == list(steps.STEP_IDS)
-    assert set(data["settings"]) == {"check_timeout", "run_timeout", "memory_mb", "output_kb"}
+    assert {"check_timeout", "run_timeout", "memory_mb", "output_kb", "worker_user"} <= set(data["settings"])
     for step in data["steps"]:
         assert {"id", "points", "max_points", "passed", "state", "checks"} <= set(step)
         for check in step["checks"]:

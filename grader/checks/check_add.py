@@ -38,8 +38,8 @@ def check_constants(kit):
               seed=1.5)
 
 
-@pytest.mark.check(step=STEP, weight=3, title="random sums that reuse leaves and nodes")
-@pytest.mark.parametrize("seed", [101, 102, 103])
+@pytest.mark.check(step=STEP, weight=3, title="random sums that reuse leaves and nodes",
+                   seeds=(101, 102, 103))
 def check_random_sums(kit, seed):
     rng = random.Random(seed)
     spec = graphs.random_graph(rng, ("add", "add", "addc", "cadd", "sum"), n_leaves=3, n_ops=6)

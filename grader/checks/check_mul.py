@@ -37,8 +37,8 @@ def check_constants(kit):
     kit.graph([["leaf", -0.9], ["cmul", -2, 0]], walk="manual", seed=0.7)
 
 
-@pytest.mark.check(step=STEP, weight=2, title="random products that reuse leaves and nodes")
-@pytest.mark.parametrize("seed", [201, 202, 203])
+@pytest.mark.check(step=STEP, weight=2, title="random products that reuse leaves and nodes",
+                   seeds=(201, 202, 203))
 def check_random_products(kit, seed):
     rng = random.Random(seed)
     spec = graphs.random_graph(rng, ("mul", "mul", "mulc", "cmul"), n_leaves=3, n_ops=5)

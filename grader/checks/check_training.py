@@ -57,8 +57,8 @@ def _compare_step(kit, before, after, grads, context):
                            kind="wrong_update")
 
 
-@pytest.mark.check(step=STEP, weight=6, title="one step: loss, cleared gradients, downhill update")
-@pytest.mark.parametrize("seed", [61, 62])
+@pytest.mark.check(step=STEP, weight=6, title="one step: loss, cleared gradients, downhill update",
+                   seeds=(61, 62))
 def check_one_step(kit, seed):
     xs, ys = random_data(seed)
     params = initial_parameters(seed)
@@ -74,10 +74,10 @@ def check_one_step(kit, seed):
     _compare_step(kit, params, result.get("final") or [], grads, context)
 
 
-@pytest.mark.check(step=STEP, weight=4, title="two steps in a row")
-def check_two_steps(kit):
-    xs, ys = random_data(71)
-    params = initial_parameters(71)
+@pytest.mark.check(step=STEP, weight=4, title="two steps in a row", seeds=(71,))
+def check_two_steps(kit, seed):
+    xs, ys = random_data(seed)
+    params = initial_parameters(seed)
     result = kit.probe("train", nin=3, sizes=SIZES, params=params, xs=xs, ys=ys,
                        lr=LEARNING_RATE, steps=2, record_params=True)
     trail = result.get("params") or []
@@ -93,9 +93,8 @@ def check_two_steps(kit):
         current = [kit.number(v, "a parameter") for v in trail[step]]
 
 
-@pytest.mark.check(step=STEP, weight=10 / 3, visible=False,
+@pytest.mark.check(step=STEP, weight=10 / 3, seeds=FULL_RUN_SEEDS, sweep=False,
                    title="the tutorial's run: 50 steps, learning rate 0.05")
-@pytest.mark.parametrize("seed", FULL_RUN_SEEDS)
 def check_full_run(kit, seed):
     params = initial_parameters(seed)
     result = kit.probe("train", nin=3, sizes=SIZES, params=params, xs=TUTORIAL_XS,

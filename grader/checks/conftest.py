@@ -25,7 +25,20 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "check(step, weight, title, visible=False, needs=()): a graded check")
+        "markers", "check(step, weight, title, visible=False, needs=(), seeds=None, sweep=True): "
+        "a graded check; a check with a `seed` argument runs once per seed")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A check that takes `seed` runs once per seed of its marker (or of the session's sweep)."""
+    if "seed" not in metafunc.fixturenames:
+        return
+    mark = metafunc.definition.get_closest_marker("check")
+    seeds = list(mark.kwargs["seeds"]) if mark else []
+    session = _session(metafunc.config)
+    if session.sweep and mark.kwargs.get("sweep", True):
+        seeds = [10_000 * seeds[0] + k for k in range(session.sweep)]
+    metafunc.parametrize("seed", seeds)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -48,6 +61,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
 
+
+# Failures after which the step's other checks are not run: each would cost a time limit (or
+# gigabytes of memory) and say nothing new.
+STOPPERS = {"timeout": "timed out", "run_timeout": "used the run's time", "crash": "crashed",
+            "killed": "was killed", "memory": "ran out of memory"}
 
 _NUMBER = pytest.StashKey[str]()
 _RECORD = pytest.StashKey[dict]()
@@ -76,14 +94,11 @@ def kit(request: pytest.FixtureRequest) -> Kit:
         record["state"] = "blocked"
         record["blocked_by"] = blocker
         pytest.skip(f"not run: needs {blocker}, which passes no check yet")
-    # A step whose check hung or crashed once is not run again: each attempt would cost a full
-    # time limit and say nothing new.
     for earlier in session.records:
-        if earlier["step"] == step_id and earlier.get("error_kind") in (
-                "timeout", "run_timeout", "crash", "killed"):
+        if earlier["step"] == step_id and earlier.get("error_kind") in STOPPERS:
             record["state"] = "not_run"
             pytest.skip(f"not run: check {earlier['number']} of this step "
-                        f"{'timed out' if 'timeout' in earlier['error_kind'] else 'crashed'}")
+                        f"{STOPPERS[earlier['error_kind']]}")
     if session.sandbox.remaining() <= 0:
         record["state"] = "not_run"
         record["error_kind"] = "run_timeout"
@@ -139,6 +154,7 @@ def _finish(item: pytest.Item, record: dict[str, Any]) -> None:
     session = _session(item.config)
     if record not in session.records:
         session.records.append(record)
+    session.sandbox.reap()     # a process the check started does not outlive it
 
 
 def pytest_json_runtest_metadata(item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""Same submission, same result; no false failures of correct code; limits far above the reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.api import grade_path
+from grader.sandbox import Limits
+from conftest import SOLUTIONS, fixture_submission, grade
+
+RUNS = 20
+
+
+def _comparable(result) -> dict:
+    data = result.as_dict()
+    data.pop("seconds")
+    return data
+
+
+def _verdicts(result) -> dict:
+    return {c.number: (c.state, c.points) for s in result.steps for c in s.checks} | \
+        {s.id: (s.state, s.points) for s in result.steps}
+
+
+@pytest.mark.parametrize("name", [None, "mul_not_swapped", "backward_no_visited_set",
+                                  "training_never_zeroes_grads"])
+def test_twenty_runs_give_the_same_score_and_messages(name, tmp_path):
+    path = SOLUTIONS if name is None else fixture_submission(name, tmp_path)
+    first = _comparable(grade(path))
+    for _ in range(RUNS - 1):
+        assert _comparable(grade(path)) == first
+
+
+def test_an_order_dependent_bug_is_a_stable_fail(tmp_path):
+    # With _prev as a set, the order of the two contributions follows object ids, so '=' instead
+    # of '+=' can give different numbers from run to run; the verdict must not move.
+    path = fixture_submission("add_overwrites_grad", tmp_path)
+    first = _verdicts(grade(path))
+    assert first["add"][0] != "passed"
+    for _ in range(RUNS - 1):
+        assert _verdicts(grade(path)) == first
+
+
+def test_no_false_failures_of_the_reference_over_200_graph_seeds():
+    result = grade_path(SOLUTIONS, sweep=200)
+    failures = [(c.number, c.message) for s in result.steps for c in s.checks if not c.passed]
+    assert failures == []
+    assert sum(len(s.checks) for s in result.steps) > 1500
+
+
+def test_the_reference_needs_under_a_tenth_of_every_limit():
+    limits = Limits()
+    from grader.runner import run_checks
+    from grader.submission import locate
+    records = run_checks(locate(SOLUTIONS), limits).records
+    slowest = max(r.get("seconds", 0.0) for r in records)
+    assert slowest < limits.check_timeout / 10, slowest

@@ -1,0 +1,213 @@
+"""Hostile and broken submissions: the grader finishes, grades every other step, and gives no
+point that was not earned. Fixtures are in tests/fixtures/hostile_* and broken_*."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import integrity
+from grader.api import grade_path
+from grader.sandbox import Limits
+from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
+
+POSIX = os.name == "posix"
+AS_ROOT = POSIX and os.geteuid() == 0
+# Short limits keep the suite fast; the defaults are longer still.
+FAST = Limits(check_timeout=2.0, run_timeout=60.0)
+
+
+def graded(name: str, tmp_path: Path, limits: Limits = FAST, **substitute: str):
+    path = fixture_submission(name, tmp_path / name, substitute or None)
+    started = time.monotonic()
+    result = grade_path(path, limits=limits)
+    return result, time.monotonic() - started
+
+
+def messages(step) -> str:
+    return "\n".join(c.message for c in step.checks)
+
+
+# (fixture, step that must fail, words its feedback must contain, steps that must still pass)
+BROKEN_STEP = [
+    ("hostile_infinite_loop_in_add", "add", "timed out after 2 s", ["mul", "tanh"]),
+    ("hostile_infinite_loop_in_backward", "backward", "timed out after 2 s",
+     ["add", "mul", "tanh", "neuron"]),
+    ("hostile_unbounded_recursion_in_mul", "mul", "RecursionError", ["add", "tanh"]),
+    ("hostile_memory_bomb_in_mul", "mul", "used more than 1024 MB", ["add", "tanh"]),
+    ("hostile_sys_exit_in_add", "add", "called sys.exit(0)", ["mul", "tanh"]),
+    ("hostile_os_exit_in_mul", "mul", "exit status 0", ["add", "tanh"]),
+    ("hostile_keyboard_interrupt_in_tanh", "tanh", "KeyboardInterrupt", ["add", "mul"]),
+    ("hostile_system_exit_in_backward", "backward", "sys.exit(None)",
+     ["add", "mul", "tanh", "neuron"]),
+    ("hostile_segfault_in_tanh", "tanh", "crashed the Python interpreter", ["add", "mul"]),
+    ("hostile_lying_numbers", "add", "expected", ["mul", "tanh"]),
+    ("hostile_frame_inspection", "backward", "expected", ["add", "mul", "tanh", "neuron"]),
+    ("hostile_hardcoded_tutorial", "backward", "expected", ["add", "mul", "tanh", "neuron"]),
+    ("broken_missing_nn", "neuron", "nn.py is missing", ["add", "mul", "tanh", "backward"]),
+    ("broken_syntax_error_last_line_train", "training", "SyntaxError",
+     ["add", "mul", "tanh", "backward", "neuron", "network"]),
+]
+
+
+@pytest.mark.parametrize("name, step_id, words, still_passing", BROKEN_STEP)
+def test_a_broken_step_fails_with_its_reason_and_the_others_are_still_graded(
+        name, step_id, words, still_passing, tmp_path):
+    result, seconds = graded(name, tmp_path)
+    step = result.step(step_id)
+    assert step.points == 0 and not step.passed, (name, step.points)
+    assert words in messages(step) + "\n".join(result.problems), messages(step)
+    for other in still_passing:
+        assert result.step(other).passed, (name, other, messages(result.step(other)))
+    assert seconds < 30
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linux",
+                    reason="the memory cap is enforced on Linux")
+def test_memory_that_creeps_up_is_stopped_at_the_cap(tmp_path):
+    result, seconds = graded("hostile_memory_creep_in_mul", tmp_path, Limits(check_timeout=10))
+    assert "used more than 1024 MB" in messages(result.step("mul"))
+    assert result.step("add").passed and result.step("tanh").passed
+    # The first failure stops the step: one creep, not one per check.
+    assert seconds < 20
+
+
+IMPORT_FAILURES = [
+    ("hostile_infinite_loop_at_import", "timed out after 2 s"),
+    ("hostile_sys_exit_at_import", "called sys.exit(0)"),
+    ("hostile_os_exit_at_import", "exit status 0"),
+    ("hostile_keyboard_interrupt_at_import", "KeyboardInterrupt"),
+    ("hostile_fake_scoreboard", "called sys.exit(0)"),
+    ("broken_empty_engine", "engine.py is empty"),
+    ("broken_utf16_engine", "UTF-16"),
+]
+
+
+@pytest.mark.parametrize("name, words", IMPORT_FAILURES)
+def test_a_module_that_cannot_be_imported_scores_0_with_the_reason(name, words, tmp_path):
+    result, seconds = graded(name, tmp_path)
+    assert result.score == 0
+    assert any(words in problem for problem in result.problems), result.problems
+    # The failed import is waited for once, not once per check.
+    assert seconds < FAST.check_timeout + 10
+
+
+@pytest.mark.parametrize("name", ["hostile_monkeypatching_correct", "hostile_background_process",
+                                  "hostile_prints_100mb", "hostile_slow_but_correct"])
+def test_a_correct_engine_that_misbehaves_harmlessly_still_scores_100(name, tmp_path):
+    result, seconds = graded(name, tmp_path, Limits())
+    assert result.score == 100, {s.id: messages(s) for s in result.steps if not s.passed}
+    assert seconds < 30
+
+
+def test_patching_pytest_json_and_builtins_gains_nothing(tmp_path):
+    patched, _ = graded("hostile_monkeypatching_with_mul_bug", tmp_path)
+    plain = grade(fixture_submission("mul_not_swapped", tmp_path / "plain"))
+    assert patched.score == plain.score < 100
+    assert patched.step("mul").points == plain.step("mul").points
+
+
+def test_printed_output_is_kept_short_and_never_mixed_with_the_report(tmp_path):
+    result, _ = graded("hostile_prints_100mb", tmp_path, Limits())
+    outputs = [c.output for s in result.steps for c in s.checks if c.output]
+    assert outputs and all(len(o) < 5 * 1024 for o in outputs)
+    assert any("output not shown" in o for o in outputs)
+
+
+def test_fake_scoreboard_and_json_never_reach_the_graders_stdout(tmp_path):
+    path = fixture_submission("hostile_fake_scoreboard", tmp_path / "fake")
+    env = {**os.environ, "NO_COLOR": "1"}
+    as_json = subprocess.run([sys.executable, "-m", "grader", str(path), "--json"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120, env=env)
+    document = json.loads(as_json.stdout)     # exactly one document: ours
+    assert document["score"] == 0 and document["steps"]
+    text = subprocess.run([sys.executable, "-m", "grader", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert "Every step passed" not in text.stdout
+    assert "0/100" in text.stdout
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds processes through /proc")
+def test_processes_a_submission_starts_do_not_outlive_grading(tmp_path):
+    result, seconds = graded("hostile_background_process", tmp_path, Limits())
+    assert result.score == 100 and seconds < 30
+    printed = "".join(c.output for s in result.steps for c in s.checks)
+    pid = int(printed.split("orphan pid")[1].split()[0])
+    time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or \
+        Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    # Nothing else that came from the worker is left either (the setsid daemon included).
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            assert b"MICROGRAD_KIT_SANDBOX=" not in environ, entry.name
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs root to run the worker as another user")
+def test_as_root_the_worker_runs_unprivileged_and_cannot_touch_the_grader(tmp_path):
+    results_file = tmp_path / "results.json"
+    results_file.write_text('{"score": 0}')
+    os.chmod(tmp_path, 0o755)
+    check_file = ROOT / "grader" / "checks" / "check_add.py"
+    before = check_file.read_bytes()
+    targets = repr([str(check_file), str(results_file)])
+    result, _ = graded("hostile_writes_files", tmp_path, Limits(), __TARGETS__=targets)
+    assert result.settings["worker_user"] not in (None, "root")
+    assert check_file.read_bytes() == before
+    assert results_file.read_text() == '{"score": 0}'
+    assert result.score == 100          # the writes failed; the engine itself is correct
+    printed = "".join(c.output for s in result.steps for c in s.checks)
+    assert printed.count("could not write") == 2
+    assert not os.stat(ROOT / "grader" / "checks").st_mode & 0o007
+
+
+def test_a_submission_that_edits_the_grader_is_graded_0(tmp_path, monkeypatch):
+    # Run as the same user (no separate account): the fingerprint of the grader's files notices.
+    # A copy of the grader stands in for the real one, so the test cannot damage it.
+    fake_grader = tmp_path / "grader_copy"
+    fake_grader.mkdir()
+    (fake_grader / "check_add.py").write_text("# a hidden check\n")
+    monkeypatch.setattr(integrity, "GRADER", fake_grader)
+    targets = repr([str(fake_grader / "check_add.py")])
+    path = fixture_submission("hostile_writes_files", tmp_path / "writer",
+                              {"__TARGETS__": targets})
+    result = grade_path(path, run_as="none")
+    assert result.score == 0 and result.status == "error"
+    assert any("grader's own files changed" in p for p in result.problems)
+
+
+def test_deleting_its_working_directory_harms_nothing(tmp_path):
+    targets = repr([])
+    result, _ = graded("hostile_writes_files", tmp_path, Limits(), __TARGETS__=targets)
+    assert result.score == 100
+    assert all((tmp_path / "hostile_writes_files" / name).exists()
+               for name in ("engine.py", "nn.py", "train.py"))
+
+
+def test_whole_run_time_limit_stops_grading_and_reports_every_step(tmp_path):
+    limits = Limits(check_timeout=2.0, run_timeout=1.2)
+    result, seconds = graded("hostile_slow_but_correct", tmp_path, limits)
+    assert seconds < 15
+    assert len(result.steps) == 7 and result.score < 100
+    states = {c.state for s in result.steps for c in s.checks}
+    assert "not_run" in states or any("whole submission" in c.message
+                                      for s in result.steps for c in s.checks)
+
+
+def test_the_settings_are_printed_in_the_json_output(tmp_path):
+    copy_tree(SOLUTIONS, tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "grader", str(tmp_path), "--json",
+                           "--check-timeout", "7", "--run-timeout", "90", "--memory-mb", "800"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    settings = json.loads(proc.stdout)["settings"]
+    assert settings["check_timeout"] == 7 and settings["run_timeout"] == 90
+    assert settings["memory_mb"] == 800 and "worker_user" in settings
