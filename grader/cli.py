@@ -51,6 +51,10 @@ def _grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="N",
                         help=f"memory cap of the student's process in MB, 0 for none "
                              f"(default {defaults.memory_mb}; Linux and macOS)")
+    parser.add_argument("--sandbox-user", default="auto", metavar="NAME",
+                        help="when run as root: the unprivileged user for the student's code "
+                             "(default: micrograd-student if it exists, else nobody; 'none' "
+                             "to run it as root)")
     return parser
 
 
@@ -81,7 +85,8 @@ def grade_command(argv: Sequence[str]) -> int:
         label = "exercises/" if path == Path("exercises") else str(path)
     limits = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
                     memory_mb=args.memory_mb)
-    result = grade_path(path, limits=limits, only=args.step, label=label)
+    result = grade_path(path, limits=limits, only=args.step, label=label,
+                        run_as=args.sandbox_user)
     if args.json:
         report.write_json(result)
     else:

@@ -151,7 +151,9 @@ def choose_user(setting: str | None) -> str | None:
     if setting in (None, "", "none") or os.name != "posix" or os.geteuid() != 0:
         return None
     if setting != "auto":
-        return setting if _user_ids(setting) else None
+        if _user_ids(setting) is None:
+            raise ValueError(f"there is no user named {setting!r} to run the student's code as")
+        return setting
     for name in ("micrograd-student", "nobody"):
         if _user_ids(name):
             return name
