@@ -10,18 +10,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from . import graphs
+from . import diagnosis, graphs
 from .sandbox import Limits, Sandbox
 
 
 class CheckFailed(AssertionError):
     """A check's verdict: failed, with a message for the student."""
 
-    def __init__(self, message: str, *, kind: str = "wrong", error: dict[str, Any] | None = None):
+    def __init__(self, message: str, *, kind: str = "wrong", error: dict[str, Any] | None = None,
+                 diagnosis: str | None = None):
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.error = error or {}
+        self.diagnosis = diagnosis
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Session:
 
 MODULES_FOR_TASK = {
     "graph": ("engine",),
+    "local": ("engine",),
     "neuron": ("engine", "nn"),
     "neuron_sample": ("engine", "nn"),
     "layer": ("engine", "nn"),
@@ -108,7 +111,8 @@ class Kit:
         self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)
         if outcome.error is not None:
             raise CheckFailed(describe_error(outcome.error), kind=outcome.error.get("kind", "error"),
-                              error=outcome.error)
+                              error=outcome.error,
+                              diagnosis=diagnosis.from_error(self.record["step"], outcome.error))
         assert outcome.result is not None
         return outcome.result
 
@@ -141,9 +145,50 @@ class Kit:
             self.record["output"] = kept
 
     # -- comparisons
-    def fail(self, message: str, kind: str = "wrong") -> CheckFailed:
+    def fail(self, message: str, kind: str = "wrong", diagnosis: str | None = None) -> CheckFailed:
         """A failure to raise: `raise kit.fail("...")`."""
-        return CheckFailed(message, kind=kind)
+        return CheckFailed(message, kind=kind, diagnosis=diagnosis)
+
+    def quietly(self, task: str, **args: Any) -> dict[str, Any] | None:
+        """A probe made only to explain a failure: its own failure explains nothing."""
+        try:
+            return self.probe(task, **args)
+        except CheckFailed:
+            return None
+
+    def local(self, step: str) -> None:
+        """Only the result's own _backward, called once with the inputs' grads already non-zero."""
+        spec = diagnosis.LOCAL_PROBES[step]
+        result = self.probe("local", spec=spec, preset=diagnosis.PRESET, seed=diagnosis.LOCAL_SEED)
+        want = graphs.finite_difference_grads(spec, diagnosis.LOCAL_SEED)
+        got = [_number(g) for g in result.get("grad", [])]
+        if len(got) != len(spec):
+            raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
+        for i, op in enumerate(spec[:-1]):
+            expected = diagnosis.PRESET + want[i]
+            if got[i] is None or not graphs.close(got[i], expected):
+                name = graphs.node_name(spec, i)
+                raise CheckFailed(
+                    f"built {graphs.render(spec)}, set every input's .grad to {diagnosis.PRESET} "
+                    f"and out.grad = {diagnosis.LOCAL_SEED}, then called out._backward() once\n"
+                    f"got {name}.grad = {fmt(got[i])}, expected {fmt(expected)} "
+                    f"({diagnosis.PRESET} + {fmt(want[i])})",
+                    kind="wrong_grad", diagnosis=diagnosis.local_rule(step, got))
+
+    def explain_graph(self, spec: graphs.Spec, walk: str) -> str | None:
+        step = self.record["step"]
+        if walk == "manual" and step in diagnosis.LOCAL_PROBES:
+            local = self.quietly("local", spec=diagnosis.LOCAL_PROBES[step],
+                                 preset=diagnosis.PRESET, seed=diagnosis.LOCAL_SEED)
+            if local is not None:
+                return diagnosis.local_rule(step, [_number(g) for g in local.get("grad", [])])
+        if walk == "student":
+            traced = self.quietly("graph", spec=spec, walk="student", trace=True)
+            if traced is not None and isinstance(traced.get("calls"), list) and \
+                    isinstance(traced.get("prev"), list):
+                grads = [_number(g) for g in traced.get("grad", [])]
+                return diagnosis.backward_trace(spec, grads, traced["calls"], traced["prev"])
+        return None
 
     def number(self, value: Any, what: str) -> float:
         x = _number(value)
@@ -152,13 +197,14 @@ class Kit:
         return x
 
     def expect_close(self, got: Any, expected: float, what: str, context: str = "",
-                     rel: float = graphs.REL_TOL, abs_: float = graphs.ABS_TOL) -> None:
+                     rel: float = graphs.REL_TOL, abs_: float = graphs.ABS_TOL,
+                     diagnosis: str | None = None) -> None:
         x = self.number(got, what)
         if not graphs.close(x, expected, rel, abs_):
             err = graphs.relative_error(x, expected)
             lead = f"{context}\n" if context else ""
             raise CheckFailed(f"{lead}got {what} = {fmt(x)}, expected {fmt(expected)} "
-                              f"(relative error {err:.2g})")
+                              f"(relative error {err:.2g})", diagnosis=diagnosis)
 
     def graph(self, spec: graphs.Spec, *, walk: str, seed: float = 1.0,
               grads_of: Sequence[int] | None = None) -> dict[str, Any]:
@@ -193,8 +239,10 @@ class Kit:
                     names = " and ".join(graphs.node_name(spec, j) for j in sorted(parents))
                     raise CheckFailed(
                         f"{how}\nthe result of {graphs.node_text(spec, i)} does not list "
-                        f"{names} in its _prev: a node that is not linked to its inputs is "
-                        f"invisible to backward()", kind="not_linked")
+                        f"{names} in its _prev", kind="not_linked",
+                        diagnosis="a result that is not linked to its inputs is invisible to "
+                                  "backward(): create it as Value(data, (self, other), op) so "
+                                  "its _prev holds the inputs.")
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
         wrong = []
         for i in indices:
@@ -213,5 +261,5 @@ class Kit:
                 others = ", ".join(graphs.node_name(spec, j) + ".grad" for j, _ in wrong[1:4])
                 more = len(wrong) - 4
                 text += f"\nalso wrong: {others}" + (f" and {more} more" if more > 0 else "")
-            raise CheckFailed(text, kind="wrong_grad")
+            raise CheckFailed(text, kind="wrong_grad", diagnosis=self.explain_graph(spec, walk))
         return result

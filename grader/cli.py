@@ -12,6 +12,7 @@ from typing import Sequence
 from . import report, steps
 from .api import KIT_ROOT, grade_path
 from .sandbox import Limits
+from .watch import watch
 
 COMMANDS = ("hint", "steps")
 
@@ -20,6 +21,7 @@ EPILOG = """\
 examples:
   python -m grader                  grade exercises/
   python -m grader --step tanh      grade one step
+  python -m grader --watch          re-grade the step you are on at every save
   python -m grader hint tanh        a hint for one step
   python -m grader steps            the steps, their points and where their TODOs are
   python -m grader --solutions      grade the reference solutions (instructors)
@@ -41,6 +43,9 @@ def _grade_parser() -> argparse.ArgumentParser:
                              "earned all its points")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document (format in the README) instead of text")
+    parser.add_argument("--watch", action="store_true",
+                        help="keep running: re-grade the step you are on each time you save a "
+                             "file in the folder (Ctrl-C stops)")
     parser.add_argument("--min-score", type=float, default=None, metavar="N",
                         help="exit with status 1 when the score is below N")
     defaults = Limits()
@@ -85,6 +90,11 @@ def grade_command(argv: Sequence[str]) -> int:
         label = "exercises/" if path == Path("exercises") else str(path)
     limits = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
                     memory_mb=args.memory_mb)
+    if args.watch:
+        if args.json:
+            parser.error("--watch shows the scoreboard; it does not combine with --json")
+        return watch(path, label=label, limits=limits, run_as=args.sandbox_user, only=args.step,
+                     colour=report.use_colour(sys.stdout))
     result = grade_path(path, limits=limits, only=args.step, label=label,
                         run_as=args.sandbox_user)
     if args.json:

@@ -26,6 +26,8 @@ def use_colour(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     if os.environ.get("NO_COLOR"):
         return False
+    if os.name == "nt" and not (os.environ.get("WT_SESSION") or os.environ.get("TERM")):
+        return False      # the classic Windows console would print the escape codes as text
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
@@ -64,7 +66,8 @@ def check_lines(check: CheckResult, full: bool) -> list[str]:
     if not full:
         lines = check.message.splitlines() or [check.state]
         # The line with the numbers, without the context the first failure already showed.
-        gist = next((line for line in lines if line.startswith("got ")), lines[0])
+        kept = [line for line in lines if not line.startswith(("also wrong:", "  at "))]
+        gist = kept[-1] if kept else lines[0]
         return [head, f"    {gist}"]
     lines = [head]
     if check.message:
@@ -78,10 +81,23 @@ def check_lines(check: CheckResult, full: bool) -> list[str]:
     return lines
 
 
+def advice(step: StepResult) -> list[str]:
+    """Failed checks of weight 0: advice that costs no points."""
+    lines = []
+    for check in step.checks:
+        if check.weight == 0 and not check.passed and check.state in ("failed", "error"):
+            lines.append(f"  note ({check.number}, no points): {check.title}")
+            if check.diagnosis:
+                lines.append(_indent(check.diagnosis, "    "))
+    return lines
+
+
 def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[str]:
     """Feedback for one step: the first failure in full, the others summarised."""
     meta = steps.get(step.id)
-    failing = [c for c in step.checks if not c.passed and c.state != "blocked"]
+    failing = [c for c in step.checks if not c.passed and c.state != "blocked" and c.weight > 0]
+    # Lead with a failure the grader could explain, if there is one.
+    failing.sort(key=lambda c: c.diagnosis is None)
     lines = [f"{step.id}: {state_text(step)}, {_points(step.points)}/{_points(step.max_points)} "
              f"points ({_hidden_summary(step)})"]
     if step.state == "blocked":
@@ -124,9 +140,14 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
 
     nxt = result.next_step
     if nxt is None:
-        count = sum(len(s.checks) for s in result.steps)
-        out.append(f"Every step passed: all {count} checks, hidden ones included.")
-        if any(s.id == "training" for s in result.steps):
+        graded = [c for s in result.steps for c in s.checks if c.weight > 0]
+        hidden = sum(1 for c in graded if not c.visible)
+        names = "Every step" if len(result.steps) == len(steps.STEPS) else \
+            " and ".join(s.id for s in result.steps)
+        out.append(f"{names} passed: all {len(graded)} checks ({hidden} of them hidden).")
+        for step in result.steps:
+            out.extend(advice(step))
+        if len(result.steps) == len(steps.STEPS):
             out.append("Run `python exercises/train.py` to watch your network learn.")
         return "\n".join(out) + "\n"
 
@@ -143,6 +164,9 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
     out.append(f"  python -m grader hint {target.id}      a nudge in the right direction")
     out.append(f"  python -m grader --step {target.id}    check only this step")
     del meta
+    for step in result.steps:
+        if step.passed:
+            out.extend(advice(step))
     feedback_steps = [s for s in result.steps
                       if not s.passed and s.state != "not started"
                       and (show_passed or s.state != "blocked" or s is target)]

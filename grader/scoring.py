@@ -46,10 +46,13 @@ def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dic
         c.max_points = round(step.points * c.weight / total_weight, 4)
         c.points = c.max_points if c.passed else 0.0
     points = round(sum(c.points for c in checks), 2)
-    if checks and all(c.passed for c in checks):
+    # Checks of weight 0 are advice: they are reported, but never change the state or score.
+    graded = [c for c in checks if c.weight > 0]
+    graded_records = [r for c, r in zip(checks, records) if c.weight > 0]
+    if graded and all(c.passed for c in graded):
         return StepResult(step.id, step.title, float(step.points), float(step.points), "passed",
                           None, todo, checks)
-    state, blocked_by = _state(step, checks, records, earlier, untouched_todos)
+    state, blocked_by = _state(step, graded, graded_records, earlier, untouched_todos)
     return StepResult(step.id, step.title, points, float(step.points), state, blocked_by, todo,
                       checks)
 

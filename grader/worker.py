@@ -278,21 +278,71 @@ def linked(spec, nodes):
     return result
 
 
-def task_graph(spec, walk, seed=1.0):
+def task_graph(spec, walk, seed=1.0, trace=False):
     V = value_class()
     del CREATED[:]
     nodes = build_graph(spec, V)
     out = nodes[-1]
+    calls = []
+    if trace:
+        trace_backward_calls(nodes, calls)
     if walk == "manual":
         manual_backward(out, seed)
     elif walk == "student":
         call(out.backward)
-    return {
+    report = {
         "data": [data_of(n, "node") for n in nodes],
         "grad": [grad_of(n) for n in nodes],
         "linked": linked(spec, nodes),
-        "leaf_data_after": [num(getattr(n, "data", None)) for n in nodes],
     }
+    if trace:
+        report["calls"] = calls
+        report["prev"] = prev_orders(nodes)
+    return report
+
+
+def trace_backward_calls(nodes, calls):
+    """Log every _backward call as [spec index (-1 for a node made inside an operation), the
+    node's grad at that moment], so the order of the student's walk can be examined."""
+    index = {_id(n): i for i, n in enumerate(nodes)}
+    for node in list(CREATED):
+        original = getattr(node, "_backward", None)
+        if not callable(original):
+            continue
+
+        def traced(node=node, original=original):
+            calls.append([index.get(_id(node), -1), grad_of(node)])
+            return original()
+
+        try:
+            node._backward = traced
+        except BaseException:
+            pass
+
+
+def prev_orders(nodes):
+    """Each node's _prev as spec indices, in the order the student's code iterates it."""
+    index = {_id(n): i for i, n in enumerate(nodes)}
+    orders = []
+    for n in nodes:
+        try:
+            orders.append([index.get(_id(p), -1) for p in list(n._prev)])
+        except BaseException:
+            orders.append(None)
+    return orders
+
+
+def task_local(spec, preset, seed):
+    """Call only the output's own _backward, with every input's grad preset to a known value."""
+    V = value_class()
+    del CREATED[:]
+    nodes = build_graph(spec, V)
+    out = nodes[-1]
+    for n in nodes[:-1]:
+        call(setattr, n, "grad", preset)
+    call(setattr, out, "grad", seed)
+    call(out._backward)
+    return {"grad": [grad_of(n) for n in nodes]}
 
 
 def check_params(params, what):
@@ -422,6 +472,7 @@ def task_train(nin, sizes, params, xs, ys, lr, steps, poison=None, record_params
 TASKS = {
     "load": load,
     "graph": task_graph,
+    "local": task_local,
     "neuron": task_neuron,
     "neuron_sample": task_neuron_sample,
     "layer": task_layer,

@@ -68,19 +68,20 @@ class Value:
 
     # ## Step backward
     def backward(self):
-        # Order the graph so every node comes after all the nodes it was computed from.
+        # Order the graph so every node comes after all the nodes it was computed from: a
+        # depth-first search that places a node once all its inputs are placed. It keeps its
+        # own stack instead of recursing, so a graph thousands of nodes deep is no problem.
         order = []
         seen = set()
-
-        def visit(node):
-            if node in seen:   # a shared node is placed once, however many paths lead to it
-                return
-            seen.add(node)
-            for parent in node._prev:
-                visit(parent)
-            order.append(node)
-
-        visit(self)
+        stack = [(self, False)]
+        while stack:
+            node, inputs_placed = stack.pop()
+            if inputs_placed:
+                order.append(node)
+            elif node not in seen:   # a shared node is placed once, however many paths lead to it
+                seen.add(node)
+                stack.append((node, True))
+                stack.extend((parent, False) for parent in node._prev)
 
         # d(self)/d(self) = 1: this is where the chain rule starts.
         self.grad = 1.0

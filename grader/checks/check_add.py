@@ -44,3 +44,8 @@ def check_random_sums(kit, seed):
     rng = random.Random(seed)
     spec = graphs.random_graph(rng, ("add", "add", "addc", "cadd", "sum"), n_leaves=3, n_ops=6)
     kit.graph(spec, walk="manual", seed=graphs.magnitude(rng))
+
+
+@pytest.mark.check(step=STEP, weight=1, title="out._backward() alone adds out.grad into a.grad and b.grad")
+def check_own_backward(kit):
+    kit.local(STEP)

@@ -81,3 +81,11 @@ def check_long_chain(kit):
         spec.append(["addc", i, 0.01])
     spec.append(["mul", len(spec) - 1, 0])
     kit.graph(spec, walk="student", grads_of=[0, len(spec) - 1])
+
+
+@pytest.mark.check(step=STEP, weight=0, title="a chain of 1500 additions (advice, no points)")
+def check_very_long_chain(kit):
+    spec = [["leaf", 0.25]]
+    for i in range(1500):
+        spec.append(["addc", i, 0.001])
+    kit.graph(spec, walk="student", grads_of=[0, len(spec) - 1])

@@ -43,3 +43,8 @@ def check_random_products(kit, seed):
     rng = random.Random(seed)
     spec = graphs.random_graph(rng, ("mul", "mul", "mulc", "cmul"), n_leaves=3, n_ops=5)
     kit.graph(spec, walk="manual", seed=graphs.magnitude(rng))
+
+
+@pytest.mark.check(step=STEP, weight=1, title="out._backward() alone adds b*out.grad and a*out.grad into a, b")
+def check_own_backward(kit):
+    kit.local(STEP)

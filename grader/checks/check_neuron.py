@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from grader import graphs
+from grader import diagnosis, graphs
 
 STEP = "neuron"
 
@@ -18,13 +18,16 @@ def neuron_graph(params, x):
 def check_parameters(kit):
     for n in (3, 1, 6):
         result = kit.probe("neuron", n=n, init_seed=7)
-        count = kit.number(result.get("count"), "len(parameters())")
+        count = int(kit.number(result.get("count"), "len(parameters())"))
+        distinct = int(kit.number(result.get("distinct"), "the number of different Values"))
+        why = diagnosis.neuron_parameters(n, count, distinct)
         if count != n + 1:
-            raise kit.fail(f"Neuron({n}).parameters() has {count:g} Values, expected {n + 1} "
-                           f"({n} weights and 1 bias)")
-        if result.get("distinct") != n + 1:
-            raise kit.fail(f"Neuron({n}).parameters() holds {result.get('distinct')} different "
-                           f"Values, expected {n + 1}: some parameters are the same object")
+            raise kit.fail(f"Neuron({n}).parameters() has {count} Values, expected {n + 1} "
+                           f"({n} weights and 1 bias)", diagnosis=why)
+        if distinct != n + 1:
+            raise kit.fail(f"Neuron({n}).parameters() holds {distinct} different Values, "
+                           f"expected {n + 1}: some parameters are the same object",
+                           diagnosis=why)
 
 
 @pytest.mark.check(step=STEP, weight=3, title="weights drawn uniformly from [-1, 1], bias 0")
@@ -39,7 +42,7 @@ def check_initial_values(kit):
     outside = [w for w in weights if not -1.0 <= w <= 1.0]
     if outside:
         raise kit.fail(f"{len(outside)} of {n} initial weights lie outside [-1, 1] "
-                       f"(for example {outside[0]:.4g})")
+                       f"(for example {outside[0]:.4g})", diagnosis=diagnosis.neuron_weights(weights))
     if any(b != 0.0 for b in biases):
         raise kit.fail(f"the bias should start at 0, got {next(b for b in biases if b != 0):.4g}")
     # For 1000 draws from U(-1, 1): mean within 0.1 and the middle half within 0.4..0.6 of the draws
@@ -48,11 +51,13 @@ def check_initial_values(kit):
     middle = sum(1 for w in weights if -0.5 <= w <= 0.5) / n
     if len(set(weights)) < n * 0.99:
         raise kit.fail(f"only {len(set(weights))} different values among {n} initial weights: "
-                       f"each weight should get its own random draw")
+                       f"each weight should get its own random draw",
+                       diagnosis=diagnosis.neuron_parameters(5, 6, 2))
     if min(weights) > -0.9 or max(weights) < 0.9 or abs(mean) > 0.1 or not 0.4 <= middle <= 0.6:
         raise kit.fail(f"initial weights do not look uniform on [-1, 1]: over {n} draws the "
                        f"smallest is {min(weights):.3g}, the largest {max(weights):.3g}, the mean "
-                       f"{mean:.3g}, and {middle:.0%} lie in [-0.5, 0.5] (expected about 50%)")
+                       f"{mean:.3g}, and {middle:.0%} lie in [-0.5, 0.5] (expected about 50%)",
+                       diagnosis=diagnosis.neuron_weights(weights))
 
 
 def _forward(kit, n, seed, x_values):
@@ -64,7 +69,10 @@ def _forward(kit, n, seed, x_values):
     spec = neuron_graph(params, x)
     context = (f"Neuron({n}) with weights {params[:-1]} and bias {params[-1]}, "
                f"called on x = {x}" + (" (as Values)" if x_values else ""))
-    kit.expect_close(result.get("out"), graphs.evaluate(spec)[-1], "the output", context)
+    out = kit.number(result.get("out"), "the output")
+    if not graphs.close(out, graphs.evaluate(spec)[-1]):
+        kit.expect_close(out, graphs.evaluate(spec)[-1], "the output", context,
+                         diagnosis=diagnosis.neuron_forward(params, x, out))
     return result, spec, params, x, context
 
 

@@ -21,3 +21,8 @@ def check_chained(kit, x):
 @pytest.mark.parametrize("x", [25.0, -40.0, 1000.0, -1000.0])
 def check_large_inputs(kit, x):
     kit.graph([["leaf", x], ["tanh", 0]], walk="manual", seed=1.0)
+
+
+@pytest.mark.check(step=STEP, weight=1, title="out._backward() alone adds (1 - t**2)*out.grad into a.grad")
+def check_own_backward(kit):
+    kit.local(STEP)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from grader import graphs
+from grader import diagnosis, graphs
 
 STEP = "training"
 
@@ -46,15 +46,20 @@ def random_data(seed):
     return xs, ys
 
 
-def _compare_step(kit, before, after, grads, context):
+def _compare_step(kit, before, after, grads, context, leftover=None):
     """Each parameter must have moved by -learning_rate * gradient."""
+    if len(after) != len(before):
+        raise kit.fail(f"{context}\nexpected {len(before)} parameters after the step, "
+                       f"got {len(after)}")
     for i, (b, a, g) in enumerate(zip(before, after, grads)):
         moved = kit.number(a, f"parameters()[{i}].data") - b
         want = -LEARNING_RATE * g
         if not graphs.close(moved, want, rel=1e-4, abs_=1e-8):
+            left = leftover[i] if leftover else 0.0
             raise kit.fail(f"{context}\nparameters()[{i}] moved by {moved:+.6g}, expected "
                            f"{want:+.6g} (= -learning_rate * its gradient {g:.6g})",
-                           kind="wrong_update")
+                           kind="wrong_update",
+                           diagnosis=diagnosis.training_update(moved, g, LEARNING_RATE, left))
 
 
 @pytest.mark.check(step=STEP, weight=6, title="one step: loss, cleared gradients, downhill update",
@@ -71,7 +76,7 @@ def check_one_step(kit, seed):
                f"parameters, 4 random examples, and every .grad left at a non-zero value from "
                f"'an earlier step'")
     kit.expect_close((result.get("losses") or [None])[0], loss, "the returned loss", context)
-    _compare_step(kit, params, result.get("final") or [], grads, context)
+    _compare_step(kit, params, result.get("final") or [], grads, context, leftover)
 
 
 @pytest.mark.check(step=STEP, weight=4, title="two steps in a row", seeds=(71,))
@@ -84,13 +89,13 @@ def check_two_steps(kit, seed):
     losses = result.get("losses") or []
     if len(trail) != 2 or len(losses) != 2:
         raise kit.fail("two calls of train_step should give two losses")
-    current = params
+    current, previous = params, None
     for step in range(2):
         loss, grads = loss_and_grads(current, xs, ys)
         context = f"train_step called twice in a row; step {step + 1}"
         kit.expect_close(losses[step], loss, "the returned loss", context)
-        _compare_step(kit, current, trail[step], grads, context)
-        current = [kit.number(v, "a parameter") for v in trail[step]]
+        _compare_step(kit, current, trail[step], grads, context, previous)
+        current, previous = [kit.number(v, "a parameter") for v in trail[step]], grads
 
 
 @pytest.mark.check(step=STEP, weight=10 / 3, seeds=FULL_RUN_SEEDS, sweep=False,

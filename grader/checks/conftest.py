@@ -143,6 +143,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
             record["message"] = failure.message
             record["error_kind"] = failure.kind
             record["error"] = failure.error
+            record["diagnosis"] = failure.diagnosis
         else:
             # A bug in the check itself, never the student's fault: say so plainly.
             record["state"] = "error"

@@ -1,0 +1,77 @@
+"""Watch mode: re-grade the step being worked on each time a file in the folder is saved."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence, TextIO
+
+from . import report
+from .api import grade_path
+from .results import GradingResult
+from .sandbox import Limits
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Name -> (modification time, size) of the Python files in the folder."""
+    found = {}
+    try:
+        for path in folder.glob("*.py"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found[path.name] = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        pass
+    return found
+
+
+def _focus(result: GradingResult) -> str | None:
+    step = result.next_step
+    if step is None:
+        return None
+    return step.blocked_by if step.state == "blocked" and step.blocked_by else step.id
+
+
+def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto",
+          only: Sequence[str] | None = None, interval: float = 0.5, colour: bool = False,
+          stream: TextIO = sys.stdout, sleep: Callable[[float], None] = time.sleep,
+          rounds: int | None = None) -> int:
+    """Grade once, then re-grade on every save until Ctrl-C (or `rounds` polls, for tests)."""
+    def grade(steps: Sequence[str] | None) -> GradingResult:
+        return grade_path(path, limits=limits, only=steps, label=label, run_as=run_as)
+
+    def show(text: str) -> None:
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+
+    result = grade(only)
+    show(report.scoreboard(result, colour=colour))
+    focus = list(only) if only else ([_focus(result)] if _focus(result) else None)
+    show(f"Watching {label} for saved changes (Ctrl-C to stop).")
+    before = snapshot(Path(path))
+    polls = 0
+    try:
+        while rounds is None or polls < rounds:
+            sleep(interval)
+            polls += 1
+            now = snapshot(Path(path))
+            if now == before:
+                continue
+            changed = sorted(n for n in set(now) | set(before) if now.get(n) != before.get(n))
+            before = now
+            what = f"step {', '.join(focus)}" if focus else "every step"
+            show(f"\n{', '.join(changed)} saved: grading {what} ...")
+            result = grade(focus)
+            show(report.scoreboard(result, colour=colour))
+            if not only and focus and all(result.step(s).passed for s in focus):
+                full = grade(None)
+                following = _focus(full)
+                show(f"{', '.join(focus)} passed. " +
+                     (f"Next step: {following}." if following else "Every step passes now."))
+                focus = [following] if following else None
+    except KeyboardInterrupt:
+        show("\nStopped watching.")
+    return 0

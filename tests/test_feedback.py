@@ -1,0 +1,100 @@
+"""What a student reads: the scoreboard, hints, honest wording about hidden checks, watch mode."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+from grader import report, steps
+from grader.watch import watch
+from grader.sandbox import Limits
+from conftest import EXERCISES, SOLUTIONS, fixture_submission, grade, partly_done
+
+
+def test_scoreboard_shows_progress_next_step_and_its_todo_line(stubs_result):
+    text = report.scoreboard(stubs_result)
+    assert "[------------------------]" in text
+    line = stubs_result.step("add").todo.split(":")[1]
+    assert f"Next: add (Addition: Value.__add__), in exercises/engine.py:{line}" in \
+        text.replace(str(EXERCISES), "exercises")
+    assert "python -m grader hint add" in text
+
+
+def test_first_failure_in_full_with_expression_values_and_relative_error(tmp_path):
+    result = grade(fixture_submission("mul_not_swapped", tmp_path), label="ex")
+    text = report.scoreboard(result)
+    block = text[text.index("mul: partly passed"):]
+    assert "built out = a*b  with a=1.5, b=-2.5" in block
+    assert "got a.grad = 1.5, expected -2.5 (relative error 1.6)" in block
+    assert "-> __mul__'s local gradients are not swapped" in block
+    # The rest are one-line summaries: the first check has its context, the second does not.
+    assert block.count("built ") == 1
+
+
+def test_wording_is_honest_about_hidden_checks(solutions_result, tmp_path):
+    text = report.scoreboard(solutions_result)
+    assert "all tests passed" not in text.lower()
+    hidden = sum(1 for s in solutions_result.steps for c in s.checks if not c.visible and c.weight)
+    assert f"({hidden} of them hidden)" in text
+    one = grade(partly_done(["add"], tmp_path), only=["add"])
+    single = report.scoreboard(one)
+    assert "add passed: all" in single and "Every step" not in single
+    failing = grade(fixture_submission("backward_no_seed", tmp_path / "b"))
+    line = report.step_feedback(failing.step("backward"), "ex")[0]
+    assert "0 of 1 visible" in line and "hidden checks passed" in line
+
+
+def test_colour_only_when_asked_and_never_with_no_color(solutions_result, monkeypatch):
+    assert "\x1b[" in report.scoreboard(solutions_result, colour=True)
+    assert "\x1b[" not in report.scoreboard(solutions_result, colour=False)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert report.use_colour(Terminal())
+    assert not report.use_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not report.use_colour(Terminal())
+
+
+def test_hints_lead_without_giving_the_code_away():
+    solution_lines = {line.strip() for line in (SOLUTIONS / "engine.py").read_text().splitlines()
+                      + (SOLUTIONS / "nn.py").read_text().splitlines()
+                      + (SOLUTIONS / "train.py").read_text().splitlines()
+                      if len(line.strip()) > 15 and not line.strip().startswith("#")}
+    for step in steps.STEPS:
+        assert 80 < len(step.hint) < 700
+        for line in solution_lines:
+            assert line not in step.hint, (step.id, line)
+
+
+def test_watch_regrades_the_current_step_on_save_and_moves_on(tmp_path):
+    folder = partly_done(["add"], tmp_path / "work")
+    done = partly_done(["add", "mul"], tmp_path / "done")
+    out = io.StringIO()
+    polls = []
+
+    def save_mul_on_first_poll(_seconds):
+        if not polls:
+            shutil.copy(done / "engine.py", folder / "engine.py")
+        polls.append(1)
+
+    watch(folder, label="work", limits=Limits(), sleep=save_mul_on_first_poll, rounds=2,
+          stream=out)
+    text = out.getvalue()
+    assert "Watching work for saved changes" in text
+    assert "engine.py saved: grading step mul ..." in text
+    assert "mul passed. Next step: tanh." in text
+    assert text.count("engine.py saved") == 1       # the second poll saw no change
+
+
+def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
+    folder = partly_done([], tmp_path / "w")
+    out = io.StringIO()
+
+    def interrupt(_seconds):
+        raise KeyboardInterrupt
+    assert watch(folder, label="w", limits=Limits(), sleep=interrupt, stream=out) == 0
+    assert "Stopped watching." in out.getvalue()
