@@ -10,23 +10,39 @@ from . import integrity, scoring, steps
 from .results import GradingResult
 from .runner import run_checks
 from .sandbox import Limits
-from .submission import locate
+from .submission import Submission, open_submission
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def grade_path(path: Path, *, limits: Limits | None = None, only: Sequence[str] | None = None,
-               run_as: str | None = "auto", label: str | None = None,
-               sweep: int | None = None) -> GradingResult:
-    """Grade the submission folder at `path`; never raises for anything the submission does."""
-    limits = limits or Limits()
-    started = time.monotonic()
-    sub = locate(path)
-    if label:
-        sub.label = label
+def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,
+               only: Sequence[str] | None = None, run_as: str | None = "auto",
+               label: str | None = None, sweep: int | None = None) -> GradingResult:
+    """Grade a submission in any form `open_submission` accepts; never raises for anything the
+    submission does or is."""
     unknown = [s for s in only or () if s not in steps.STEP_IDS]
     if unknown:
         raise ValueError(f"unknown step {unknown[0]!r}; the steps are {', '.join(steps.STEP_IDS)}")
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    sub = open_submission([Path(p) for p in paths], label)
+    try:
+        return grade_submission(sub, limits=limits, only=only, run_as=run_as, sweep=sweep)
+    finally:
+        sub.close()
+
+
+def grade_submission(sub: Submission, *, limits: Limits | None = None,
+                     only: Sequence[str] | None = None, run_as: str | None = "auto",
+                     sweep: int | None = None) -> GradingResult:
+    limits = limits or Limits()
+    started = time.monotonic()
+    if sub.invalid:
+        # Nothing to run: every step is 0, with the reason at the top.
+        result = scoring.grade(sub, [], limits.as_dict(), only, seconds=0.0)
+        result.status = "invalid"
+        for step in result.steps:
+            step.state = "failed"
+        return result
     before = integrity.digest()
     outcome = run_checks(sub, limits, only, run_as=run_as, sweep=sweep)
     sub.problems.extend(outcome.problems)
@@ -38,6 +54,4 @@ def grade_path(path: Path, *, limits: Limits | None = None, only: Sequence[str] 
         return scoring.failed(sub, f"the grader's own files changed while this submission was "
                                    f"graded ({', '.join(changed[:3])}): the result cannot be "
                                    f"trusted and is 0", result.settings)
-    if sub.problems:
-        result.status = "invalid"
     return result

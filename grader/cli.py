@@ -14,7 +14,7 @@ from .api import KIT_ROOT, grade_path
 from .sandbox import Limits
 from .watch import watch
 
-COMMANDS = ("hint", "steps")
+COMMANDS = ("hint", "steps", "batch")
 
 DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
 EPILOG = """\
@@ -34,8 +34,9 @@ def _grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=DESCRIPTION,
                                      epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("path", nargs="?", help="folder laid out like exercises/ "
-                        "(default: exercises/)")
+    parser.add_argument("path", nargs="*",
+                        help="a folder laid out like exercises/ (default: exercises/), a folder "
+                             "or .zip holding one, or loose engine.py/nn.py/train.py files")
     parser.add_argument("--solutions", action="store_true",
                         help="grade the kit's reference solutions/")
     parser.add_argument("--step", choices=steps.STEP_IDS, action="append",
@@ -48,18 +49,7 @@ def _grade_parser() -> argparse.ArgumentParser:
                              "file in the folder (Ctrl-C stops)")
     parser.add_argument("--min-score", type=float, default=None, metavar="N",
                         help="exit with status 1 when the score is below N")
-    defaults = Limits()
-    parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
-                        metavar="S", help=f"seconds for one check (default {defaults.check_timeout:g})")
-    parser.add_argument("--run-timeout", type=float, default=defaults.run_timeout, metavar="S",
-                        help=f"seconds for the whole submission (default {defaults.run_timeout:g})")
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="N",
-                        help=f"memory cap of the student's process in MB, 0 for none "
-                             f"(default {defaults.memory_mb}; Linux and macOS)")
-    parser.add_argument("--sandbox-user", default="auto", metavar="NAME",
-                        help="when run as root: the unprivileged user for the student's code "
-                             "(default: micrograd-student if it exists, else nobody; 'none' "
-                             "to run it as root)")
+    _limit_options(parser)
     return parser
 
 
@@ -75,25 +65,23 @@ def grade_command(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.solutions and args.path:
         parser.error("give a PATH or --solutions, not both")
-    for name in ("check_timeout", "run_timeout"):
-        if getattr(args, name) <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
-    if args.memory_mb < 0:
-        parser.error("--memory-mb must be 0 (no cap) or more")
+    limits = _limits(parser, args)
     if args.solutions:
         path = KIT_ROOT / "solutions"
         label = "solutions/"
     elif args.path:
-        path, label = Path(args.path), args.path
+        path = [Path(p) for p in args.path]
+        label = args.path[0] if len(args.path) == 1 else " ".join(args.path)
     else:
         path = _default_path()
         label = "exercises/" if path == Path("exercises") else str(path)
-    limits = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
-                    memory_mb=args.memory_mb)
     if args.watch:
         if args.json:
             parser.error("--watch shows the scoreboard; it does not combine with --json")
-        return watch(path, label=label, limits=limits, run_as=args.sandbox_user, only=args.step,
+        folder = path if isinstance(path, Path) else path[0]
+        if not isinstance(path, Path) and (len(path) != 1 or not folder.is_dir()):
+            parser.error("--watch watches one folder")
+        return watch(folder, label=label, limits=limits, run_as=args.sandbox_user, only=args.step,
                      colour=report.use_colour(sys.stdout))
     result = grade_path(path, limits=limits, only=args.step, label=label,
                         run_as=args.sandbox_user)
@@ -149,6 +137,57 @@ def steps_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
+                        metavar="S", help=f"seconds for one check (default {defaults.check_timeout:g})")
+    parser.add_argument("--run-timeout", type=float, default=defaults.run_timeout, metavar="S",
+                        help=f"seconds for the whole submission (default {defaults.run_timeout:g})")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="N",
+                        help=f"memory cap of the student's process in MB, 0 for none "
+                             f"(default {defaults.memory_mb}; Linux and macOS)")
+    parser.add_argument("--sandbox-user", default="auto", metavar="NAME",
+                        help="when run as root: the unprivileged user for the student's code "
+                             "(default: micrograd-student if it exists, else nobody; 'none' "
+                             "to run it as root)")
+
+
+def _limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits:
+    for name in ("check_timeout", "run_timeout"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    if args.memory_mb < 0:
+        parser.error("--memory-mb must be 0 (no cap) or more")
+    return Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
+                  memory_mb=args.memory_mb)
+
+
+def batch_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader batch",
+        description="Grade every submission in a folder: each sub-folder, .zip or .py file in "
+                    "it is one student, named by the entry.")
+    parser.add_argument("submissions", type=Path, help="the folder of submissions")
+    parser.add_argument("--out", type=Path, default=Path("grades.csv"),
+                        help="the CSV to write (default grades.csv); a JSON per student goes in "
+                             "the folder of the same name, the class summary in NAME-summary.txt")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="submissions graded at once (default: the number of cores)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade every submission, even those unchanged since the last run")
+    _limit_options(parser)
+    args = parser.parse_args(argv)
+    limits = _limits(parser, args)
+    if not args.submissions.is_dir():
+        parser.error(f"{args.submissions} is not a folder")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be 1 or more")
+    from .batch import run_batch
+    run_batch(args.submissions, args.out, jobs=args.jobs, force=args.force, limits=limits,
+              run_as=args.sandbox_user)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Never fail on a console that cannot print a character of a student's output.
@@ -163,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return hint_command(argv[1:])
     if argv and argv[0] == "steps":
         return steps_command(argv[1:])
+    if argv and argv[0] == "batch":
+        return batch_command(argv[1:])
     try:
         return grade_command(argv)
     except KeyboardInterrupt:

@@ -208,19 +208,23 @@ def neuron_weights(weights: Sequence[float]) -> str | None:
 
 
 # ---------------------------------------------------------------- training
-def training_update(moved: float, grad: float, lr: float, leftover: float) -> str | None:
-    """Name train_step's mistake from how one parameter moved in one step."""
+def training_update(moved: Sequence[float], grads: Sequence[float], lr: float,
+                    leftover: Sequence[float] | None) -> str | None:
+    """Name train_step's mistake when every parameter moved as one known mistake predicts."""
     models = [
-        (-lr * (grad + leftover), "train_step never clears the gradients before backward(), so "
-                                  "they pile up from step to step: set p.grad = 0.0 for every "
-                                  "parameter first."),
-        (lr * grad, "train_step moves the parameters uphill: the gradient points where the loss "
-                    "grows, so subtract learning_rate * p.grad."),
-        (0.0, "train_step never changes the parameters: update p.data for every parameter."),
+        ([-lr * (g + l) for g, l in zip(grads, leftover or [0.0] * len(grads))],
+         "train_step never clears the gradients before backward(), so they pile up from step "
+         "to step: set p.grad = 0.0 for every parameter first."),
+        ([lr * g for g in grads],
+         "train_step moves the parameters uphill: the gradient points where the loss grows, so "
+         "subtract learning_rate * p.grad."),
+        ([0.0] * len(grads),
+         "train_step never changes the parameters: update p.data for every parameter."),
     ]
-    if leftover == 0.0:
+    if not leftover or not any(leftover):
         models = models[1:]
-    for value, sentence in models:
-        if abs(moved - value) <= 1e-8 + 1e-4 * abs(value):
+    for predicted, sentence in models:
+        if len(moved) == len(predicted) and all(
+                abs(m - p) <= 1e-8 + 1e-4 * abs(p) for m, p in zip(moved, predicted)):
             return sentence
     return None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import ast
+import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from . import steps
 
@@ -16,6 +20,8 @@ class Submission:
     root: Path                                    # the folder holding engine.py, nn.py, train.py
     label: str                                    # how reports name it
     problems: list[str] = field(default_factory=list)
+    invalid: bool = False                         # nothing in it can be graded
+    temp: tempfile.TemporaryDirectory[str] | None = None   # where a zip or loose files were put
 
     def file(self, name: str) -> Path:
         return self.root / name
@@ -23,22 +29,136 @@ class Submission:
     def missing(self) -> list[str]:
         return [name for name in steps.SUBMISSION_FILES if not self.file(name).is_file()]
 
+    def close(self) -> None:
+        if self.temp is not None:
+            self.temp.cleanup()
+            self.temp = None
+
 
 def locate(path: Path) -> Submission:
-    """The submission at `path`: a folder laid out like exercises/."""
+    """The submission at `path`: a folder laid out like exercises/ (see `open_submission`)."""
     path = Path(path)
     sub = Submission(root=path.resolve(), label=str(path))
     if not path.exists():
         sub.problems.append(f"{path} does not exist")
+        sub.invalid = True
     elif not path.is_dir():
         sub.problems.append(f"{path} is not a folder holding engine.py, nn.py and train.py")
+        sub.invalid = True
     else:
-        for name in sub.missing():
-            sub.problems.append(f"{name} is missing from {path}")
-        for name in steps.SUBMISSION_FILES:
-            problem = text_problem(sub.file(name))
-            if problem:
-                sub.problems.append(problem)
+        _check_files(sub, str(path))
+    return sub
+
+
+def _check_files(sub: Submission, shown: str) -> None:
+    for name in sub.missing():
+        sub.problems.append(f"{name} is missing from {shown}")
+    for name in steps.SUBMISSION_FILES:
+        problem = text_problem(sub.file(name))
+        if problem:
+            sub.problems.append(problem)
+            if name == "engine.py":
+                sub.invalid = True
+    if not sub.file("engine.py").is_file():
+        sub.invalid = True
+
+
+# Limits for unpacking a zip: a class's submissions are a few KB each.
+ZIP_MAX_MEMBERS = 2000
+ZIP_MAX_BYTES = 50_000_000
+KEEP_SUFFIXES = (".py", ".ipynb")
+
+
+def _find_root(folder: Path, depth: int = 3) -> Path | None:
+    """The shallowest folder at or under `folder` that holds engine.py (zips often add a level)."""
+    level = [folder]
+    for _ in range(depth + 1):
+        found = sorted(p for p in level if (p / "engine.py").is_file())
+        if found:
+            return found[0]
+        level = sorted(child for p in level for child in p.iterdir()
+                       if child.is_dir() and child.name not in ("__MACOSX", "__pycache__")
+                       and not child.name.startswith("."))
+    return None
+
+
+def _unzip(archive: Path, target: Path) -> str | None:
+    """Extract the source files of a zip safely; returns a problem, or None."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            if len(members) > ZIP_MAX_MEMBERS:
+                return f"{archive.name} holds more than {ZIP_MAX_MEMBERS} files"
+            total = 0
+            for info in members:
+                name = info.filename.replace("\\", "/")
+                parts = [part for part in name.split("/") if part not in ("", ".")]
+                if info.is_dir() or not name.endswith(KEEP_SUFFIXES) or not parts:
+                    continue
+                if name.startswith("/") or ".." in parts or ":" in parts[0]:
+                    return f"{archive.name} holds a file outside its own folder ({name})"
+                total += info.file_size
+                if total > ZIP_MAX_BYTES:
+                    return f"{archive.name} unpacks to more than {ZIP_MAX_BYTES // 1_000_000} MB"
+                destination = target.joinpath(*parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as source, open(destination, "wb") as sink:
+                    sink.write(source.read(ZIP_MAX_BYTES + 1)[:ZIP_MAX_BYTES])
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+        return f"{archive.name} is not a readable zip file ({exc})"
+    return None
+
+
+def open_submission(paths: Sequence[Path], label: str | None = None) -> Submission:
+    """A submission in any form students hand in; call .close() when done with it.
+
+    A folder laid out like exercises/; a folder whose files sit one or more levels down (an
+    extracted zip); a .zip of either; or loose engine.py / nn.py / train.py files. Anything else
+    gives a Submission marked invalid, with the reason in its problems.
+    """
+    paths = [Path(p) for p in paths]
+    shown = label or (str(paths[0]) if len(paths) == 1 else ", ".join(p.name for p in paths))
+    if not paths:
+        return Submission(Path("."), shown, ["no submission given"], invalid=True)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        return Submission(missing[0].resolve(), shown, [f"{missing[0]} does not exist"],
+                          invalid=True)
+    if len(paths) == 1 and paths[0].is_dir():
+        root = _find_root(paths[0])
+        if root is None:
+            return Submission(paths[0].resolve(), shown,
+                              [f"no engine.py in {paths[0]} (nor in a folder inside it)"],
+                              invalid=True)
+        sub = Submission(root.resolve(), shown)
+        _check_files(sub, str(root if root == paths[0] else root.relative_to(paths[0].parent)))
+        return sub
+    temp = tempfile.TemporaryDirectory(prefix="micrograd-kit-submission-")
+    folder = Path(temp.name)
+    if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
+        problem = _unzip(paths[0], folder)
+        root = _find_root(folder) if problem is None else None
+        if root is None:
+            sub = Submission(folder, shown, [problem or f"no engine.py in {paths[0].name}"],
+                             invalid=True, temp=temp)
+            return sub
+        sub = Submission(root, shown, temp=temp)
+        _check_files(sub, paths[0].name)
+        return sub
+    wrong = [p for p in paths if p.is_dir() or p.suffix.lower() != ".py"]
+    if wrong:
+        return Submission(folder, shown, [f"{wrong[0]} is not a folder, a .zip or a .py file "
+                                          f"of the kit"], invalid=True, temp=temp)
+    names = [p.name for p in paths]
+    unknown = [n for n in names if n not in steps.SUBMISSION_FILES]
+    if unknown or len(set(names)) != len(names):
+        return Submission(folder, shown, [f"loose files must be named {', '.join(steps.SUBMISSION_FILES)}"
+                                          f" (each once); got {', '.join(names)}"],
+                          invalid=True, temp=temp)
+    for p in paths:
+        shutil.copy(p, folder / p.name)
+    sub = Submission(folder, shown, temp=temp)
+    _check_files(sub, "the files given")
     return sub
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from grader import integrity
 from grader.api import grade_path
-from grader.sandbox import Limits
+from grader.sandbox import Limits, Sandbox
 from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 POSIX = os.name == "posix"
@@ -133,6 +133,25 @@ def test_fake_scoreboard_and_json_never_reach_the_graders_stdout(tmp_path):
     assert "0/100" in text.stdout
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _holding(token: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"MICROGRAD_KIT_SANDBOX={token}".encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="finds processes through /proc")
 def test_processes_a_submission_starts_do_not_outlive_grading(tmp_path):
     result, seconds = graded("hostile_background_process", tmp_path, Limits())
@@ -140,16 +159,24 @@ def test_processes_a_submission_starts_do_not_outlive_grading(tmp_path):
     printed = "".join(c.output for s in result.steps for c in s.checks)
     pid = int(printed.split("orphan pid")[1].split()[0])
     time.sleep(0.2)
-    assert not Path(f"/proc/{pid}").exists() or \
-        Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-    # Nothing else that came from the worker is left either (the setsid daemon included).
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                environ = (entry / "environ").read_bytes()
-            except OSError:
-                continue
-            assert b"MICROGRAD_KIT_SANDBOX=" not in environ, entry.name
+    assert not _alive(pid)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds processes through /proc")
+def test_a_daemon_that_leaves_the_process_group_is_killed_too(tmp_path):
+    path = fixture_submission("hostile_background_process", tmp_path / "bg")
+    sandbox = Sandbox(path, Limits())
+    try:
+        assert sandbox.request("load", names=["engine"]).ok
+        spawned = [p for p in _holding(sandbox._token) if p != sandbox._proc.pid]
+        assert len(spawned) >= 1            # the setsid daemon (sleep may have no environ copy)
+        sandbox.reap()                      # what runs after every check
+        time.sleep(0.2)
+        assert [p for p in _holding(sandbox._token) if _alive(p)] == [sandbox._proc.pid]
+    finally:
+        sandbox.close()
+    time.sleep(0.2)
+    assert [p for p in _holding(sandbox._token) if _alive(p)] == []
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="needs root to run the worker as another user")

@@ -35,8 +35,10 @@ def initial_parameters(seed, nin=3, sizes=SIZES):
 
 
 def loss_and_grads(params, xs, ys):
+    """The loss and its gradient with respect to every parameter, in parameters() order."""
     spec, indices, _ = graphs.mlp_graph(3, SIZES, params, xs, ys)
-    return graphs.evaluate(spec)[-1], graphs.finite_difference_grads(spec, only=indices)
+    grads = graphs.finite_difference_grads(spec, only=indices)
+    return graphs.evaluate(spec)[-1], [grads[i] for i in indices]
 
 
 def random_data(seed):
@@ -51,15 +53,16 @@ def _compare_step(kit, before, after, grads, context, leftover=None):
     if len(after) != len(before):
         raise kit.fail(f"{context}\nexpected {len(before)} parameters after the step, "
                        f"got {len(after)}")
-    for i, (b, a, g) in enumerate(zip(before, after, grads)):
-        moved = kit.number(a, f"parameters()[{i}].data") - b
+    moved = [kit.number(a, f"parameters()[{i}].data") - b
+             for i, (b, a) in enumerate(zip(before, after))]
+    for i, (m, g) in enumerate(zip(moved, grads)):
         want = -LEARNING_RATE * g
-        if not graphs.close(moved, want, rel=1e-4, abs_=1e-8):
-            left = leftover[i] if leftover else 0.0
-            raise kit.fail(f"{context}\nparameters()[{i}] moved by {moved:+.6g}, expected "
+        if not graphs.close(m, want, rel=1e-4, abs_=1e-8):
+            raise kit.fail(f"{context}\nparameters()[{i}] moved by {m:+.6g}, expected "
                            f"{want:+.6g} (= -learning_rate * its gradient {g:.6g})",
                            kind="wrong_update",
-                           diagnosis=diagnosis.training_update(moved, g, LEARNING_RATE, left))
+                           diagnosis=diagnosis.training_update(moved, grads, LEARNING_RATE,
+                                                               leftover))
 
 
 @pytest.mark.check(step=STEP, weight=6, title="one step: loss, cleared gradients, downhill update",

@@ -1,0 +1,146 @@
+"""Instructor tooling: submissions in every form, batch grading into a CSV and a class summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from grader import steps
+from grader.batch import classify, entries, run_batch
+from grader.sandbox import Limits
+from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
+
+
+def _zip(folder, target, inner="submission"):
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"{inner}/{path.name}" if inner else path.name)
+    return target
+
+
+def test_a_folder_whose_files_sit_one_level_down(tmp_path):
+    copy_tree(SOLUTIONS, tmp_path / "unzipped" / "alice_hw1")
+    assert grade(tmp_path / "unzipped").score == 100
+
+
+@pytest.mark.parametrize("inner", ["", "my_folder"])
+def test_a_zip_of_either_layout(tmp_path, inner):
+    archive = _zip(copy_tree(SOLUTIONS, tmp_path / "s"), tmp_path / "hw.zip", inner)
+    assert grade(archive).score == 100
+
+
+def test_loose_files(tmp_path):
+    assert grade([SOLUTIONS / "engine.py", SOLUTIONS / "nn.py", SOLUTIONS / "train.py"]).score == 100
+    only_engine = grade(SOLUTIONS / "engine.py")
+    assert only_engine.step("backward").passed and not only_engine.step("neuron").passed
+    assert any("nn.py is missing" in p for p in only_engine.problems)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda d: d / "nothing_here", "does not exist"),
+    (lambda d: (d / "empty").mkdir() or d / "empty", "no engine.py"),
+    (lambda d: _file(d / "bad.zip", b"PK but not really"), "not a readable zip"),
+    (lambda d: _zip(copy_tree(SOLUTIONS, d / "s"), d / "x.zip") and
+     _strip_engine(d / "x.zip", d / "noengine.zip"), "no engine.py"),
+    (lambda d: _file(d / "notes.txt", b"hi"), "not a folder, a .zip"),
+    (lambda d: _file(d / "engine.py", b"%PDF-1.4\x00\x01\x02"), "not a text file"),
+])
+def test_anything_else_scores_0_with_a_clear_reason(tmp_path, make, words):
+    result = grade(make(tmp_path))
+    assert result.score == 0 and result.status == "invalid"
+    assert any(words in p for p in result.problems), result.problems
+
+
+def _file(path, content):
+    path.write_bytes(content)
+    return path
+
+
+def _strip_engine(source, target):
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for item in src.infolist():
+            if not item.filename.endswith("engine.py"):
+                dst.writestr(item, src.read(item))
+    return target
+
+
+def test_a_zip_cannot_write_outside_its_folder(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../escaped.py", "x = 1\n")
+        zf.writestr("engine.py", (SOLUTIONS / "engine.py").read_text())
+    result = grade(archive)
+    assert result.status == "invalid" and any("outside its own folder" in p
+                                              for p in result.problems)
+    assert not (tmp_path.parent / "escaped.py").exists()
+
+
+@pytest.fixture
+def small_class(tmp_path):
+    folder = tmp_path / "class"
+    copy_tree(SOLUTIONS, folder / "ada")
+    fixture_submission("mul_not_swapped", folder / "bob")
+    _zip(copy_tree(SOLUTIONS, tmp_path / "c"), folder / "cy.zip", "cy_hw")
+    fixture_submission("hostile_infinite_loop_at_import", folder / "dee")
+    fixture_submission("hostile_segfault_in_tanh", folder / "eve")
+    (folder / "fay").mkdir()
+    (folder / "fay" / "readme.txt").write_text("forgot the files")
+    (folder / "=cmd").mkdir()
+    copy_tree(SOLUTIONS, folder / "=cmd")
+    return folder
+
+
+def test_batch_grades_a_class_into_csv_json_and_summary(small_class, tmp_path):
+    out = tmp_path / "out" / "grades.csv"
+    shown = io.StringIO()
+    batch = run_batch(small_class, out, jobs=2, limits=Limits(check_timeout=2), stream=shown)
+    rows = {r["student"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert set(rows) == {"ada", "bob", "cy", "dee", "eve", "fay", "'=cmd"}
+    assert list(next(iter(rows.values()))) == ["student", "status", "reason", *steps.STEP_IDS,
+                                                "total"]
+    assert rows["ada"]["status"] == "graded" and float(rows["ada"]["total"]) == 100
+    assert rows["cy"]["total"] == "100.0"
+    assert rows["bob"]["status"] == "graded" and float(rows["bob"]["mul"]) < 10
+    assert rows["dee"]["status"] == "timed out" and "timed out" in rows["dee"]["reason"]
+    assert rows["eve"]["status"] == "crashed" and float(rows["eve"]["add"]) == 10
+    assert rows["fay"]["status"] == "invalid" and "no engine.py" in rows["fay"]["reason"]
+    detail = json.loads((tmp_path / "out" / "grades" / "bob.json").read_text())
+    assert detail["score"] == float(rows["bob"]["total"]) and detail["steps"]
+    summary = (tmp_path / "out" / "grades-summary.txt").read_text()
+    assert summary in shown.getvalue()
+    assert "Class summary: 7 submissions" in summary and "mul.1" in summary
+    assert "Mistakes named most often" in summary and "not swapped" in summary
+    # Piped: one plain line per submission, no carriage returns.
+    assert "\r" not in shown.getvalue() and shown.getvalue().count("/7 ") == 7
+    assert batch.skipped == 0
+
+
+def test_batch_rerun_skips_unchanged_submissions_unless_forced(small_class, tmp_path):
+    out = tmp_path / "grades.csv"
+    limits = Limits(check_timeout=2)
+    for name in ("dee", "eve", "=cmd"):
+        shutil.rmtree(small_class / name)
+    run_batch(small_class, out, jobs=2, limits=limits, stream=io.StringIO())
+    again = run_batch(small_class, out, jobs=2, limits=limits, stream=io.StringIO())
+    assert again.skipped == 4
+    fixture_submission("add_overwrites_grad", small_class / "ada")    # ada changed her files
+    third = run_batch(small_class, out, jobs=2, limits=limits, stream=io.StringIO())
+    assert third.skipped == 3
+    assert {r["student"]: r["total"] for r in third.rows}["ada"] < 100
+    forced = run_batch(small_class, out, jobs=2, limits=limits, force=True, stream=io.StringIO())
+    assert forced.skipped == 0
+
+
+def test_entries_and_status_classification(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a.zip").write_bytes(b"")
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    assert [e.name for e in entries(tmp_path)] == ["a", "a-2"]
+    assert classify({"status": "invalid", "problems": ["x"]}) == ("invalid", "x")
+    assert classify({"status": "graded", "problems": [], "steps": []}) == ("graded", "")
