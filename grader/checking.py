@@ -215,7 +215,8 @@ class Kit:
         """
         result = self.probe("graph", spec=spec, walk=walk, seed=seed)
         expected = graphs.evaluate(spec)
-        want = graphs.finite_difference_grads(spec, seed if walk == "manual" else 1.0)
+        want = graphs.finite_difference_grads(spec, seed if walk == "manual" else 1.0,
+                                              only=grads_of)
         how = (f"built {graphs.render(spec)}\n" +
                (f"then set out.grad = {seed:g} and called every _backward, newest first"
                 if walk == "manual" else "then called out.backward()"))

@@ -14,7 +14,7 @@ from .api import KIT_ROOT, grade_path
 from .sandbox import Limits
 from .watch import watch
 
-COMMANDS = ("hint", "steps", "batch")
+COMMANDS = ("hint", "steps", "batch", "release", "gradescope", "gradescope-run")
 
 DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
 EPILOG = """\
@@ -66,6 +66,8 @@ def grade_command(argv: Sequence[str]) -> int:
     if args.solutions and args.path:
         parser.error("give a PATH or --solutions, not both")
     limits = _limits(parser, args)
+    if args.solutions and not (KIT_ROOT / "solutions").is_dir():
+        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
     if args.solutions:
         path = KIT_ROOT / "solutions"
         label = "solutions/"
@@ -188,6 +190,69 @@ def batch_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def release_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader release",
+        description="Write the student copy of the kit: exercises/, grader/, pyproject.toml and a "
+                    "student README; nothing of solutions/ or tests/.")
+    parser.add_argument("out", type=Path, help="a new (or empty) folder")
+    args = parser.parse_args(argv)
+    if not (KIT_ROOT / "solutions").is_dir():
+        parser.error("this is already a student copy of the kit (it has no solutions/)")
+    from .release import build_release
+    files = build_release(args.out)
+    print(f"wrote {len(files)} files to {args.out}:")
+    for path in files:
+        print(f"  {path.relative_to(args.out)}")
+    print(f"Students run, in {args.out}: python -m pip install -e . && python -m grader")
+    return 0
+
+
+def _limit_args(args: argparse.Namespace) -> str:
+    """The limit options as given, to bake into run_autograder."""
+    defaults = Limits()
+    parts = []
+    for name in ("check_timeout", "run_timeout", "memory_mb"):
+        value = getattr(args, name)
+        if value != getattr(defaults, name):
+            parts.append(f"--{name.replace('_', '-')} {value:g}")
+    return " ".join(parts)
+
+
+def gradescope_command(argv: Sequence[str]) -> int:
+    from .gradescope import VISIBILITIES, build_zip
+    parser = argparse.ArgumentParser(
+        prog="python -m grader gradescope",
+        description="Write autograder.zip for a Gradescope programming assignment: upload it "
+                    "as the assignment's autograder (Configure Autograder > Zip file upload).")
+    parser.add_argument("--out", type=Path, default=Path("autograder.zip"),
+                        help="where to write the zip (default autograder.zip)")
+    parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published",
+                        help="when students see the hidden checks (default after_published); "
+                             "the tutorial's visible check is always visible")
+    _limit_options(parser)
+    args = parser.parse_args(argv)
+    _limits(parser, args)
+    out = build_zip(args.out, hidden_visibility=args.hidden_visibility,
+                    limit_args=_limit_args(args))
+    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
+    print("Students submit engine.py, nn.py and train.py (or a zip of their exercises/ folder).")
+    return 0
+
+
+def gradescope_run_command(argv: Sequence[str]) -> int:
+    from .gradescope import VISIBILITIES, run
+    parser = argparse.ArgumentParser(prog="python -m grader gradescope-run",
+                                     description="Used by run_autograder inside Gradescope.")
+    parser.add_argument("--root", type=Path, default=Path("/autograder"))
+    parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published")
+    _limit_options(parser)
+    args = parser.parse_args(argv)
+    data = run(args.root, hidden_visibility=args.hidden_visibility, limits=_limits(parser, args))
+    print(f"score {data['score']} written to {args.root / 'results' / 'results.json'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Never fail on a console that cannot print a character of a student's output.
@@ -204,6 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return steps_command(argv[1:])
     if argv and argv[0] == "batch":
         return batch_command(argv[1:])
+    if argv and argv[0] == "gradescope":
+        return gradescope_command(argv[1:])
+    if argv and argv[0] == "gradescope-run":
+        return gradescope_run_command(argv[1:])
+    if argv and argv[0] == "release":
+        try:
+            return release_command(argv[1:])
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         return grade_command(argv)
     except KeyboardInterrupt:

@@ -126,6 +126,10 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
                           invalid=True)
     if len(paths) == 1 and paths[0].is_dir():
         root = _find_root(paths[0])
+        zips = sorted(paths[0].glob("*.zip"))
+        if root is None and len(zips) == 1:
+            # An upload of one zip (as a Gradescope submission can be): grade what it holds.
+            return open_submission(zips, shown)
         if root is None:
             return Submission(paths[0].resolve(), shown,
                               [f"no engine.py in {paths[0]} (nor in a folder inside it)"],

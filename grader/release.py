@@ -1,0 +1,56 @@
+"""The student copy of the kit: exercises/, grader/, pyproject.toml and a student README."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from . import steps
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
+
+QUICK_START = """## Quick start
+
+You need Python 3.10 or newer. In this folder (ideally in a
+[virtual environment](https://docs.python.org/3/library/venv.html)):
+
+```
+python -m pip install -e . && python -m grader
+```
+
+That installs the kit and grades `exercises/`. (On Windows PowerShell 5, run the two halves one
+after the other.)
+"""
+
+
+def student_readme(readme: str) -> str:
+    """The README's student parts (between release markers), after a quick start of their own."""
+    parts = re.findall(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), readme, flags=re.S)
+    if not parts:
+        raise ValueError("README.md has no release:begin/release:end sections")
+    head, *rest = parts
+    return "\n".join([head.rstrip() + "\n", QUICK_START] + [p.rstrip() + "\n" for p in rest])
+
+
+def _ignore(folder: str, names: list[str]) -> list[str]:
+    return [n for n in names if n in ("__pycache__", ".pytest_cache") or n.endswith(".pyc")]
+
+
+def build_release(out: Path, kit_root: Path = KIT_ROOT) -> list[Path]:
+    """Write the student copy into `out` (which must not exist or be empty); list its files."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out} is not empty: choose a new folder for the release")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "exercises").mkdir()
+    for name in steps.SUBMISSION_FILES:
+        shutil.copy(kit_root / "exercises" / name, out / "exercises" / name)
+    shutil.copytree(kit_root / "grader", out / "grader", ignore=_ignore)
+    shutil.copy(kit_root / "pyproject.toml", out / "pyproject.toml")
+    readme = (kit_root / "README.md").read_text(encoding="utf-8")
+    (out / "README.md").write_text(student_readme(readme), encoding="utf-8")
+    (out / ".gitignore").write_text("__pycache__/\n*.pyc\n*.egg-info/\n.venv/\n",
+                                    encoding="utf-8")
+    return sorted(p for p in out.rglob("*") if p.is_file())

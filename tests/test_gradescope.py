@@ -1,0 +1,154 @@
+"""Gradescope, simulated: unpack autograder.zip into an /autograder-shaped folder, run
+run_autograder on real submissions, and validate every results.json key by key."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import steps
+from grader.gradescope import VISIBILITIES, build_zip
+from conftest import SOLUTIONS, copy_tree, fixture_submission
+
+POSIX = os.name == "posix"
+
+# Gradescope's documented results.json (../shared/reference/gradescope.md): every key optional
+# except that `tests` or `score` must be there.
+TOP_KEYS = {"score": (int, float), "execution_time": (int, float), "output": str,
+            "output_format": str, "test_output_format": str, "test_name_format": str,
+            "visibility": str, "stdout_visibility": str, "extra_data": dict, "tests": list,
+            "leaderboard": list}
+TEST_KEYS = {"score": (int, float), "max_score": (int, float), "status": str, "name": str,
+             "name_format": str, "number": str, "output": str, "output_format": str,
+             "tags": list, "visibility": str, "extra_data": dict}
+FORMATS = {"text", "html", "simple_format", "md", "ansi"}
+
+
+def validate(data: dict) -> None:
+    assert isinstance(data, dict) and ("tests" in data or "score" in data)
+    for key, value in data.items():
+        assert key in TOP_KEYS, f"unknown top-level key {key}"
+        assert isinstance(value, TOP_KEYS[key]) and not isinstance(value, bool), key
+    for key in ("visibility", "stdout_visibility"):
+        if key in data:
+            assert data[key] in VISIBILITIES
+    if "output_format" in data:
+        assert data["output_format"] in FORMATS
+    numbers = set()
+    for test in data.get("tests", []):
+        for key, value in test.items():
+            assert key in TEST_KEYS, f"unknown test key {key}"
+            assert isinstance(value, TEST_KEYS[key]) and not isinstance(value, bool), key
+        assert test["status"] in ("passed", "failed")
+        assert test["visibility"] in VISIBILITIES
+        assert 0 <= test["score"] <= test["max_score"] + 1e-9
+        assert (test["status"] == "passed") == (test["score"] == test["max_score"]) or \
+            test["max_score"] == 0
+        step, check = test["number"].split(".")
+        assert step.isdigit() and check.isdigit() and test["number"] not in numbers
+        numbers.add(test["number"])
+    if data.get("tests") and "score" in data:
+        assert abs(sum(t["score"] for t in data["tests"]) - data["score"]) < 0.05
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zip") / "autograder.zip"
+    subprocess.run([sys.executable, "-m", "grader", "gradescope", "--out", str(out),
+                    "--check-timeout", "2"], check=True, capture_output=True, timeout=60)
+    return out
+
+
+def simulate(zip_path: Path, root: Path, fill, python: str = sys.executable) -> dict:
+    """Lay out /autograder as Gradescope does, fill the submission, run run_autograder."""
+    (root / "source").mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    fill(root / "submission")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "MICROGRAD_KIT_PYTHON": python}
+    proc = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    validate(data)
+    return data
+
+
+def test_the_zip_has_setup_and_run_autograder_at_its_root(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as archive:
+        names = archive.namelist()
+        modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
+    assert "setup.sh" in names and "run_autograder" in names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert "grader/checks/check_add.py" in names and "pyproject.toml" in names
+    assert not any(n.startswith(("solutions/", "tests/")) for n in names)
+    assert "--check-timeout 2" in zipfile.ZipFile(autograder_zip).read("run_autograder").decode()
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_a_correct_submission_scores_100_with_one_test_per_check(autograder_zip, tmp_path):
+    data = simulate(autograder_zip, tmp_path / "autograder", lambda s: copy_tree(SOLUTIONS, s))
+    assert data["score"] == 100
+    assert all(t["status"] == "passed" for t in data["tests"])
+    visible = [t for t in data["tests"] if t["visibility"] == "visible"]
+    assert len(visible) == 1 and "tutorial" in visible[0]["name"]
+    assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}
+    assert data["tests"][0]["number"] == "1.1"
+    assert {t["tags"][0] for t in data["tests"]} == set(steps.STEP_IDS)
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_a_buggy_submission_loses_points_with_the_diagnosis_in_the_output(autograder_zip,
+                                                                          tmp_path):
+    data = simulate(autograder_zip, tmp_path / "autograder",
+                    lambda s: fixture_submission("mul_not_swapped", s))
+    assert 0 < data["score"] < 100
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert any("not swapped" in t["output"] for t in failed if t["tags"] == ["mul"])
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_an_empty_submission_gets_0_and_a_visible_explanation(autograder_zip, tmp_path):
+    data = simulate(autograder_zip, tmp_path / "autograder", lambda s: None)
+    assert data["score"] == 0 and data["visibility"] == "visible"
+    assert "empty" in data["output"]
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_a_hostile_submission_is_graded_within_the_limits(autograder_zip, tmp_path):
+    data = simulate(autograder_zip, tmp_path / "autograder",
+                    lambda s: fixture_submission("hostile_infinite_loop_in_add", s))
+    add = [t for t in data["tests"] if t["tags"] == ["add"]]
+    assert all(t["status"] == "failed" for t in add)
+    assert any("timed out after 2 s" in t["output"] for t in add)
+    assert all(t["status"] == "passed" for t in data["tests"] if t["tags"] == ["mul"])
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_a_zip_upload_is_graded(autograder_zip, tmp_path):
+    def fill(folder):
+        with zipfile.ZipFile(folder / "hw.zip", "w") as archive:
+            for name in steps.SUBMISSION_FILES:
+                archive.write(SOLUTIONS / name, f"exercises/{name}")
+    assert simulate(autograder_zip, tmp_path / "autograder", fill)["score"] == 100
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_when_the_grader_cannot_even_start_results_json_still_says_so(autograder_zip, tmp_path):
+    data = simulate(autograder_zip, tmp_path / "autograder", lambda s: copy_tree(SOLUTIONS, s),
+                    python=str(tmp_path / "no-such-python"))
+    assert data["score"] == 0 and "could not grade" in data["output"]
+
+
+def test_a_visibility_outside_the_specification_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        build_zip(tmp_path / "a.zip", hidden_visibility="sometimes")

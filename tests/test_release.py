@@ -1,0 +1,86 @@
+"""The student release: what it holds, what it leaves out, and that it works on its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from grader import steps
+from grader.release import build_release, student_readme
+from conftest import EXERCISES, ROOT, SOLUTIONS
+
+
+def _solution_only_lines() -> set[str]:
+    solution = {line.strip() for name in steps.SUBMISSION_FILES
+                for line in (SOLUTIONS / name).read_text(encoding="utf-8").splitlines()}
+    exercise = {line.strip() for name in steps.SUBMISSION_FILES
+                for line in (EXERCISES / name).read_text(encoding="utf-8").splitlines()}
+    return {line for line in solution - exercise if line}
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rel") / "micrograd-kit"
+    proc = subprocess.run([sys.executable, "-m", "grader", "release", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_the_release_holds_the_student_files_and_nothing_of_the_solutions(release):
+    top = sorted(p.name for p in release.iterdir())
+    assert top == [".gitignore", "README.md", "exercises", "grader", "pyproject.toml"]
+    only = _solution_only_lines()
+    assert len(only) > 20
+    for path in release.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for line in text.splitlines():
+                assert line.strip() not in only, (path, line)
+    readme = (release / "README.md").read_text(encoding="utf-8")
+    assert "python -m pip install -e . && python -m grader" in readme
+    assert "--solutions" not in readme and "pytest" not in readme
+    assert "For instructors" not in readme
+
+
+def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "x").write_text("keep me")
+    with pytest.raises(ValueError):
+        build_release(tmp_path)
+    assert (tmp_path / "x").read_text() == "keep me"
+
+
+def test_student_readme_needs_its_markers():
+    with pytest.raises(ValueError):
+        student_readme("# nothing marked")
+
+
+def test_the_release_installs_with_its_readme_commands_and_grades(release, tmp_path):
+    release = shutil.copytree(release, tmp_path / "student")     # a student's own clone
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["NO_COLOR"] = "1"
+    # The README's command, run in the release folder.
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", "."], cwd=release,
+                             capture_output=True, text=True, timeout=600, env=env)
+    assert install.returncode == 0, install.stderr[-2000:]
+    stubs = subprocess.run([str(python), "-m", "grader"], cwd=release, capture_output=True,
+                           text=True, timeout=300, env=env)
+    assert stubs.returncode == 0 and "0/100" in stubs.stdout, stubs.stdout + stubs.stderr
+    assert stubs.stdout.count("not started") == len(steps.STEPS)
+    no_solutions = subprocess.run([str(python), "-m", "grader", "--solutions"], cwd=release,
+                                  capture_output=True, text=True, timeout=60, env=env)
+    assert no_solutions.returncode == 2 and "student copy" in no_solutions.stderr
+    for name in steps.SUBMISSION_FILES:
+        shutil.copy(SOLUTIONS / name, release / "exercises" / name)
+    solved = subprocess.run([str(python), "-m", "grader"], cwd=release, capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert "100/100" in solved.stdout, solved.stdout + solved.stderr
