@@ -198,46 +198,39 @@ def interpreter_for(user: str | None) -> str | None:
     return found
 
 
-def _group_members(pgid: int) -> list[int]:
-    """Processes in a process group (POSIX), so that orphans a check left behind can be killed."""
-    if os.path.isdir("/proc"):
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if len(fields) > 2 and int(fields[2]) == pgid:
-                pids.append(int(entry))
-        return pids
-    try:
-        out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [int(x) for x in out.split() if x.isdigit()]
+def _strays(pgid: int | None, token: bytes, uid: int | None) -> list[int]:
+    """Processes that came from a worker: in its process group, or carrying its token in their
+    environment (a process that left the group with setsid, or a double fork, keeps that).
 
-
-def _marked_processes(token: bytes) -> list[int]:
-    """Processes started from a worker, found by the token in their environment (Linux).
-
-    A process that leaves the worker's session (setsid, a double fork) is no longer in its
-    process group, but a forked copy keeps the environment it was started with."""
-    pids = []
+    Linux reads /proc; elsewhere only the process group is found, through pgrep."""
     if not os.path.isdir("/proc"):
-        return pids
+        if pgid is None:
+            return []
+        try:
+            out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True,
+                                 timeout=5).stdout
+        except (OSError, subprocess.SubprocessError):
+            return []
+        return [int(x) for x in out.split() if x.isdigit()]
     needle = b"MICROGRAD_KIT_SANDBOX=" + token
+    found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as handle:
-                    if needle in handle.read():
-                        pids.append(int(entry))
-            except OSError:
+        if not entry.isdigit():
+            continue
+        try:
+            if uid is not None and os.stat(f"/proc/{entry}").st_uid != uid:
+                continue       # another user's process cannot be one the worker started
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if pgid is not None and len(fields) > 2 and int(fields[2]) == pgid:
+                found.append(int(entry))
                 continue
-    return pids
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                if needle in handle.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -352,9 +345,9 @@ class Sandbox:
         self._kill_strays(keep=proc.pid)
 
     def _kill_strays(self, keep: int | None = None) -> None:
-        strays = set(_marked_processes(self._token.encode()))
-        if keep is not None:
-            strays.update(_group_members(keep))
+        ids = _user_ids(self.user) if self.user else None
+        uid = ids[0] if ids else (os.getuid() if hasattr(os, "getuid") else None)
+        strays = set(_strays(keep, self._token.encode(), uid))
         strays.discard(keep)
         strays.discard(os.getpid())
         for pid in strays:

@@ -45,7 +45,7 @@ def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dic
     for c in checks:
         c.max_points = round(step.points * c.weight / total_weight, 4)
         c.points = c.max_points if c.passed else 0.0
-    points = round(sum(c.points for c in checks), 2)
+    points = float(round(sum(c.points for c in checks), 2))
     # Checks of weight 0 are advice: they are reported, but never change the state or score.
     graded = [c for c in checks if c.weight > 0]
     graded_records = [r for c, r in zip(checks, records) if c.weight > 0]
@@ -105,7 +105,7 @@ def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str
     ordered = [results[s] for s in steps.STEP_IDS if s in results]
     return GradingResult(
         submission=sub.label,
-        score=round(sum(s.points for s in ordered), 2),
+        score=float(round(sum(s.points for s in ordered), 2)),
         max_score=float(sum(s.max_points for s in ordered)),
         steps=ordered,
         settings=dict(settings),

@@ -15,10 +15,10 @@ LEARNING_RATE = 0.05
 
 # Calibrated with benchmarks/calibrate_training.py on the reference solution, from 500 starting
 # points drawn like initial_parameters(): final loss median 0.0147, 90% 0.0230, 99% 0.0365, max
-# 0.1474 (1 of 500 above 0.1), no prediction of the wrong sign. The graded seeds end at 0.0119,
-# 0.0193 and 0.0162, and a correct engine reproduces them to ~1e-9: the limit only has to tell
+# 0.1474 (1 of 500 above 0.1), no prediction of the wrong sign. The graded seeds end at 0.0119
+# and 0.0193, and a correct engine reproduces them to ~1e-9: the limit only has to tell
 # them apart from broken training, which the single-step checks above pin down exactly.
-FULL_RUN_SEEDS = (3, 8, 14)
+FULL_RUN_SEEDS = (3, 8)
 FINAL_LOSS_LIMIT = 0.1
 
 
@@ -101,7 +101,7 @@ def check_two_steps(kit, seed):
         current, previous = [kit.number(v, "a parameter") for v in trail[step]], grads
 
 
-@pytest.mark.check(step=STEP, weight=10 / 3, seeds=FULL_RUN_SEEDS, sweep=False,
+@pytest.mark.check(step=STEP, weight=5, seeds=FULL_RUN_SEEDS, sweep=False,
                    title="the tutorial's run: 50 steps, learning rate 0.05")
 def check_full_run(kit, seed):
     params = initial_parameters(seed)
