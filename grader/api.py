@@ -24,9 +24,20 @@ def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,
     if unknown:
         raise ValueError(f"unknown step {unknown[0]!r}; the steps are {', '.join(steps.STEP_IDS)}")
     paths = [path] if isinstance(path, (str, Path)) else list(path)
-    sub = open_submission([Path(p) for p in paths], label)
+    try:
+        sub = open_submission([Path(p) for p in paths], label)
+    except Exception as exc:     # an unreadable path, a permission problem: a result, not a crash
+        sub = Submission(Path(paths[0]) if paths else Path("."), label or str(paths[0]),
+                         [f"the submission could not be opened: {type(exc).__name__}: {exc}"],
+                         invalid=True)
     try:
         return grade_submission(sub, limits=limits, only=only, run_as=run_as, sweep=sweep)
+    except Exception as exc:
+        # A failure of the grader itself is reported as a result of 0 with the reason, so one bad
+        # submission never stops a batch or leaves a student with a traceback.
+        return scoring.failed(sub, f"the grader failed on this submission ({type(exc).__name__}: "
+                                   f"{exc}); this is a bug in the grader, not in the submission",
+                              (limits or Limits()).as_dict())
     finally:
         sub.close()
 
@@ -48,6 +59,9 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
     sub.problems.extend(outcome.problems)
     result = scoring.grade(sub, outcome.records, {**limits.as_dict(), **outcome.sandbox}, only,
                            seconds=time.monotonic() - started)
+    if sub.notebook is not None:
+        from .notebook import relocate_result
+        relocate_result(result, sub.notebook)
     changed = integrity.changed(before)
     if changed:
         # Something (the submission, through a same-user worker) edited the grader mid-run.

@@ -14,7 +14,7 @@ from .api import KIT_ROOT, grade_path
 from .sandbox import Limits
 from .watch import watch
 
-COMMANDS = ("hint", "steps", "batch", "release", "gradescope", "gradescope-run")
+COMMANDS = ("hint", "steps", "batch", "release", "gradescope", "gradescope-run", "notebook")
 
 DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
 EPILOG = """\
@@ -253,6 +253,25 @@ def gradescope_run_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def notebook_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader notebook",
+        description="Build the kit as one Jupyter notebook, from exercises/ (or solutions/).")
+    parser.add_argument("--solutions", action="store_true",
+                        help="fill in every step from solutions/ (instructors)")
+    parser.add_argument("--out", type=Path, default=Path("micrograd.ipynb"),
+                        help="where to write it (default micrograd.ipynb)")
+    args = parser.parse_args(argv)
+    if args.solutions and not (KIT_ROOT / "solutions").is_dir():
+        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
+    from .notebook import write
+    out = write(args.out, solutions=args.solutions)
+    print(f"wrote {out}: open it in Jupyter, VS Code or Colab (the kit must be installed in its "
+          f"kernel: python -m pip install -e . from the kit's folder).")
+    print(f"Grade a saved copy with: python -m grader {out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Never fail on a console that cannot print a character of a student's output.
@@ -273,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return gradescope_command(argv[1:])
     if argv and argv[0] == "gradescope-run":
         return gradescope_run_command(argv[1:])
+    if argv and argv[0] == "notebook":
+        return notebook_command(argv[1:])
     if argv and argv[0] == "release":
         try:
             return release_command(argv[1:])

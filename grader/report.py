@@ -44,6 +44,13 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
+def location(submission: str, where: str) -> str:
+    """Where to look: a file in the submission's folder, or a cell of its notebook."""
+    if where.startswith(("cell ", "In [")):
+        return f"{submission}, {where}"
+    return os.path.join(submission, where)
+
+
 def state_text(step: StepResult) -> str:
     if step.state == "blocked":
         return f"blocked by {step.blocked_by}"
@@ -116,7 +123,7 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[
             break
     if step.state != "blocked" and meta.todos:
         where = step.todo or meta.file
-        lines.append(f"  Look at {', '.join(meta.todos)} in {os.path.join(submission, where)}")
+        lines.append(f"  Look at {', '.join(meta.todos)} in {location(submission, where)}")
     return lines
 
 
@@ -160,7 +167,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
             s.id == nxt.blocked_by for s in result.steps) else nxt
     where = target.todo or steps.get(target.id).file
     out.append(f"Next: {target.id} ({steps.get(target.id).title}), in "
-               f"{os.path.join(result.submission, where)}")
+               f"{location(result.submission, where)}")
     out.append(f"  python -m grader hint {target.id}      a nudge in the right direction")
     out.append(f"  python -m grader --step {target.id}    check only this step")
     del meta

@@ -116,7 +116,12 @@ def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str
 
 def failed(sub: Submission, reason: str, settings: dict[str, Any]) -> GradingResult:
     """A result of 0 with the reason, for when grading itself could not be done or trusted."""
-    result = grade(sub, [], settings)
+    try:
+        result = grade(sub, [], settings)
+    except Exception:
+        result = GradingResult(sub.label, 0.0, float(steps.TOTAL_POINTS),
+                               [StepResult(s.id, s.title, 0.0, float(s.points), "failed")
+                                for s in steps.STEPS], dict(settings))
     for step in result.steps:
         step.points, step.state = 0.0, "failed"
     result.score = 0.0

@@ -8,7 +8,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import steps
 
@@ -22,6 +22,7 @@ class Submission:
     problems: list[str] = field(default_factory=list)
     invalid: bool = False                         # nothing in it can be graded
     temp: tempfile.TemporaryDirectory[str] | None = None   # where a zip or loose files were put
+    notebook: Any = None                          # a notebook.Rebuilt, when it came from one
 
     def file(self, name: str) -> Path:
         return self.root / name
@@ -30,9 +31,10 @@ class Submission:
         return [name for name in steps.SUBMISSION_FILES if not self.file(name).is_file()]
 
     def close(self) -> None:
-        if self.temp is not None:
-            self.temp.cleanup()
-            self.temp = None
+        for temp in (self.temp, getattr(self, "close_also", None)):
+            if temp is not None:
+                temp.cleanup()
+        self.temp = None
 
 
 def locate(path: Path) -> Submission:
@@ -127,9 +129,12 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
     if len(paths) == 1 and paths[0].is_dir():
         root = _find_root(paths[0])
         zips = sorted(paths[0].glob("*.zip"))
+        notebooks = sorted(paths[0].glob("*.ipynb"))
         if root is None and len(zips) == 1:
             # An upload of one zip (as a Gradescope submission can be): grade what it holds.
             return open_submission(zips, shown)
+        if root is None and len(notebooks) == 1:
+            return open_submission(notebooks, shown)
         if root is None:
             return Submission(paths[0].resolve(), shown,
                               [f"no engine.py in {paths[0]} (nor in a folder inside it)"],
@@ -139,9 +144,25 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         return sub
     temp = tempfile.TemporaryDirectory(prefix="micrograd-kit-submission-")
     folder = Path(temp.name)
+    if len(paths) == 1 and paths[0].suffix.lower() == ".ipynb":
+        from .notebook import notebook_to_folder
+        rebuilt = notebook_to_folder(paths[0], folder)
+        sub = Submission(folder, shown, list(rebuilt.problems), temp=temp, notebook=rebuilt)
+        if rebuilt.problems:
+            sub.invalid = True
+            return sub
+        _check_files(sub, paths[0].name)
+        return sub
     if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
         problem = _unzip(paths[0], folder)
         root = _find_root(folder) if problem is None else None
+        inner = sorted(folder.rglob("*.ipynb")) if problem is None else []
+        if root is None and len(inner) == 1:
+            sub = open_submission(inner, shown)
+            sub.temp, previous = temp, sub.temp     # keep the unzipped folder alive too
+            if previous is not None:
+                sub.close_also = previous           # type: ignore[attr-defined]
+            return sub
         if root is None:
             sub = Submission(folder, shown, [problem or f"no engine.py in {paths[0].name}"],
                              invalid=True, temp=temp)
@@ -151,8 +172,8 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         return sub
     wrong = [p for p in paths if p.is_dir() or p.suffix.lower() != ".py"]
     if wrong:
-        return Submission(folder, shown, [f"{wrong[0]} is not a folder, a .zip or a .py file "
-                                          f"of the kit"], invalid=True, temp=temp)
+        return Submission(folder, shown, [f"{wrong[0]} is not a folder, a .zip, a notebook or a "
+                                          f".py file of the kit"], invalid=True, temp=temp)
     names = [p.name for p in paths]
     unknown = [n for n in names if n not in steps.SUBMISSION_FILES]
     if unknown or len(set(names)) != len(names):
@@ -241,18 +262,20 @@ def todo_status(sub: Submission, step: steps.Step) -> TodoStatus:
     functions = _functions(tree)
     untouched = []
     first_line = None
+    first_untouched = None
     for name in step.todos:
-        fn = functions.get(name)
+        # In a notebook a method is written at top level, then attached: Value.__add__ = __add__.
+        fn = functions.get(name) or functions.get(name.split(".")[-1])
         if fn is None:
             continue
         if first_line is None:
             first_line = fn.lineno
         if _untouched(fn, step.id):
             untouched.append(name)
+            first_untouched = first_untouched or fn
     line = first_line
-    if untouched:
-        fn = functions[untouched[0]]
-        line = _todo_line(sub.file(step.file), fn, step.id) or fn.lineno
+    if first_untouched is not None:
+        line = _todo_line(sub.file(step.file), first_untouched, step.id) or first_untouched.lineno
     return TodoStatus(tuple(untouched), f"{step.file}:{line}" if line else step.file)
 
 

@@ -1,0 +1,471 @@
+"""The kit as a Jupyter notebook: build it from exercises/ or solutions/, and grade notebooks.
+
+Every graded code cell carries metadata {"micrograd_kit": {"module": ..., "part": ...}} and, as
+its first line, the same key as a marker comment (`# micrograd-kit engine:add`), so a cell is
+found by its metadata, by its marker if the metadata was lost (cells pasted into a new
+notebook), or by what it defines if both were lost. To grade, the cells are put back together
+into engine.py, nn.py and train.py, which are then graded like any submission.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import nbformat
+
+from . import steps
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+MARKER = re.compile(r"^#\s*micrograd-kit\s+(\w+):(\w+)")
+HEADERS = {
+    "engine": "import math\n",
+    "nn": "import random\n\nfrom engine import Value\n",
+    "train": "import random\n\nfrom nn import MLP\n",
+}
+# The order of the parts in each rebuilt module.
+PARTS: dict[str, tuple[str, ...]] = {
+    "engine": ("base", "add", "mul", "tanh", "backward"),
+    "nn": ("neuron", "layers"),
+    "train": ("data", "training", "loop"),
+}
+VALUE_STEPS = ("add", "mul", "tanh", "backward")
+
+
+# ---------------------------------------------------------------- the words
+INTRO = """# Build an autograd engine, step by step
+
+In this notebook you write `Value`: a number that remembers how it was computed, so that
+`backward()` can walk back through the computation and apply the chain rule. Then you build a
+neuron, a small network, and a training loop on top of it.
+
+How to work here:
+
+- Run the cells from the top. Each step has a cell with `TODO`s for you to fill in, then a
+  **check** cell that grades that step with the kit's hidden checks and tells you what is wrong.
+- Keep the first line of each graded cell (`# micrograd-kit ...`): it tells the grader which cell
+  is which. Put all the code a step needs in its own cell.
+- Re-run a step's cell after editing it, then its check cell.
+"""
+
+EXPLANATIONS = {
+    "base": """## The `Value` class
+
+A `Value` holds a number (`data`), the derivative of the final output with respect to it
+(`grad`, 0 until `backward()` fills it in), the Values it was computed from (`_prev`), and a
+function `_backward` that passes its gradient on to them. The operations you write in the next
+steps are attached to the class one by one. Run this cell first: it also holds the operations
+that are given (`**`, `-`, `/` and the reflected ones such as `2 + a`).""",
+    "add": """## Step 1: addition
+
+`a + b` makes a new Value whose `data` is `a.data + b.data` and whose `_prev` holds `a` and `b`.
+Its `_backward` applies the chain rule: each input receives the output's gradient times the
+local derivative, and d(a+b)/da = d(a+b)/db = 1. Use `+=`: a Value used in two places gets a
+contribution from each. A plain number (`a + 2`) must be wrapped in a Value first.""",
+    "mul": """## Step 2: multiplication
+
+For `out = a * b`, d(out)/da = b and d(out)/db = a: each input's local derivative is the *other*
+input. Multiply by `out.grad` and add into each input's `grad`.""",
+    "tanh": """## Step 3: tanh
+
+tanh squashes any number into (-1, 1). If t = tanh(x), then dt/dx = 1 - t²: the derivative is
+written with the output. Make sure large inputs such as 1000 work (`math.tanh` handles them).""",
+    "backward": """## Step 4: backpropagation
+
+`backward()` fills in `grad` for every Value the output depends on. Order the nodes so each one
+comes after the nodes it was made from (a topological order), set the output's own gradient to
+1, then call each node's `_backward` from the output back towards the inputs. Each node must
+appear once in the order, however many paths lead to it.""",
+    "example_neuron": """### A worked example: one neuron by hand
+
+o = tanh(x1·w1 + x2·w2 + b). With b = 6.8813735870195432 the output is 0.7071 and the
+gradients are x1: -1.5, w1: 1.0, x2: 0.5, w2: 0.0, b: 0.5. (With b = 6.88 you would see
+0.7064 and -1.5029.)""",
+    "neuron": """## Step 5: a neuron
+
+A neuron has one weight per input and a bias, all Values. Its output is tanh(w·x + b).
+Draw each weight from [-1, 1] (each its own Value) and start the bias at 0. `parameters()`
+lists every Value that training should adjust: the weights, then the bias.""",
+    "layers": """## Step 6: layers and the network
+
+A `Layer` is a row of neurons reading the same inputs; an `MLP` chains layers. They are given:
+this step checks that they work on top of your `Value` and `Neuron`, gradients included.""",
+    "example_network": """### A worked example: MLP(3, [4, 4, 1])
+
+Three inputs, two hidden layers of four neurons, one output: 4·(3+1) + 4·(4+1) + 1·(4+1) = 41
+parameters.""",
+    "data": """## Step 7: training
+
+The data: four examples of three numbers each, and the target for each.""",
+    "training": """One step of gradient descent: predict every example, add up the squared errors into
+one loss, clear the old gradients, call `backward()`, then move every parameter a little
+against its gradient (`data -= learning_rate * grad`). Return the loss.""",
+    "loop": """The loop that calls your `train_step` again and again (given).""",
+    "example_training": """### The training run
+
+Fifty steps with learning rate 0.05: the loss should fall from about 5 to about 0.01, and the
+predictions should approach the targets [1, -1, -1, 1].""",
+}
+
+EXAMPLES = {
+    "example_neuron": '''try:
+    x1, w1, x2, w2 = Value(2.0), Value(-3.0), Value(0.0), Value(1.0)
+    b = Value(6.8813735870195432)
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.backward()
+    print(f"o = {o.data:.4f}")
+    for name, v in (("x1", x1), ("w1", w1), ("x2", x2), ("w2", w2), ("b", b)):
+        print(f"{name}.grad = {v.grad:.4f}")
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")''',
+    "example_network": '''try:
+    model = MLP(3, [4, 4, 1])
+    print(f"MLP(3, [4, 4, 1]) has {len(model.parameters())} parameters")
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")''',
+    "example_training": '''try:
+    random.seed(1)
+    model = MLP(3, [4, 4, 1])
+    losses = train(model)
+    print(f"final loss {losses[-1]:.6f}")
+    print("predictions", [round(model(x).data, 4) for x in XS])
+    print("targets    ", YS)
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")''',
+}
+
+CHECK_CELL = '''from grader.notebook import check
+check("{step}")'''
+
+
+# ---------------------------------------------------------------- building
+def _segments(source: str) -> dict[str, tuple[int, int]]:
+    """'Value.__add__' / 'Neuron' / 'train_step' -> (first line, last line), 1-based."""
+    spans: dict[str, tuple[int, int]] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            spans[node.name] = (start, node.end_lineno or node.lineno)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    spans[f"{node.name}.{item.name}"] = (item.lineno, item.end_lineno or item.lineno)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            spans[node.targets[0].id] = (node.lineno, node.end_lineno or node.lineno)
+    return spans
+
+
+def _lines(source: str, span: tuple[int, int]) -> str:
+    lines = source.splitlines()
+    return "\n".join(lines[span[0] - 1:span[1]])
+
+
+def _comment_above(source: str, line: int) -> int:
+    """Include the `# ## Step ...` heading comment right above a definition, if any."""
+    lines = source.splitlines()
+    while line > 1 and lines[line - 2].strip().startswith("# ## Step"):
+        line -= 1
+    return line
+
+
+def _for_notebook(code: str) -> str:
+    # The stubs' messages name a file; in a notebook the step's cell is the place to look.
+    return re.sub(r" in (engine|nn|train)\.py\"\)", "\")", code)
+
+
+def _code(module: str, part: str, body: str) -> Any:
+    source = f"# micrograd-kit {module}:{part}  (keep this line: it tells the grader which cell this is)\n" \
+             + body.strip("\n")
+    meta = {"micrograd_kit": {"module": module, "part": part}}
+    if part in steps.STEP_IDS:
+        meta["micrograd_kit"]["step"] = part
+    return nbformat.v4.new_code_cell(source, metadata=meta)
+
+
+def build(tree: Path) -> Any:
+    """The notebook for exercises/ (stubs) or solutions/ (complete), from those very files."""
+    engine = (tree / "engine.py").read_text(encoding="utf-8")
+    nn = (tree / "nn.py").read_text(encoding="utf-8")
+    train = (tree / "train.py").read_text(encoding="utf-8")
+    e, n, t = _segments(engine), _segments(nn), _segments(train)
+
+    # The Value class without the four methods the steps add.
+    cls_start, cls_end = e["Value"]
+    drop: set[int] = set()
+    for step in VALUE_STEPS:
+        name = next(x for x in steps.get(step).todos)
+        first, last = e[name]
+        first = _comment_above(engine, first)
+        drop.update(range(first, last + 1))
+        # and the blank line after it
+        if last + 1 <= cls_end and not engine.splitlines()[last].strip():
+            drop.add(last + 1)
+    base_lines = [line for k, line in enumerate(engine.splitlines()[cls_start - 1:cls_end],
+                                                start=cls_start) if k not in drop]
+    base = "import math\nimport random\n\n\n" + "\n".join(base_lines)
+
+    def method(step: str) -> str:
+        name = steps.get(step).todos[0]
+        first, last = e[name]
+        text = textwrap.dedent(_lines(engine, (first, last)))
+        short = name.split(".")[1]
+        return f"{text}\n\n\nValue.{short} = {short}  # attach it to the class"
+
+    cells = [nbformat.v4.new_markdown_cell(INTRO),
+             nbformat.v4.new_markdown_cell(EXPLANATIONS["base"]), _code("engine", "base", base)]
+    for step in VALUE_STEPS:
+        cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS[step]),
+                  _code("engine", step, _for_notebook(method(step))),
+                  _check(step)]
+    cells += _example("example_neuron")
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["neuron"]),
+              _code("nn", "neuron", _for_notebook(_lines(nn, n["Neuron"]))), _check("neuron")]
+    layers = _lines(nn, (n["Layer"][0], n["MLP"][1]))
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["layers"]),
+              _code("nn", "layers", layers), _check("network")]
+    cells += _example("example_network")
+    data = _lines(train, (_comment_above(train, n_first(train, "XS")), t["YS"][1]))
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["data"]), _code("train", "data", data),
+              nbformat.v4.new_markdown_cell(EXPLANATIONS["training"]),
+              _code("train", "training", _for_notebook(_lines(train, t["train_step"]))),
+              nbformat.v4.new_markdown_cell(EXPLANATIONS["loop"]),
+              _code("train", "loop", _lines(train, t["train"])), _check("training")]
+    cells += _example("example_training")
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["micrograd_kit"] = {"built_from": tree.name}
+    nbformat.validate(nb)
+    return nb
+
+
+def n_first(source: str, name: str) -> int:
+    return _segments(source)[name][0]
+
+
+def _check(step: str) -> Any:
+    return nbformat.v4.new_code_cell(CHECK_CELL.format(step=step),
+                                     metadata={"micrograd_kit": {"check": step}})
+
+
+def _example(key: str) -> list[Any]:
+    return [nbformat.v4.new_markdown_cell(EXPLANATIONS[key]),
+            nbformat.v4.new_code_cell(EXAMPLES[key], metadata={"micrograd_kit": {"example": key}})]
+
+
+def write(out: Path, solutions: bool = False, kit_root: Path = KIT_ROOT) -> Path:
+    tree = kit_root / ("solutions" if solutions else "exercises")
+    nb = build(tree)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(out))
+    return out
+
+
+# ---------------------------------------------------------------- grading
+@dataclass
+class Rebuilt:
+    """Modules put back together from a notebook, and where each of their lines came from."""
+
+    sources: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, list[tuple[int, int] | None]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    in_kernel: bool = False      # cells numbered by execution (In [5]) rather than position
+
+    def where(self, module: str, line: int) -> str | None:
+        lines = self.origin.get(module, [])
+        if 1 <= line <= len(lines) and lines[line - 1] is not None:
+            cell, cell_line = lines[line - 1]    # type: ignore[misc]
+            return f"In [{cell}] line {cell_line}" if self.in_kernel else \
+                f"cell {cell} line {cell_line}"
+        return None
+
+
+def _strip_magics(source: str) -> str:
+    """IPython magics and shell lines (% and !) become blank lines, keeping line numbers."""
+    out = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        out.append("" if stripped.startswith(("%", "!")) else line)
+    return "\n".join(out)
+
+
+def _classify(source: str) -> tuple[str, str] | None:
+    """Which part a cell without metadata or marker holds, from what it defines."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names = set()
+    assigned = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id == "Value":
+                    assigned.add(target.attr)
+                elif isinstance(target, ast.Name):
+                    assigned.add(target.id)
+    if "Value" in names:
+        return ("engine", "base")
+    for step, attr in (("add", "__add__"), ("mul", "__mul__"), ("tanh", "tanh"),
+                       ("backward", "backward")):
+        if attr in assigned:
+            return ("engine", step)
+    if "Neuron" in names:
+        return ("nn", "neuron")
+    if "Layer" in names or "MLP" in names:
+        return ("nn", "layers")
+    if "train_step" in names:
+        return ("train", "training")
+    if "train" in names:
+        return ("train", "loop")
+    if "XS" in assigned and "YS" in assigned:
+        return ("train", "data")
+    return None
+
+
+def _key(cell: Any) -> tuple[str, str] | None:
+    meta = (cell.get("metadata") or {}).get("micrograd_kit") or {}
+    module, part = meta.get("module"), meta.get("part")
+    if module in PARTS and part in PARTS[module]:
+        return module, part
+    first = (cell.get("source") or "").lstrip().splitlines()[:1]
+    match = MARKER.match(first[0]) if first else None
+    if match and match.group(1) in PARTS and match.group(2) in PARTS[match.group(1)]:
+        return match.group(1), match.group(2)
+    if meta:       # a check or example cell of ours
+        return None
+    return _classify(_strip_magics(cell.get("source") or ""))
+
+
+def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]]) -> Rebuilt:
+    """Modules from (cell number, source, key) triples; the last cell with a key wins."""
+    chosen: dict[tuple[str, str], tuple[int, str]] = {}
+    for number, source, key in cells:
+        if key is not None:
+            chosen[key] = (number, _strip_magics(source))
+    rebuilt = Rebuilt()
+    for module, parts in PARTS.items():
+        text = HEADERS[module]
+        origin: list[tuple[int, int] | None] = [None] * HEADERS[module].count("\n")
+        for part in parts:
+            if (module, part) not in chosen:
+                continue
+            number, source = chosen[(module, part)]
+            body = source.splitlines()
+            text += "\n\n" + "\n".join(body) + "\n"
+            origin += [None, None] + [(number, k) for k in range(1, len(body) + 1)]
+        if any((module, p) in chosen for p in parts):
+            rebuilt.sources[module] = text
+            rebuilt.origin[module] = origin
+    return rebuilt
+
+
+def read_notebook(path: Path) -> tuple[Any | None, str | None]:
+    """The notebook, or the reason it cannot be graded."""
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{Path(path).name} cannot be read as text ({exc})"
+    try:
+        version = nbformat.reads(raw, as_version=nbformat.NO_CONVERT).get("nbformat", 0)
+    except Exception as exc:        # nbformat raises several kinds for text that is not a notebook
+        return None, f"{Path(path).name} is not a valid Jupyter notebook ({type(exc).__name__})"
+    if version < 4:
+        return None, (f"{Path(path).name} is an old notebook (format {version}); open it in a "
+                      f"current Jupyter and save it again, then resubmit")
+    try:
+        nb = nbformat.reads(raw, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        return None, f"{Path(path).name} is not a valid Jupyter notebook: {str(exc)[:200]}"
+    return nb, None
+
+
+def notebook_to_folder(path: Path, folder: Path) -> Rebuilt:
+    """Write engine.py, nn.py and train.py rebuilt from the notebook at `path` into `folder`."""
+    nb, problem = read_notebook(path)
+    if nb is None:
+        rebuilt = Rebuilt()
+        rebuilt.problems.append(problem or "not a notebook")
+        return rebuilt
+    cells = [(number, cell.get("source") or "", _key(cell))
+             for number, cell in enumerate(nb.cells, start=1) if cell.get("cell_type") == "code"]
+    rebuilt = rebuild(cells)
+    if "engine" not in rebuilt.sources:
+        rebuilt.problems.append(f"{Path(path).name} has no cell defining class Value")
+    for module, text in rebuilt.sources.items():
+        (folder / f"{module}.py").write_text(text, encoding="utf-8")
+    return rebuilt
+
+
+LOCATION = re.compile(r"\b(engine|nn|train)\.py:(\d+)")
+
+
+def relocate(text: str, rebuilt: Rebuilt) -> str:
+    """engine.py:23 -> cell 5 line 4, in any message."""
+    def swap(match: re.Match[str]) -> str:
+        where = rebuilt.where(match.group(1), int(match.group(2)))
+        return where or match.group(0)
+    return LOCATION.sub(swap, text)
+
+
+# ---------------------------------------------------------------- checking from inside Jupyter
+def _history_cells() -> list[tuple[int, str, tuple[str, str] | None]]:
+    from IPython import get_ipython   # only ever called inside a notebook kernel
+    shell = get_ipython()
+    history = list(shell.user_ns.get("In", [])) if shell is not None else []
+    cells = []
+    for number, source in enumerate(history):
+        first = source.lstrip().splitlines()[:1]
+        match = MARKER.match(first[0]) if first else None
+        if match:
+            cells.append((number, source, (match.group(1), match.group(2))))
+    return cells
+
+
+def check(step: str | None = None) -> None:
+    """Grade the cells run so far (the last run of each) and print that step's scoreboard."""
+    from .api import grade_path
+    from .report import scoreboard
+    if step is not None and step not in steps.STEP_IDS:
+        print(f"unknown step {step!r}; the steps are {', '.join(steps.STEP_IDS)}")
+        return
+    rebuilt = rebuild(_history_cells())
+    rebuilt.in_kernel = True
+    if "engine" not in rebuilt.sources:
+        print("Run the cell that defines class Value (and your step's cell) first, then this one.")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for module, text in rebuilt.sources.items():
+            (Path(tmp) / f"{module}.py").write_text(text, encoding="utf-8")
+        result = grade_path(Path(tmp), only=[step] if step else None, label="this notebook")
+    relocate_result(result, rebuilt)
+    # Modules whose cells have not been run yet are not a problem for the step being checked.
+    result.problems = [p for p in result.problems if "is missing from" not in p]
+    text = scoreboard(result, colour=False)
+    # In a notebook the command-line hints mean little: point at the step's cell instead.
+    text = re.sub(r"Next: .*\n(  python -m grader .*\n)*", "", text)
+    text = re.sub(r"  Look at .*\n", "", text)
+    print(text.rstrip())
+
+
+def relocate_result(result: Any, rebuilt: Rebuilt) -> None:
+    """Rewrite every file:line of a GradingResult as the notebook cell and line it came from."""
+    result.problems = [relocate(p, rebuilt) for p in result.problems]
+    for step in result.steps:
+        if step.todo:
+            step.todo = relocate(step.todo, rebuilt)
+        for check in step.checks:
+            check.message = relocate(check.message, rebuilt)
+            if check.diagnosis:
+                check.diagnosis = relocate(check.diagnosis, rebuilt)

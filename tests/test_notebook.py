@@ -1,0 +1,187 @@
+"""The kit as a notebook: built from the same sources, graded by cell, and run in a kernel."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from grader import steps
+from grader.notebook import build, write
+from conftest import EXERCISES, SOLUTIONS, grade
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nb")
+    return {"solutions": write(folder / "solutions.ipynb", solutions=True),
+            "stubs": write(folder / "stubs.ipynb")}
+
+
+def _load(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def _save(nb, path):
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _cell(nb, part):
+    return next(c for c in nb.cells if (c.metadata.get("micrograd_kit") or {}).get("part") == part)
+
+
+def test_built_notebooks_are_valid_and_walk_through_every_step(books):
+    for path in books.values():
+        nb = _load(path)
+        nbformat.validate(nb)
+        parts = [(c.metadata.get("micrograd_kit") or {}) for c in nb.cells]
+        assert [p["check"] for p in parts if "check" in p] == list(steps.STEP_IDS)
+        assert {p["example"] for p in parts if "example" in p} == {
+            "example_neuron", "example_network", "example_training"}
+        for cell in nb.cells:
+            meta = cell.metadata.get("micrograd_kit") or {}
+            if "part" in meta:
+                first = cell.source.splitlines()[0]
+                assert first.startswith(f"# micrograd-kit {meta['module']}:{meta['part']}")
+
+
+def test_the_notebook_is_built_from_the_source_files():
+    # Nothing in it is hand-maintained: every step's code is the tree's own code.
+    for tree in (EXERCISES, SOLUTIONS):
+        nb = build(tree)
+        text = (tree / "nn.py").read_text(encoding="utf-8")
+        neuron = _cell(nb, "neuron").source.split("\n", 1)[1]
+        assert neuron.replace('")', '') in text.replace(' in nn.py")', '')
+
+
+def test_solutions_notebook_scores_100_and_stubs_0(books):
+    assert grade(books["solutions"]).score == 100
+    stubs = grade(books["stubs"])
+    assert stubs.score == 0
+    assert {s.state for s in stubs.steps} == {"not started"}
+    assert stubs.step("add").todo.startswith("cell ")
+
+
+def test_filling_in_one_step_earns_that_steps_points(books, tmp_path):
+    nb = _load(books["stubs"])
+    _cell(nb, "add").source = _cell(_load(books["solutions"]), "add").source
+    result = grade(_save(nb, tmp_path / "mine.ipynb"))
+    assert result.score == steps.get("add").points
+    assert result.step("add").passed
+
+
+def test_one_buggy_cell_loses_points_in_its_step_only(books, tmp_path):
+    nb = _load(books["solutions"])
+    cell = _cell(nb, "mul")
+    cell.source = cell.source.replace(
+        "self.grad += other.data * out.grad\n        other.grad += self.data * out.grad",
+        "self.grad += self.data * out.grad\n        other.grad += other.data * out.grad")
+    assert "self.grad += self.data" in cell.source
+    result = grade(_save(nb, tmp_path / "bug.ipynb"))
+    assert not result.step("mul").passed
+    for step in result.steps:
+        assert step.id == "mul" or step.passed or step.blocked_by == "mul"
+    assert any("not swapped" in (c.diagnosis or "") for c in result.step("mul").checks)
+
+
+def test_lost_metadata_and_markers_still_grade(books, tmp_path):
+    nb = _load(books["solutions"])
+    no_meta = copy.deepcopy(nb)
+    for cell in no_meta.cells:
+        cell.metadata = {}
+    assert grade(_save(no_meta, tmp_path / "no_meta.ipynb")).score == 100
+    # Pasted into a new notebook: no metadata, no marker lines, found by what the cells define.
+    bare = copy.deepcopy(no_meta)
+    for cell in bare.cells:
+        if cell.cell_type == "code" and cell.source.startswith("# micrograd-kit"):
+            cell.source = cell.source.split("\n", 1)[1]
+    assert grade(_save(bare, tmp_path / "bare.ipynb")).score == 100
+
+
+def test_the_last_cell_of_a_step_wins(books, tmp_path):
+    nb = _load(books["solutions"])
+    good = _cell(nb, "add")
+    bad = copy.deepcopy(good)
+    bad.source = bad.source.replace("self.grad += out.grad", "self.grad = out.grad")
+    bad["id"] = "duplicate-add"
+    position = nb.cells.index(good)
+    earlier = copy.deepcopy(nb)
+    earlier.cells.insert(position, bad)
+    assert grade(_save(earlier, tmp_path / "earlier.ipynb")).step("add").passed
+    later = copy.deepcopy(nb)
+    later.cells.insert(position + 1, bad)
+    assert not grade(_save(later, tmp_path / "later.ipynb")).step("add").passed
+
+
+def test_magics_shell_lines_and_outputs_are_ignored(books, tmp_path):
+    nb = _load(books["solutions"])
+    cell = _cell(nb, "tanh")
+    cell.source += "\n%timeit 1 + 1\n!pip list\n"
+    cell.outputs = [nbformat.v4.new_output("stream", text="stale output\n")]
+    assert grade(_save(nb, tmp_path / "magic.ipynb")).score == 100
+
+
+def test_messages_name_the_cell_and_line(books, tmp_path):
+    nb = _load(books["solutions"])
+    cell = _cell(nb, "neuron")
+    cell.source += "\n    def oops(:\n"
+    number = nb.cells.index(cell) + 1
+    result = grade(_save(nb, tmp_path / "syntax.ipynb"))
+    lines = cell.source.count("\n")
+    assert any(f"cell {number} line {lines}" in p for p in result.problems), result.problems
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"{ this is not json", "not a valid Jupyter notebook"),
+    (json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}).encode(),
+     "old notebook"),
+    (json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                 "cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1",
+                            "outputs": [], "execution_count": None, "id": "a1"}]}).encode(),
+     "no cell defining class Value"),
+])
+def test_a_file_that_cannot_be_graded_scores_0_with_the_reason(tmp_path, content, words):
+    path = tmp_path / "hw.ipynb"
+    path.write_bytes(content)
+    result = grade(path)
+    assert result.score == 0 and result.status == "invalid"
+    assert any(words in p for p in result.problems), result.problems
+
+
+def test_a_folder_or_zip_holding_a_notebook_is_graded(books, tmp_path):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    shutil.copy(books["solutions"], folder / "micrograd.ipynb")
+    assert grade(folder).score == 100
+    archive = shutil.make_archive(str(tmp_path / "nb"), "zip", folder)
+    assert grade(archive).score == 100
+
+
+def test_the_solutions_notebook_runs_top_to_bottom_in_a_kernel(books, tmp_path):
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = _load(books["solutions"])
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
+    printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                        for o in c.get("outputs", []))
+    for step in steps.STEP_IDS:
+        assert f"{step} passed" in printed
+    assert "has 41 parameters" in printed and "final loss" in printed
+    assert "o = 0.7071" in printed and "x1.grad = -1.5000" in printed
+
+
+def test_a_student_fills_in_a_step_in_the_kernel_and_its_check_passes(books, tmp_path):
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = _load(books["stubs"])
+    _cell(nb, "add").source = _cell(_load(books["solutions"]), "add").source
+    add_check = next(i for i, c in enumerate(nb.cells)
+                     if (c.metadata.get("micrograd_kit") or {}).get("check") == "add")
+    nb.cells = nb.cells[:add_check + 1]
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
+    printed = "".join(o.get("text", "") for o in nb.cells[add_check].get("outputs", []))
+    assert "PASS  add" in printed and "add passed" in printed
