@@ -14,7 +14,8 @@ from .api import KIT_ROOT, grade_path
 from .sandbox import Limits
 from .watch import watch
 
-COMMANDS = ("hint", "steps", "batch", "release", "gradescope", "gradescope-run", "notebook")
+COMMANDS = ("hint", "steps", "batch", "release", "gradescope", "gradescope-run", "notebook",
+            "visualize")
 
 DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
 EPILOG = """\
@@ -272,6 +273,51 @@ def notebook_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def visualize_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader visualize",
+        description="Serve a page (on 127.0.0.1) that draws the tutorial's neuron as your engine "
+                    "computes it, with sliders, and finite differences beside every gradient.")
+    parser.add_argument("path", nargs="?", help="the engine to show (default: exercises/)")
+    parser.add_argument("--solutions", action="store_true", help="show the reference solutions")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument("--svg", type=Path, metavar="FILE",
+                        help="write the graph as an SVG file and exit, without a server")
+    parser.add_argument("--sandbox-user", default="auto", metavar="NAME", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.solutions and args.path:
+        parser.error("give a PATH or --solutions, not both")
+    if args.solutions:
+        if not (KIT_ROOT / "solutions").is_dir():
+            parser.error("--solutions: this copy of the kit has no solutions/")
+        path, label = KIT_ROOT / "solutions", "solutions/"
+    elif args.path:
+        path, label = Path(args.path), args.path
+    else:
+        path = _default_path()
+        label = "exercises/" if path == Path("exercises") else str(path)
+    from .submission import open_submission
+    from . import visualize
+    sub = open_submission([path], label)
+    try:
+        if sub.invalid:
+            print(f"error: {sub.problems[0]}", file=sys.stderr)
+            return 2
+        if args.svg:
+            data = visualize.write_svg(sub.root, args.svg, run_as=args.sandbox_user)
+            if "error" in data:
+                print(f"could not draw the graph: {data['error']}", file=sys.stderr)
+                return 1
+            wrong = [n["label"] for n in data["nodes"] if n["wrong"]]
+            print(f"wrote {args.svg}" + (f" (disagrees with finite differences at: "
+                                         f"{', '.join(wrong)})" if wrong else ""))
+            return 0
+        return visualize.run(sub.root, label, open_browser=not args.no_browser,
+                             run_as=args.sandbox_user)
+    finally:
+        sub.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Never fail on a console that cannot print a character of a student's output.
@@ -292,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return gradescope_command(argv[1:])
     if argv and argv[0] == "gradescope-run":
         return gradescope_run_command(argv[1:])
+    if argv and argv[0] == "visualize":
+        return visualize_command(argv[1:])
     if argv and argv[0] == "notebook":
         return notebook_command(argv[1:])
     if argv and argv[0] == "release":
