@@ -56,6 +56,23 @@ class Value:
         #  3. Call each node's _backward, starting from this value and going towards the inputs.
         raise NotImplementedError("TODO(backward): implement Value.backward in engine.py")
 
+    # ## Step activations (bonus)
+    def relu(self):
+        # TODO(activations): max(0, x), with a _backward.
+        raise NotImplementedError("TODO(activations): implement Value.relu in engine.py")
+
+    def sigmoid(self):
+        # TODO(activations): 1 / (1 + e^-x), with a _backward; it must not overflow for x = -1000.
+        raise NotImplementedError("TODO(activations): implement Value.sigmoid in engine.py")
+
+    def exp(self):
+        # TODO(activations): e^x, with a _backward.
+        raise NotImplementedError("TODO(activations): implement Value.exp in engine.py")
+
+    def log(self):
+        # TODO(activations): the natural logarithm (for x > 0), with a _backward.
+        raise NotImplementedError("TODO(activations): implement Value.log in engine.py")
+
     # Everything below is built from the operations above.
     def __neg__(self):  # -self
         return self * -1

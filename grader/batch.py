@@ -201,10 +201,12 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
         for step_id in steps.STEP_IDS:
             row[step_id] = points.get(step_id, 0.0)
         row["total"] = result.get("score", 0.0)
+        row["bonus"] = result.get("bonus_score", 0.0)
         batch.rows.append(row)
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["student", "status", "reason",
-                                                    *steps.STEP_IDS, "total"])
+                                                    *steps.CORE_IDS, "total",
+                                                    *[s.id for s in steps.BONUS_STEPS], "bonus"])
         writer.writeheader()
         writer.writerows(batch.rows)
     batch.seconds = time.monotonic() - started

@@ -47,10 +47,12 @@ MODULES_FOR_TASK = {
     "layer": ("engine", "nn"),
     "mlp": ("engine", "nn"),
     "train": ("engine", "nn", "train"),
+    "softmax": ("engine", "nn", "extensions"),
+    "classifier": ("engine", "nn", "extensions"),
 }
 
 
-LINKED_OPS = ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul")
+LINKED_OPS = ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul", "relu", "sigmoid", "exp", "log")
 
 
 def describe_error(error: dict[str, Any]) -> str:
@@ -106,6 +108,8 @@ class Kit:
                 raise CheckFailed(failure["text"], kind="import", error=failure["error"])
         for name in MODULES_FOR_TASK.get(task, ()):
             self._load(name)
+        limit = self.session.limits.check_timeout if timeout is None else timeout
+        self.record["limit"] = max(self.record.get("limit", 0.0), limit)
         outcome = self.session.sandbox.request(task, timeout=timeout, **args)
         self._keep_output(outcome.output)
         self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)

@@ -119,11 +119,14 @@ def steps_markdown() -> str:
     rows = ["| step | points | what you write | where | checks run through |",
             "| --- | ---: | --- | --- | --- |"]
     for step in steps.STEPS:
+        if step.bonus and step is steps.BONUS_STEPS[0]:
+            rows.append(f"| total | {steps.TOTAL_POINTS} | | | |")
         where = f"`{step.file}`: " + ", ".join(f"`{t}`" for t in step.todos) if step.todos \
             else f"`{step.file}` (given code)"
         needs = ", ".join(steps.all_needs(step.id)) or "-"
-        rows.append(f"| `{step.id}` | {step.points} | {step.title} | {where} | {needs} |")
-    rows.append(f"| total | {steps.TOTAL_POINTS} | | | |")
+        name = f"`{step.id}` (bonus)" if step.bonus else f"`{step.id}`"
+        rows.append(f"| {name} | {step.points} | {step.title} | {where} | {needs} |")
+    rows.append(f"| bonus total | {steps.BONUS_POINTS} | apart from the 100 | | |")
     return "\n".join(rows)
 
 
@@ -133,10 +136,13 @@ def steps_command(argv: Sequence[str]) -> int:
     if parser.parse_args(argv).markdown:
         print(steps_markdown())
         return 0
-    print(f"{'step':<10} {'points':>6}  {'needs':<20} where")
+    print(f"{'step':<12} {'points':>6}  {'needs':<22} where")
     for step in steps.STEPS:
-        print(f"{step.id:<10} {step.points:>6}  {', '.join(step.needs) or '-':<20} {step.where}")
-    print(f"{'total':<10} {steps.TOTAL_POINTS:>6}")
+        if step is steps.BONUS_STEPS[0]:
+            print(f"{'total':<12} {steps.TOTAL_POINTS:>6}")
+            print("bonus, apart from the 100 points:")
+        print(f"{step.id:<12} {step.points:>6}  {', '.join(step.needs) or '-':<22} {step.where}")
+    print(f"{'bonus total':<12} {steps.BONUS_POINTS:>6}")
     return 0
 
 

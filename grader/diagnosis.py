@@ -92,6 +92,15 @@ def from_error(step: str, error: dict[str, Any]) -> str | None:
         return ("tanh(x) built from exp() overflows for large x: math.exp(2 * 1000) is too big "
                 "for a float. Use math.tanh, or rearrange the formula so exp() only ever sees "
                 "a negative argument.")
+    if etype == "OverflowError" and "sigmoid" in where:
+        return ("1 / (1 + exp(-x)) overflows for x = -800: exp(800) is too big for a float. For "
+                "negative x use the equal form exp(x) / (1 + exp(x)), where exp() sees x < 0.")
+    if etype == "OverflowError" and step == "softmax":
+        return ("exp() of a large score overflows: softmax(x) equals softmax(x - c) for any c, so "
+                "subtract the largest score (as a plain number) before exponentiating.")
+    if etype == "ValueError" and "math domain error" in message and step == "softmax":
+        return ("a probability underflowed to 0 and its log failed: compute cross-entropy as "
+                "log(sum(exp(x - top))) + top - x[target] instead of -log(softmax(x)[target]).")
     if etype == "AttributeError" and "has no attribute 'data'" in message and \
             ("'int'" in message or "'float'" in message):
         return ("a plain number reached code that expects a Value (a + 2 or 2 * a): wrap it "

@@ -93,7 +93,8 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
                  seconds: float | None = None) -> dict[str, Any]:
     """The Gradescope view of a result: one test per check, numbered step.check."""
     tests = []
-    for step in result.steps:
+    # The bonus steps are in the output's scoreboard, not in the tests: Gradescope adds tests up.
+    for step in result.core_steps:
         n = steps.STEP_IDS.index(step.id) + 1
         for k, check in enumerate(step.checks, start=1):
             tests.append({

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 Spec = list[list[Any]]
 
 BINARY = {"add": "+", "mul": "*", "sub": "-", "div": "/"}
+UNARY = ("tanh", "relu", "sigmoid", "exp", "log")     # written as method calls: a.tanh()
 
 
 def apply(op: list[Any], values: Sequence[float]) -> float:
@@ -48,6 +49,15 @@ def apply(op: list[Any], values: Sequence[float]) -> float:
         return -values[op[1]]
     if kind == "tanh":
         return math.tanh(values[op[1]])
+    if kind == "relu":
+        return max(0.0, values[op[1]])
+    if kind == "sigmoid":
+        x = values[op[1]]
+        return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+    if kind == "exp":
+        return math.exp(values[op[1]])
+    if kind == "log":
+        return math.log(values[op[1]])
     if kind == "sum":
         return math.fsum(values[j] for j in op[1])
     raise ValueError(f"unknown op {kind!r}")
@@ -210,8 +220,8 @@ def _expr(op: list[Any], text: Any) -> str:
         return f"{text(op[1])}**{_const(op[2])}"
     if kind == "neg":
         return f"(-{text(op[1])})"
-    if kind == "tanh":
-        return f"tanh({_strip(text(op[1]))})"
+    if kind in UNARY:
+        return f"{kind}({_strip(text(op[1]))})"
     if kind == "sum":
         return f"sum([{', '.join(text(j) for j in op[1])}])"
     return "?"
@@ -221,7 +231,7 @@ def operands(op: list[Any]) -> list[int]:
     kind = op[0]
     if kind in BINARY:
         return [op[1], op[2]]
-    if kind in ("addc", "mulc", "pow", "neg", "tanh"):
+    if kind in ("addc", "mulc", "pow", "neg") or kind in UNARY:
         return [op[1]]
     if kind in ("cadd", "cmul", "csub", "cdiv"):
         return [op[2]]
@@ -286,7 +296,7 @@ def prune(spec: Spec) -> Spec:
         kind = op[0]
         if kind in BINARY:
             op[1], op[2] = new_index[op[1]], new_index[op[2]]
-        elif kind in ("addc", "mulc", "pow", "neg", "tanh"):
+        elif kind in ("addc", "mulc", "pow", "neg") or kind in UNARY:
             op[1] = new_index[op[1]]
         elif kind in ("cadd", "cmul", "csub", "cdiv"):
             op[2] = new_index[op[2]]

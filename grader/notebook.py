@@ -26,7 +26,7 @@ MARKER = re.compile(r"^#\s*micrograd-kit\s+(\w+):(\w+)")
 HEADERS = {
     "engine": "import math\n",
     "nn": "import random\n\nfrom engine import Value\n",
-    "train": "import random\n\nfrom nn import MLP\n",
+    "train": "import random\nimport sys\n\nfrom nn import MLP\n",
 }
 # The order of the parts in each rebuilt module.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -135,6 +135,14 @@ except NotImplementedError as todo:
     print(f"final loss {losses[-1]:.6f}")
     print("predictions", [round(model(x).data, 4) for x in XS])
     print("targets    ", YS)
+    try:
+        import matplotlib.pyplot as plt     # a plot when matplotlib is there; it is not required
+        plt.plot(losses)
+        plt.xlabel("step")
+        plt.ylabel("loss")
+        plt.show()
+    except ImportError:
+        print("loss", sparkline(losses))
 except NotImplementedError as todo:
     print(f"Not yet: {todo}")''',
 }
@@ -207,7 +215,7 @@ def build(tree: Path) -> Any:
             drop.add(last + 1)
     base_lines = [line for k, line in enumerate(engine.splitlines()[cls_start - 1:cls_end],
                                                 start=cls_start) if k not in drop]
-    base = "import math\nimport random\n\n\n" + "\n".join(base_lines)
+    base = "import math\nimport random\nimport sys\n\n\n" + "\n".join(base_lines)
 
     def method(step: str) -> str:
         name = steps.get(step).todos[0]
@@ -234,7 +242,8 @@ def build(tree: Path) -> Any:
               nbformat.v4.new_markdown_cell(EXPLANATIONS["training"]),
               _code("train", "training", _for_notebook(_lines(train, t["train_step"]))),
               nbformat.v4.new_markdown_cell(EXPLANATIONS["loop"]),
-              _code("train", "loop", _lines(train, t["train"])), _check("training")]
+              _code("train", "loop", _lines(train, (t["train"][0], t["sparkline"][1]))),
+              _check("training")]
     cells += _example("example_training")
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",

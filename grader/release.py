@@ -45,7 +45,7 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT) -> list[Path]:
         raise ValueError(f"{out} is not empty: choose a new folder for the release")
     out.mkdir(parents=True, exist_ok=True)
     (out / "exercises").mkdir()
-    for name in steps.SUBMISSION_FILES:
+    for name in steps.ALL_FILES:
         shutil.copy(kit_root / "exercises" / name, out / "exercises" / name)
     shutil.copytree(kit_root / "grader", out / "grader", ignore=_ignore)
     shutil.copy(kit_root / "pyproject.toml", out / "pyproject.toml")

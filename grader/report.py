@@ -137,30 +137,51 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
     if result.problems:
         out.append("")
     width = max(len(s.id) for s in result.steps) if result.steps else 8
-    for step in result.steps:
-        mark = STATE_MARK.get(step.state, "FAIL")
-        out.append(f"  {paint(mark)}  {step.id:<{width}}  {_points(step.points):>4}/"
-                   f"{_points(step.max_points):<3}  {state_text(step)}")
-    total_line = (f"        {'total':<{width}}  {_points(result.score):>4}/"
-                  f"{_points(result.max_score):<3}  {_bar(result.score, result.max_score)}")
-    out += [total_line, ""]
+
+    def rows(step_results: list[StepResult]) -> None:
+        for step in step_results:
+            mark = STATE_MARK.get(step.state, "FAIL")
+            out.append(f"  {paint(mark)}  {step.id:<{width}}  {_points(step.points):>4}/"
+                       f"{_points(step.max_points):<3}  {state_text(step)}")
+
+    core, bonus = result.core_steps, result.bonus_steps
+    if core:
+        rows(core)
+        out.append(f"        {'total':<{width}}  {_points(result.score):>4}/"
+                   f"{_points(result.max_score):<3}  {_bar(result.score, result.max_score)}")
+    if bonus:
+        out += ["", "  bonus steps, apart from the 100 points:"] if core else []
+        rows(bonus)
+        out.append(f"        {'bonus':<{width}}  {_points(result.bonus_score):>4}/"
+                   f"{_points(result.bonus_max):<3}")
+    out.append("")
 
     nxt = result.next_step
-    if nxt is None:
-        graded = [c for s in result.steps for c in s.checks if c.weight > 0]
+    core_done = bool(core) and all(s.passed for s in core)
+    if nxt is None or (core_done and nxt.id not in {s.id for s in core}):
+        graded = [c for s in (result.steps if nxt is None else core) for c in s.checks
+                  if c.weight > 0]
         hidden = sum(1 for c in graded if not c.visible)
-        names = "Every step" if len(result.steps) == len(steps.STEPS) else \
-            " and ".join(s.id for s in result.steps)
-        out.append(f"{names} passed: all {len(graded)} checks ({hidden} of them hidden).")
+        if len(core) == len(steps.CORE_STEPS):
+            names = "Every step" if nxt is None and bonus else "Every core step"
+            if nxt is None and not bonus:
+                names = "Every step"
+        else:
+            names = " and ".join(s.id for s in (result.steps if nxt is None else core))
+        extra = ", bonus included" if nxt is None and bonus and core else ""
+        out.append(f"{names} passed{extra}: all {len(graded)} checks ({hidden} of them hidden).")
         for step in result.steps:
-            out.extend(advice(step))
-        if len(result.steps) == len(steps.STEPS):
+            if step.passed:
+                out.extend(advice(step))
+        if len(core) == len(steps.CORE_STEPS):
             out.append("Run `python exercises/train.py` to watch your network learn.")
-        return "\n".join(out) + "\n"
+        if nxt is None:
+            return "\n".join(out) + "\n"
+        out.append("")
+        out.append(f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}.")
 
     if result.problems:
         out.append("Next: fix the problem marked ! above, then run the grader again.")
-    meta = steps.get(nxt.id)
     target = nxt
     if nxt.state == "blocked" and nxt.blocked_by:
         target = result.step(nxt.blocked_by) if any(
@@ -170,10 +191,10 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
                f"{location(result.submission, where)}")
     out.append(f"  python -m grader hint {target.id}      a nudge in the right direction")
     out.append(f"  python -m grader --step {target.id}    check only this step")
-    del meta
-    for step in result.steps:
-        if step.passed:
-            out.extend(advice(step))
+    if not core_done:
+        for step in result.steps:
+            if step.passed:
+                out.extend(advice(step))
     feedback_steps = [s for s in result.steps
                       if not s.passed and s.state != "not started"
                       and (show_passed or s.state != "blocked" or s is target)]

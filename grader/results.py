@@ -53,13 +53,26 @@ class GradingResult:
     problems: list[str] = field(default_factory=list)   # submission-level, e.g. a missing file
     seconds: float = 0.0
     status: str = "graded"      # graded | invalid | error (the grader itself failed)
+    bonus_score: float = 0.0    # the extension steps, apart from the 100 points
+    bonus_max: float = 0.0
 
     def step(self, step_id: str) -> StepResult:
         return next(s for s in self.steps if s.id == step_id)
 
     @property
+    def core_steps(self) -> list[StepResult]:
+        from .steps import CORE_IDS
+        return [s for s in self.steps if s.id in CORE_IDS]
+
+    @property
+    def bonus_steps(self) -> list[StepResult]:
+        from .steps import CORE_IDS
+        return [s for s in self.steps if s.id not in CORE_IDS]
+
+    @property
     def next_step(self) -> StepResult | None:
-        return next((s for s in self.steps if not s.passed), None)
+        """The first step not passed: the core ones first, then the bonus."""
+        return next((s for s in self.core_steps + self.bonus_steps if not s.passed), None)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -48,7 +48,7 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     """
     sandbox = Sandbox(sub.root, limits, run_as=run_as)
     session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
-                      missing=tuple(sub.missing()), sweep=sweep)
+                      missing=tuple(sub.absent()), sweep=sweep)
     report_plugin = JSONReport()
     args = [
         str(CHECKS),

@@ -39,7 +39,8 @@ def _not_implemented_in(check: CheckResult, record: dict[str, Any]) -> str | Non
 
 
 def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dict[str, StepResult],
-               untouched_todos: Sequence[str], todo: str | None) -> StepResult:
+               untouched_todos: Sequence[str], todo: str | None,
+               file_absent: bool = False) -> StepResult:
     checks = [check_result(r) for r in records]
     total_weight = sum(c.weight for c in checks) or 1.0
     for c in checks:
@@ -52,6 +53,10 @@ def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dic
     if graded and all(c.passed for c in graded):
         return StepResult(step.id, step.title, float(step.points), float(step.points), "passed",
                           None, todo, checks)
+    if file_absent and step.bonus:
+        # A submission without extensions.py simply has not started the bonus.
+        return StepResult(step.id, step.title, 0.0, float(step.points), "not started", None,
+                          step.file, checks)
     state, blocked_by = _state(step, graded, graded_records, earlier, untouched_todos)
     return StepResult(step.id, step.title, points, float(step.points), state, blocked_by, todo,
                       checks)
@@ -101,12 +106,16 @@ def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str
             continue
         status = todo_status(sub, step)
         results[step.id] = score_step(step, by_step[step.id], results, status.untouched,
-                                      status.location)
+                                      status.location, not sub.file(step.file).is_file())
     ordered = [results[s] for s in steps.STEP_IDS if s in results]
+    core = [s for s in ordered if not steps.get(s.id).bonus]
+    bonus = [s for s in ordered if steps.get(s.id).bonus]
     return GradingResult(
         submission=sub.label,
-        score=float(round(sum(s.points for s in ordered), 2)),
-        max_score=float(sum(s.max_points for s in ordered)),
+        score=float(round(sum(s.points for s in core), 2)),
+        max_score=float(sum(s.max_points for s in core)),
+        bonus_score=float(round(sum(s.points for s in bonus), 2)),
+        bonus_max=float(sum(s.max_points for s in bonus)),
         steps=ordered,
         settings=dict(settings),
         problems=list(sub.problems),

@@ -14,6 +14,7 @@ class Step:
     todos: tuple[str, ...]      # functions with a `TODO(<id>)` stub; () when the step has no TODO
     needs: tuple[str, ...]      # steps whose code this step's checks run through
     hint: str
+    bonus: bool = False         # an extension: scored apart from the 100 points
 
     @property
     def where(self) -> str:
@@ -123,8 +124,62 @@ STEPS: tuple[Step, ...] = (
     ),
 )
 
+BONUS_STEPS: tuple[Step, ...] = (
+    Step(
+        id="activations",
+        title="More activations: relu, sigmoid, exp, log",
+        points=10,
+        file="engine.py",
+        todos=("Value.relu", "Value.sigmoid", "Value.exp", "Value.log"),
+        needs=(),
+        bonus=True,
+        hint=(
+            "The same three beats as tanh, four times. For each, write the derivative as simply "
+            "as you can, preferably with the output you already computed: exp is its own "
+            "derivative, and sigmoid's derivative is a product of s and something. relu's slope "
+            "is 0 or 1 depending on one comparison. For sigmoid, 1 / (1 + exp(-x)) overflows for "
+            "x = -1000: use another form of the same function when x is negative."
+        ),
+    ),
+    Step(
+        id="softmax",
+        title="Softmax and cross-entropy",
+        points=10,
+        file="extensions.py",
+        todos=("softmax", "cross_entropy"),
+        needs=("add", "mul", "activations"),
+        bonus=True,
+        hint=(
+            "softmax turns scores into probabilities: exponentiate, then divide by the sum. "
+            "exp(1000) overflows, but softmax(x) equals softmax(x - c) for any constant c: which "
+            "c keeps every exponent at or below 0? Cross-entropy is -log of the target's "
+            "probability; computing it as a log of a sum of exponentials minus the target's "
+            "score (with the same shift) never takes the log of 0."
+        ),
+    ),
+    Step(
+        id="classifier",
+        title="A classifier for the Iris flowers",
+        points=10,
+        file="extensions.py",
+        todos=("train_classifier",),
+        needs=("softmax", "network", "backward"),
+        bonus=True,
+        hint=(
+            "Reuse everything: an MLP whose last layer has one neuron per class, its outputs "
+            "as scores (tanh keeps them in (-1, 1), so scale them up before the softmax), the "
+            "mean cross-entropy over a small batch as the loss, and the same step as train_step. "
+            "A few hundred updates are enough; shuffle the examples with the seed you are given."
+        ),
+    ),
+)
+
+CORE_STEPS: tuple[Step, ...] = STEPS
+STEPS = STEPS + BONUS_STEPS
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)
-TOTAL_POINTS: int = sum(step.points for step in STEPS)
+CORE_IDS: tuple[str, ...] = tuple(step.id for step in CORE_STEPS)
+TOTAL_POINTS: int = sum(step.points for step in CORE_STEPS)
+BONUS_POINTS: int = sum(step.points for step in BONUS_STEPS)
 _BY_ID = {step.id: step for step in STEPS}
 
 
@@ -145,3 +200,5 @@ def all_needs(step_id: str) -> tuple[str, ...]:
 
 
 SUBMISSION_FILES: tuple[str, ...] = ("engine.py", "nn.py", "train.py")
+EXTENSION_FILE = "extensions.py"       # only the bonus steps need it
+ALL_FILES: tuple[str, ...] = SUBMISSION_FILES + (EXTENSION_FILE,)

@@ -30,6 +30,10 @@ class Submission:
     def missing(self) -> list[str]:
         return [name for name in steps.SUBMISSION_FILES if not self.file(name).is_file()]
 
+    def absent(self) -> list[str]:
+        """Every kit file not in the submission, extensions.py (only for the bonus) included."""
+        return [name for name in steps.ALL_FILES if not self.file(name).is_file()]
+
     def close(self) -> None:
         for temp in (self.temp, getattr(self, "close_also", None)):
             if temp is not None:

@@ -97,10 +97,17 @@ def _finite(x: Any) -> float | None:
 
 # ---------------------------------------------------------------- drawing
 def layout(parents: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
-    """(column, row) per node: the column is the longest path from a leaf."""
-    depth: list[int] = []
-    for ps in parents:
-        depth.append(1 + max((depth[p] for p in ps), default=-1))
+    """(column, row) per node: the column is the longest path from a leaf. Nodes may come in any
+    order, so depths are relaxed until they settle (graphs drawn here are small)."""
+    depth = [0] * len(parents)
+    for _ in range(len(parents)):
+        changed = False
+        for i, ps in enumerate(parents):
+            want = 1 + max((depth[p] for p in ps), default=-1)
+            if want != depth[i]:
+                depth[i], changed = want, True
+        if not changed:
+            break
     rows: dict[int, int] = {}
     spots = []
     for d in depth:
@@ -187,22 +194,19 @@ class Drawing:
 
 def draw(value: Any) -> Drawing:
     """The graph behind any Value you built, e.g. draw(loss): in a notebook it shows inline."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack = [(value, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in getattr(node, "_prev", ()))
-    index = {id(n): k for k, n in enumerate(order)}
-    labels = [str(getattr(n, "_op", "") or "value") for n in order]
-    return Drawing(render(labels, [_finite(getattr(n, "data", None)) for n in order],
-                          [_finite(getattr(n, "grad", None)) for n in order],
-                          [[index[id(p)] for p in getattr(n, "_prev", ())] for n in order]))
+    nodes: list[Any] = [value]
+    index = {id(value): 0}
+    k = 0
+    while k < len(nodes):          # every node reachable through _prev, each once
+        for parent in getattr(nodes[k], "_prev", ()):
+            if id(parent) not in index:
+                index[id(parent)] = len(nodes)
+                nodes.append(parent)
+        k += 1
+    labels = [str(getattr(n, "_op", "") or "value") for n in nodes]
+    return Drawing(render(labels, [_finite(getattr(n, "data", None)) for n in nodes],
+                          [_finite(getattr(n, "grad", None)) for n in nodes],
+                          [[index[id(p)] for p in getattr(n, "_prev", ())] for n in nodes]))
 
 
 # ---------------------------------------------------------------- the page

@@ -242,8 +242,8 @@ def build_graph(spec, V):
                 node = call(lambda a: a ** op[2], nodes[op[1]])
             elif kind == "neg":
                 node = call(lambda a: -a, nodes[op[1]])
-            elif kind == "tanh":
-                node = call(lambda a: a.tanh(), nodes[op[1]])
+            elif kind in ("tanh", "relu", "sigmoid", "exp", "log"):
+                node = call(lambda a: getattr(a, kind)(), nodes[op[1]])
             elif kind == "sum":
                 node = call(sum, [nodes[j] for j in op[1]])
             else:
@@ -258,14 +258,15 @@ def build_graph(spec, V):
 
 OPERANDS = {"add": (1, 2), "mul": (1, 2), "sub": (1, 2), "div": (1, 2), "addc": (1,), "mulc": (1,),
             "pow": (1,), "neg": (1,), "tanh": (1,), "cadd": (2,), "cmul": (2,), "csub": (2,),
-            "cdiv": (2,)}
+            "cdiv": (2,), "relu": (1,), "sigmoid": (1,), "exp": (1,), "log": (1,)}
 
 
 def linked(spec, nodes):
     """For each add/mul/tanh node: how many of its operand nodes appear in its _prev."""
     result = []
     for i, op in enumerate(spec):
-        if op[0] not in ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul"):
+        if op[0] not in ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul", "relu", "sigmoid",
+                         "exp", "log"):
             result.append(None)
             continue
         operands = {op[k] for k in OPERANDS[op[0]]}
@@ -469,6 +470,44 @@ def task_train(nin, sizes, params, xs, ys, lr, steps, poison=None, record_params
             "predictions": predictions}
 
 
+def task_softmax(logits, weights=None, target=None):
+    """softmax (out.grad of each probability = its weight) or cross_entropy (out.grad = 1), then
+    every _backward newest first: the logits' gradients, without the student's backward()."""
+    ext = module("extensions")
+    V = value_class()
+    del CREATED[:]
+    xs = [call(V, x) for x in logits]
+    if target is None:
+        outs = call(ext.softmax, xs)
+        outs = call(list, outs)
+        probs = [data_of(o, "softmax") for o in outs]
+        if _len(outs) != _len(xs):
+            raise Reported({"kind": "api", "type": "ValueError", "where": None, "line": None,
+                            "step": None, "message": f"softmax of {_len(xs)} scores returned "
+                                                     f"{_len(outs)} values"})
+        for o, w in zip(outs, weights):
+            call(setattr, o, "grad", w)
+        for node in reversed(CREATED):
+            fn = getattr(node, "_backward", None)
+            if callable(fn):
+                call(fn)
+        return {"out": probs, "grad": [grad_of(x) for x in xs]}
+    loss = call(ext.cross_entropy, xs, target)
+    value = data_of(loss, "cross_entropy")
+    manual_backward(loss, 1.0)
+    return {"out": [value], "grad": [grad_of(x) for x in xs]}
+
+
+def task_classifier(train_x, train_y, test_x, seed):
+    ext = module("extensions")
+    model = call(ext.train_classifier, [list(x) for x in train_x], list(train_y), seed=seed)
+    predictions = []
+    for x in test_x:
+        label = call(ext.predict, model, list(x))
+        predictions.append(num(label))
+    return {"predictions": predictions}
+
+
 TASKS = {
     "load": load,
     "graph": task_graph,
@@ -478,6 +517,8 @@ TASKS = {
     "layer": task_layer,
     "mlp": task_mlp,
     "train": task_train,
+    "softmax": task_softmax,
+    "classifier": task_classifier,
 }
 
 

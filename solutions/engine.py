@@ -90,6 +90,50 @@ class Value:
         for node in reversed(order):
             node._backward()
 
+    # ## Step activations (bonus)
+    def relu(self):
+        out = Value(self.data if self.data > 0 else 0.0, (self,), "relu")
+
+        def _backward():
+            # The slope is 1 where the input is positive and 0 elsewhere.
+            self.grad += (1.0 if self.data > 0 else 0.0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        # Two forms of 1 / (1 + e^-x), so that exp() only ever sees a negative argument.
+        if self.data >= 0:
+            s = 1.0 / (1.0 + math.exp(-self.data))
+        else:
+            e = math.exp(self.data)
+            s = e / (1.0 + e)
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += s * (1.0 - s) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad   # e^x is its own derivative
+
+        out._backward = _backward
+        return out
+
+    def log(self):
+        out = Value(math.log(self.data), (self,), "log")
+
+        def _backward():
+            self.grad += out.grad / self.data
+
+        out._backward = _backward
+        return out
+
     # Everything below is built from the operations above.
     def __neg__(self):  # -self
         return self * -1

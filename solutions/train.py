@@ -1,6 +1,7 @@
 """Train MLP(3, [4, 4, 1]) on four examples with plain gradient descent: run `python train.py`."""
 
 import random
+import sys
 
 from nn import MLP
 
@@ -41,13 +42,24 @@ def train(model, xs=XS, ys=YS, steps=50, learning_rate=0.05, log=print, log_ever
             log(f"step {step:3d}   loss {loss.data:.6f}")
     return losses
 
+def sparkline(values):
+    """The values as a one-line chart, from the first to the last."""
+    bars = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+    try:
+        bars.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        bars = "_.-~=+*#"        # a console that cannot show the block characters
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(bars[min(len(bars) - 1, int((v - low) / span * len(bars)))] for v in values)
+
 
 def main():
     random.seed(1)  # the same starting weights on every run
     model = MLP(3, [4, 4, 1])
     print(f"MLP(3, [4, 4, 1]) with {len(model.parameters())} parameters")
     losses = train(model)
-    print(f"final loss {losses[-1]:.6f}")
+    print(f"final loss {losses[-1]:.6f}   {losses[0]:.2f} {sparkline(losses)} {losses[-1]:.4f}")
     predictions = [model(x).data for x in XS]
     print("predictions", [round(p, 4) for p in predictions])
     print("targets    ", YS)

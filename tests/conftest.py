@@ -19,9 +19,11 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 
 
-def copy_tree(source: Path, target: Path) -> Path:
+def copy_tree(source: Path, target: Path, files=steps.SUBMISSION_FILES) -> Path:
+    """Copy a tree's core files (pass files=steps.ALL_FILES for the bonus's extensions.py too:
+    its classifier check trains for seconds, so most tests leave it out)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in steps.SUBMISSION_FILES:
+    for name in files:
         if (source / name).exists():
             shutil.copy(source / name, target / name)
     return target
@@ -89,8 +91,8 @@ def splice(exercise: str, solution: str, names: list[str]) -> str:
 
 def partly_done(done: list[str], target: Path) -> Path:
     """exercises/ with the TODOs of the steps in `done` filled in from solutions/."""
-    copy_tree(EXERCISES, target)
-    for name in steps.SUBMISSION_FILES:
+    copy_tree(EXERCISES, target, steps.ALL_FILES)
+    for name in steps.ALL_FILES:
         todos = [t for s in steps.STEPS if s.id in done and s.file == name for t in s.todos]
         if todos:
             text = splice((EXERCISES / name).read_text(encoding="utf-8"),

@@ -31,7 +31,7 @@ def _public_api(path):
     return api
 
 
-@pytest.mark.parametrize("name", steps.SUBMISSION_FILES)
+@pytest.mark.parametrize("name", steps.ALL_FILES)
 def test_exercises_and_solutions_have_the_same_public_names_and_signatures(name):
     assert _public_api(EXERCISES / name) == _public_api(SOLUTIONS / name)
 
@@ -58,7 +58,7 @@ def _todo_raises(path):
 def test_every_todo_raises_not_implemented_error_naming_a_declared_step():
     declared = {(s.file, todo): s.id for s in steps.STEPS for todo in s.todos}
     seen = set()
-    for name in steps.SUBMISSION_FILES:
+    for name in steps.ALL_FILES:
         for function, message in _todo_raises(EXERCISES / name):
             assert message.startswith("TODO("), message
             step_id = message[len("TODO("):message.index(")")]
@@ -69,7 +69,7 @@ def test_every_todo_raises_not_implemented_error_naming_a_declared_step():
 
 
 def test_solutions_have_no_todo_left():
-    for name in steps.SUBMISSION_FILES:
+    for name in steps.ALL_FILES:
         assert _todo_raises(SOLUTIONS / name) == []
         assert "TODO(" not in (SOLUTIONS / name).read_text(encoding="utf-8")
 
@@ -102,7 +102,7 @@ def test_todo_location_points_at_the_todo_comment():
 
 @pytest.mark.parametrize("tree", ["exercises", "solutions"])
 def test_stub_and_solution_files_import_without_error(tree):
-    code = "import engine, nn, train"
+    code = "import engine, nn, train, extensions"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT / tree, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

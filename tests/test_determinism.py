@@ -6,7 +6,7 @@ import pytest
 
 from grader.api import grade_path
 from grader.sandbox import Limits
-from conftest import SOLUTIONS, fixture_submission, grade
+from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
 
 RUNS = 20
 
@@ -25,7 +25,8 @@ def _verdicts(result) -> dict:
 @pytest.mark.parametrize("name", [None, "mul_not_swapped", "backward_no_visited_set",
                                   "training_never_zeroes_grads"])
 def test_twenty_runs_give_the_same_score_and_messages(name, tmp_path):
-    path = SOLUTIONS if name is None else fixture_submission(name, tmp_path)
+    # Core files only: the bonus classifier would add seconds to each of the 20 runs.
+    path = copy_tree(SOLUTIONS, tmp_path) if name is None else fixture_submission(name, tmp_path)
     first = _comparable(grade(path))
     for _ in range(RUNS - 1):
         assert _comparable(grade(path)) == first
@@ -53,5 +54,8 @@ def test_the_reference_needs_under_a_tenth_of_every_limit():
     from grader.runner import run_checks
     from grader.submission import locate
     records = run_checks(locate(SOLUTIONS), limits).records
-    slowest = max(r.get("seconds", 0.0) for r in records)
-    assert slowest < limits.check_timeout / 10, slowest
+    # Each check against its own limit: the classifier's training has a longer one than the rest.
+    ratios = {r["number"]: r.get("seconds", 0.0) / r["limit"] for r in records if "limit" in r}
+    assert len(ratios) > 50
+    worst = max(ratios, key=ratios.get)
+    assert ratios[worst] < 0.1, (worst, ratios[worst])

@@ -39,7 +39,7 @@ def test_built_notebooks_are_valid_and_walk_through_every_step(books):
         nb = _load(path)
         nbformat.validate(nb)
         parts = [(c.metadata.get("micrograd_kit") or {}) for c in nb.cells]
-        assert [p["check"] for p in parts if "check" in p] == list(steps.STEP_IDS)
+        assert [p["check"] for p in parts if "check" in p] == list(steps.CORE_IDS)
         assert {p["example"] for p in parts if "example" in p} == {
             "example_neuron", "example_network", "example_training"}
         for cell in nb.cells:
@@ -83,7 +83,7 @@ def test_one_buggy_cell_loses_points_in_its_step_only(books, tmp_path):
     assert "self.grad += self.data" in cell.source
     result = grade(_save(nb, tmp_path / "bug.ipynb"))
     assert not result.step("mul").passed
-    for step in result.steps:
+    for step in result.core_steps:
         assert step.id == "mul" or step.passed or step.blocked_by == "mul"
     assert any("not swapped" in (c.diagnosis or "") for c in result.step("mul").checks)
 
@@ -168,7 +168,7 @@ def test_the_solutions_notebook_runs_top_to_bottom_in_a_kernel(books, tmp_path):
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
     printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                         for o in c.get("outputs", []))
-    for step in steps.STEP_IDS:
+    for step in steps.CORE_IDS:
         assert f"{step} passed" in printed
     assert "has 41 parameters" in printed and "final loss" in printed
     assert "o = 0.7071" in printed and "x1.grad = -1.5000" in printed

@@ -22,6 +22,13 @@ FULL_RUN_SEEDS = (3, 8)
 FINAL_LOSS_LIMIT = 0.1
 
 
+def sparkline(values, bars="_.-~=+*#"):
+    """The loss per step as a one-line chart (plain characters: it goes into any terminal)."""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(bars[min(len(bars) - 1, int((v - low) / span * len(bars)))] for v in values)
+
+
 def initial_parameters(seed, nin=3, sizes=SIZES):
     """Starting values in parameters() order: weights uniform in [-1, 1], biases 0."""
     rng = random.Random(seed)
@@ -115,8 +122,9 @@ def check_full_run(kit, seed):
     kit.expect_close(losses[0], loss_and_grads(params, TUTORIAL_XS, TUTORIAL_YS)[0],
                      "the first loss", context)
     if not losses[-1] < FINAL_LOSS_LIMIT:
-        raise kit.fail(f"{context}\nthe loss went from {losses[0]:.4g} to {losses[-1]:.4g}; a "
-                       f"correct engine gets below {FINAL_LOSS_LIMIT} from this start")
+        raise kit.fail(f"{context}\nthe loss went from {losses[0]:.4g} to {losses[-1]:.4g} "
+                       f"({sparkline(losses)}); a correct engine gets below "
+                       f"{FINAL_LOSS_LIMIT} from this start")
     wrong = [(p, y) for p, y in zip(predictions, TUTORIAL_YS) if p * y <= 0]
     if wrong:
         raise kit.fail(f"{context}\npredictions {[round(p, 3) for p in predictions]} do not all "
