@@ -176,7 +176,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
         if len(core) == len(steps.CORE_STEPS):
             out.append("Run `python exercises/train.py` to watch your network learn.")
         if nxt is None:
-            return "\n".join(out) + "\n"
+            return "\n".join(line.rstrip() for line in out) + "\n"
         out.append("")
         out.append(f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}.")
 
@@ -203,7 +203,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
         for step in feedback_steps:
             out.extend(step_feedback(step, result.submission))
             out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
 
 
 def as_json(result: GradingResult) -> dict[str, Any]:
