@@ -30,7 +30,9 @@ if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1
     apt-get install -y python3 python3-pip
 fi
 cd /autograder/source
-python3 -m pip install --no-cache-dir .
+# Newer Ubuntu images mark the system Python as externally managed (PEP 668).
+python3 -m pip install --no-cache-dir . || \
+    python3 -m pip install --no-cache-dir --break-system-packages .
 # Student code runs as this user: it cannot write the grader or the results, nor read the checks.
 id micrograd-student >/dev/null 2>&1 || \\
     useradd --system --no-create-home --shell /usr/sbin/nologin micrograd-student

@@ -36,8 +36,11 @@ def fixture_submission(name: str, target: Path, substitute: dict[str, str] | Non
     "delete": [file, ...]}; `substitute` fills placeholders in the code a test cannot know in
     advance (such as a path on this machine).
     """
-    copy_tree(SOLUTIONS, target)
     folder = FIXTURES / name
+    mutation = folder / "mutation.json"
+    spec = json.loads(mutation.read_text(encoding="utf-8")) if mutation.exists() else {}
+    copy_tree(SOLUTIONS, target, steps.ALL_FILES if spec.get("file") == steps.EXTENSION_FILE
+              else steps.SUBMISSION_FILES)
     for path in folder.iterdir():
         if path.suffix == ".py":
             shutil.copy(path, target / path.name)
