@@ -181,11 +181,14 @@ class Kit:
 
     def explain_graph(self, spec: graphs.Spec, walk: str) -> str | None:
         step = self.record["step"]
-        if walk == "manual" and step in diagnosis.LOCAL_PROBES:
-            local = self.quietly("local", spec=diagnosis.LOCAL_PROBES[step],
+        # The operation to probe: the step's own, or (bonus activations) the graph's last one.
+        op = step if step in diagnosis.LOCAL_PROBES else spec[-1][0]
+        if walk == "manual" and op in diagnosis.LOCAL_PROBES and \
+                (op == step or step == "activations"):
+            local = self.quietly("local", spec=diagnosis.LOCAL_PROBES[op],
                                  preset=diagnosis.PRESET, seed=diagnosis.LOCAL_SEED)
             if local is not None:
-                return diagnosis.local_rule(step, [_number(g) for g in local.get("grad", [])])
+                return diagnosis.local_rule(op, [_number(g) for g in local.get("grad", [])])
         if walk == "student":
             traced = self.quietly("graph", spec=spec, walk="student", trace=True)
             if traced is not None and isinstance(traced.get("calls"), list) and \

@@ -22,9 +22,14 @@ LOCAL_PROBES: dict[str, graphs.Spec] = {
     "add": [["leaf", 1.5], ["leaf", -2.5], ["add", 0, 1]],
     "mul": [["leaf", 1.5], ["leaf", -2.5], ["mul", 0, 1]],
     "tanh": [["leaf", 0.8], ["tanh", 0]],
+    "relu": [["leaf", 1.3], ["relu", 0]],
+    "sigmoid": [["leaf", 0.8], ["sigmoid", 0]],
+    "exp": [["leaf", 0.6], ["exp", 0]],
+    "log": [["leaf", 1.7], ["log", 0]],
 }
 
-OP_NAME = {"add": "__add__", "mul": "__mul__", "tanh": "tanh"}
+OP_NAME = {"add": "__add__", "mul": "__mul__", "tanh": "tanh", "relu": "relu",
+           "sigmoid": "sigmoid", "exp": "exp", "log": "log"}
 
 
 def _same(a: float | None, b: float) -> bool:
@@ -34,12 +39,22 @@ def _same(a: float | None, b: float) -> bool:
 def _local_derivatives(step: str, spec: graphs.Spec, variant: str) -> list[float]:
     """d out / d input for each input of the probe, correct or as a known mistake computes it."""
     x = [op[1] for op in spec if op[0] == "leaf"]
+    wrong = variant == "swapped"
     if step == "add":
         return [1.0, 1.0]
     if step == "mul":
-        return [x[0], x[1]] if variant == "swapped" else [x[1], x[0]]
+        return [x[0], x[1]] if wrong else [x[1], x[0]]
+    if step == "relu":
+        return [max(0.0, x[0])] if wrong else [1.0 if x[0] > 0 else 0.0]
+    if step == "sigmoid":
+        s = 1 / (1 + math.exp(-x[0]))
+        return [s] if wrong else [s * (1 - s)]
+    if step == "exp":
+        return [1.0] if wrong else [math.exp(x[0])]
+    if step == "log":
+        return [x[0]] if wrong else [1 / x[0]]
     t = math.tanh(x[0])
-    return [1 - x[0] ** 2] if variant == "swapped" else [1 - t * t]
+    return [1 - x[0] ** 2] if wrong else [1 - t * t]
 
 
 LOCAL_MISTAKES = {
@@ -52,6 +67,13 @@ LOCAL_MISTAKES = {
                    "gets other.data * out.grad (and other.grad gets self.data * out.grad).",
     "swapped_tanh": "tanh's derivative is computed from the input x (1 - x**2); it is 1 - t**2 "
                     "with t = tanh(x), the output.",
+    "swapped_relu": "relu's _backward uses the output as the slope; the slope is 1 where the "
+                    "input is positive and 0 elsewhere.",
+    "swapped_sigmoid": "sigmoid's derivative is s * (1 - s) with s the output; your _backward "
+                       "uses s alone.",
+    "swapped_exp": "exp's _backward leaves out its local derivative: d e^x/dx = e^x, the output "
+                   "itself.",
+    "swapped_log": "log's _backward multiplies by x; d log(x)/dx = 1/x, so divide by x.",
     "inert": "calling the result's own _backward changes nothing: the closure is attached to "
              "the wrong Value (it must be out._backward = _backward) or never attached.",
 }
