@@ -7,7 +7,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import report, steps
 from .api import KIT_ROOT, grade_path
@@ -54,6 +54,25 @@ def _grade_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Any, str]:
+    """What a command works on, and how to name it: --solutions, the PATHs given, or exercises/."""
+    paths = args.path if isinstance(args.path, list) else ([args.path] if args.path else [])
+    if args.solutions and paths:
+        parser.error("give a PATH or --solutions, not both")
+    if args.solutions:
+        _need_solutions(parser)
+        return KIT_ROOT / "solutions", "solutions/"
+    if paths:
+        return ([Path(p) for p in paths] if len(paths) > 1 else Path(paths[0])), " ".join(paths)
+    path = _default_path()
+    return path, "exercises/" if path == Path("exercises") else str(path)
+
+
+def _need_solutions(parser: argparse.ArgumentParser) -> None:
+    if not (KIT_ROOT / "solutions").is_dir():
+        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
+
+
 def _default_path() -> Path:
     here = Path("exercises")
     if (here / "engine.py").is_file():
@@ -64,26 +83,14 @@ def _default_path() -> Path:
 def grade_command(argv: Sequence[str]) -> int:
     parser = _grade_parser()
     args = parser.parse_args(argv)
-    if args.solutions and args.path:
-        parser.error("give a PATH or --solutions, not both")
     limits = _limits(parser, args)
-    if args.solutions and not (KIT_ROOT / "solutions").is_dir():
-        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
-    if args.solutions:
-        path = KIT_ROOT / "solutions"
-        label = "solutions/"
-    elif args.path:
-        path = [Path(p) for p in args.path]
-        label = args.path[0] if len(args.path) == 1 else " ".join(args.path)
-    else:
-        path = _default_path()
-        label = "exercises/" if path == Path("exercises") else str(path)
+    path, label = _target(parser, args)
     if args.watch:
         if args.json:
             parser.error("--watch shows the scoreboard; it does not combine with --json")
-        folder = path if isinstance(path, Path) else path[0]
-        if not isinstance(path, Path) and (len(path) != 1 or not folder.is_dir()):
+        if not isinstance(path, Path) or not path.is_dir():
             parser.error("--watch watches one folder")
+        folder = path
         return watch(folder, label=label, limits=limits, run_as=args.sandbox_user, only=args.step,
                      colour=report.use_colour(sys.stdout))
     result = grade_path(path, limits=limits, only=args.step, label=label,
@@ -269,8 +276,8 @@ def notebook_command(argv: Sequence[str]) -> int:
     parser.add_argument("--out", type=Path, default=Path("micrograd.ipynb"),
                         help="where to write it (default micrograd.ipynb)")
     args = parser.parse_args(argv)
-    if args.solutions and not (KIT_ROOT / "solutions").is_dir():
-        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
+    if args.solutions:
+        _need_solutions(parser)
     from .notebook import write
     out = write(args.out, solutions=args.solutions)
     print(f"wrote {out}: open it in Jupyter, VS Code or Colab (the kit must be installed in its "
@@ -291,17 +298,7 @@ def visualize_command(argv: Sequence[str]) -> int:
                         help="write the graph as an SVG file and exit, without a server")
     parser.add_argument("--sandbox-user", default="auto", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.solutions and args.path:
-        parser.error("give a PATH or --solutions, not both")
-    if args.solutions:
-        if not (KIT_ROOT / "solutions").is_dir():
-            parser.error("--solutions: this copy of the kit has no solutions/")
-        path, label = KIT_ROOT / "solutions", "solutions/"
-    elif args.path:
-        path, label = Path(args.path), args.path
-    else:
-        path = _default_path()
-        label = "exercises/" if path == Path("exercises") else str(path)
+    path, label = _target(parser, args)
     from .submission import open_submission
     from . import visualize
     sub = open_submission([path], label)
