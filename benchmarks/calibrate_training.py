@@ -7,7 +7,6 @@ from random.Random(seed)), and prints the distribution of the final loss. The tr
 changing either, or the data, and keep the figures it prints in the check's comment.
 """
 
-import random
 import statistics
 import sys
 from pathlib import Path

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
