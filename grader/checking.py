@@ -168,9 +168,10 @@ class Kit:
         got = [_number(g) for g in result.get("grad", [])]
         if len(got) != len(spec):
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
-        for i, op in enumerate(spec[:-1]):
+        for i in range(len(spec) - 1):
             expected = diagnosis.PRESET + want[i]
-            if got[i] is None or not graphs.close(got[i], expected):
+            value = got[i]
+            if value is None or not graphs.close(value, expected):
                 name = graphs.node_name(spec, i)
                 raise CheckFailed(
                     f"built {graphs.render(spec)}, set every input's .grad to {diagnosis.PRESET} "

@@ -433,7 +433,7 @@ def _history_cells() -> list[tuple[int, str, tuple[str, str] | None]]:
     from IPython import get_ipython   # only ever called inside a notebook kernel
     shell = get_ipython()
     history = list(shell.user_ns.get("In", [])) if shell is not None else []
-    cells = []
+    cells: list[tuple[int, str, tuple[str, str] | None]] = []
     for number, source in enumerate(history):
         first = source.lstrip().splitlines()[:1]
         match = MARKER.match(first[0]) if first else None

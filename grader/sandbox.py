@@ -234,7 +234,7 @@ def _strays(pgid: int | None, token: bytes, uid: int | None) -> list[int]:
 
 
 def _processes_of(uid: int) -> list[int]:
-    pids = []
+    pids: list[int] = []
     if not os.path.isdir("/proc"):
         return pids
     for entry in os.listdir("/proc"):

@@ -82,7 +82,7 @@ def observe(sandbox: Sandbox, spec: graphs.Spec) -> dict[str, Any]:
     for i, op in enumerate(spec):
         data = _finite(result.get("data", [None] * len(spec))[i])
         grad = _finite(result.get("grad", [None] * len(spec))[i])
-        label = names.get(i) or ("o" if i == len(spec) - 1 else OP_TEXT.get(op[0], op[0]))
+        label = names.get(i) or ("o" if i == len(spec) - 1 else OP_TEXT.get(op[0], str(op[0])))
         nodes.append(Node(i, label, op[0], data, grad, want[i], expected[i]))
     return {"nodes": [n.__dict__ | {"wrong": n.wrong} for n in nodes],
             "edges": [[j, i] for i, op in enumerate(spec) for j in graphs.operands(op)],

@@ -49,7 +49,8 @@ def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto"
 
     result = grade(only)
     show(report.scoreboard(result, colour=colour))
-    focus = list(only) if only else ([_focus(result)] if _focus(result) else None)
+    first = _focus(result)
+    focus: list[str] | None = list(only) if only else ([first] if first else None)
     show(f"Watching {label} for saved changes (Ctrl-C to stop).")
     before = snapshot(Path(path))
     polls = 0

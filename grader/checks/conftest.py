@@ -34,7 +34,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "seed" not in metafunc.fixturenames:
         return
     mark = metafunc.definition.get_closest_marker("check")
-    seeds = list(mark.kwargs["seeds"]) if mark else []
+    if mark is None or "seeds" not in mark.kwargs:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} takes `seed` but its "
+                                f"@pytest.mark.check(...) gives no seeds=")
+    seeds = list(mark.kwargs["seeds"])
     session = _session(metafunc.config)
     if session.sweep and mark.kwargs.get("sweep", True):
         seeds = [10_000 * seeds[0] + k for k in range(session.sweep)]
@@ -132,7 +135,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if record is None:
         return
     if call.when == "setup" and report.skipped:
-        record["message"] = str(call.excinfo.value.msg) if call.excinfo else "not run"
+        reason = getattr(call.excinfo.value, "msg", None) if call.excinfo else None
+        record["message"] = str(reason or "not run")
         _finish(item, record)
     elif call.when == "call":
         if report.passed:
