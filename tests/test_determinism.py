@@ -22,8 +22,7 @@ def _verdicts(result) -> dict:
         {s.id: (s.state, s.points) for s in result.steps}
 
 
-@pytest.mark.parametrize("name", [None, "mul_not_swapped", "backward_no_visited_set",
-                                  "training_never_zeroes_grads"])
+@pytest.mark.parametrize("name", [None, "mul_not_swapped", "backward_no_visited_set"])
 def test_twenty_runs_give_the_same_score_and_messages(name, tmp_path):
     # Core files only: the bonus classifier would add seconds to each of the 20 runs.
     path = copy_tree(SOLUTIONS, tmp_path) if name is None else fixture_submission(name, tmp_path)
@@ -34,12 +33,15 @@ def test_twenty_runs_give_the_same_score_and_messages(name, tmp_path):
 
 def test_an_order_dependent_bug_is_a_stable_fail(tmp_path):
     # With _prev as a set, the order of the two contributions follows object ids, so '=' instead
-    # of '+=' can give different numbers from run to run; the verdict must not move.
+    # of '+=' could give different numbers from run to run; the verdict, and here even the
+    # messages, must not move.
     path = fixture_submission("add_overwrites_grad", tmp_path)
-    first = _verdicts(grade(path))
-    assert first["add"][0] != "passed"
+    first = grade(path)
+    assert first.step("add").state != "passed"
     for _ in range(RUNS - 1):
-        assert _verdicts(grade(path)) == first
+        again = grade(path)
+        assert _verdicts(again) == _verdicts(first)
+        assert _comparable(again) == _comparable(first)
 
 
 def test_no_false_failures_of_the_reference_over_200_graph_seeds():
