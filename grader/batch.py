@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, TextIO
 
 from . import __version__, integrity, steps
 from .sandbox import Limits
@@ -263,11 +263,3 @@ def class_summary(batch: BatchResult, top: int = 10) -> str:
     lines.append("")
     lines.append(f"Graded in {batch.seconds:.1f} s.")
     return "\n".join(lines) + "\n"
-
-
-def summary_paths(out: Path) -> tuple[Path, Path]:
-    out = Path(out)
-    return out.with_suffix(""), out.with_name(out.stem + "-summary.txt")
-
-
-__all__: Sequence[str] = ("run_batch", "entries", "classify", "class_summary", "fingerprint")

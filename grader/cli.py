@@ -10,11 +10,8 @@ from typing import Any, Sequence
 
 from . import report, steps
 from .api import KIT_ROOT, grade_path
-from .sandbox import Limits
+from .sandbox import Limits, choose_user
 from .watch import watch
-
-COMMANDS = ("hint", "steps", "batch", "release", "gradescope", "gradescope-run", "notebook",
-            "visualize")
 
 DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
 EPILOG = """\
@@ -173,6 +170,10 @@ def _limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits
             parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
     if args.memory_mb < 0:
         parser.error("--memory-mb must be 0 (no cap) or more")
+    try:
+        choose_user(args.sandbox_user)   # a user that does not exist is a bad setting, said now
+    except ValueError as exc:
+        parser.error(f"--sandbox-user: {exc}")
     return Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
                   memory_mb=args.memory_mb)
 
@@ -330,34 +331,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reconfigure(errors="replace")
             except (ValueError, OSError):
                 pass
-    if argv and argv[0] == "hint":
-        return hint_command(argv[1:])
-    if argv and argv[0] == "steps":
-        return steps_command(argv[1:])
-    if argv and argv[0] == "batch":
-        return batch_command(argv[1:])
-    if argv and argv[0] == "gradescope":
-        return gradescope_command(argv[1:])
-    if argv and argv[0] == "gradescope-run":
-        return gradescope_run_command(argv[1:])
-    if argv and argv[0] == "visualize":
-        return visualize_command(argv[1:])
-    if argv and argv[0] == "notebook":
-        return notebook_command(argv[1:])
-    if argv and argv[0] == "release":
-        try:
-            return release_command(argv[1:])
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+    command = COMMANDS.get(argv[0]) if argv else None
     try:
-        return grade_command(argv)
+        return command(argv[1:]) if command else grade_command(argv)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except ValueError as exc:
+    except ValueError as exc:      # a bad setting, said plainly (the submission never raises)
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+# Sub-commands by their first word; anything else is `python -m grader [PATH] ...`.
+COMMANDS = {
+    "hint": hint_command,
+    "steps": steps_command,
+    "batch": batch_command,
+    "release": release_command,
+    "gradescope": gradescope_command,
+    "gradescope-run": gradescope_run_command,
+    "notebook": notebook_command,
+    "visualize": visualize_command,
+}
 
 
 if __name__ == "__main__":

@@ -306,6 +306,14 @@ def prune(spec: Spec) -> Spec:
     return pruned
 
 
+# ------------------------------------------------------------------ the tutorial's neuron
+def neuron_spec(x1: float, w1: float, x2: float, w2: float, b: float) -> Spec:
+    """o = tanh(x1*w1 + x2*w2 + b), with the tutorial's names for its leaves."""
+    return [["leaf", x1, "x1"], ["leaf", w1, "w1"], ["leaf", x2, "x2"], ["leaf", w2, "w2"],
+            ["leaf", b, "b"], ["mul", 0, 1], ["mul", 2, 3], ["add", 5, 6], ["add", 7, 4],
+            ["tanh", 8]]
+
+
 # ------------------------------------------------------------------ networks as graphs
 def mlp_graph(nin: int, sizes: Sequence[int], params: Sequence[float],
               xs: Sequence[Sequence[float]], ys: Sequence[float] | None = None

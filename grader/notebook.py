@@ -237,7 +237,7 @@ def build(tree: Path) -> Any:
     cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["layers"]),
               _code("nn", "layers", layers), _check("network")]
     cells += _example("example_network")
-    data = _lines(train, (_comment_above(train, n_first(train, "XS")), t["YS"][1]))
+    data = _lines(train, (_comment_above(train, t["XS"][0]), t["YS"][1]))
     cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["data"]), _code("train", "data", data),
               nbformat.v4.new_markdown_cell(EXPLANATIONS["training"]),
               _code("train", "training", _for_notebook(_lines(train, t["train_step"]))),
@@ -252,10 +252,6 @@ def build(tree: Path) -> Any:
     nb.metadata["micrograd_kit"] = {"built_from": tree.name}
     nbformat.validate(nb)
     return nb
-
-
-def n_first(source: str, name: str) -> int:
-    return _segments(source)[name][0]
 
 
 def _check(step: str) -> Any:

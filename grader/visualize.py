@@ -36,10 +36,7 @@ NOT_STARTED = {
 
 
 def neuron(values: dict[str, float]) -> graphs.Spec:
-    v = {name: float(values.get(name, default)) for name, default in PARAMETERS}
-    return [["leaf", v["x1"], "x1"], ["leaf", v["w1"], "w1"], ["leaf", v["x2"], "x2"],
-            ["leaf", v["w2"], "w2"], ["leaf", v["b"], "b"],
-            ["mul", 0, 1], ["mul", 2, 3], ["add", 5, 6], ["add", 7, 4], ["tanh", 8]]
+    return graphs.neuron_spec(*(float(values.get(name, default)) for name, default in PARAMETERS))
 
 
 @dataclass

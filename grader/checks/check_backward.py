@@ -8,20 +8,14 @@ from grader import graphs
 
 STEP = "backward"
 
-def neuron(x1, w1, x2, w2, b):
-    return [["leaf", x1, "x1"], ["leaf", w1, "w1"], ["leaf", x2, "x2"], ["leaf", w2, "w2"],
-            ["leaf", b, "b"], ["mul", 0, 1], ["mul", 2, 3], ["add", 5, 6], ["add", 7, 4],
-            ["tanh", 8]]
-
-
 # The tutorial's neuron. With b = 6.8813735870195432 the pre-activation is exactly atanh(1/sqrt(2)),
 # so o = 0.7071 and x1.grad = -1.5, w1.grad = 1.0, x2.grad = 0.5, w2.grad = 0, b.grad = 0.5.
 # With b = 6.88 the numbers are o = 0.7064 and x1.grad = -1.5029. The same neuron at other inputs
 # is part of the check, so an engine that recognises the tutorial's numbers gains nothing.
 TUTORIAL_NEURONS = (
-    neuron(2.0, -3.0, 0.0, 1.0, 6.8813735870195432),
-    neuron(2.0, -3.0, 0.0, 1.0, 6.88),
-    neuron(1.5, -2.0, -0.5, 0.75, 3.2),
+    graphs.neuron_spec(2.0, -3.0, 0.0, 1.0, 6.8813735870195432),
+    graphs.neuron_spec(2.0, -3.0, 0.0, 1.0, 6.88),
+    graphs.neuron_spec(1.5, -2.0, -0.5, 0.75, 3.2),
 )
 
 
