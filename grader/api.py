@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -9,7 +10,7 @@ from typing import Sequence
 from . import integrity, scoring, steps
 from .results import GradingResult
 from .runner import run_checks
-from .sandbox import Limits
+from .run.sandbox import Limits, Protections
 from .submission import Submission, open_submission
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +18,8 @@ KIT_ROOT = Path(__file__).resolve().parent.parent
 
 def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,
                only: Sequence[str] | None = None, run_as: str | None = "auto",
-               label: str | None = None, sweep: int | None = None) -> GradingResult:
+               label: str | None = None, sweep: int | None = None,
+               protections: Protections | None = None) -> GradingResult:
     """Grade a submission in any form `open_submission` accepts; never raises for anything the
     submission does or is."""
     unknown = [s for s in only or () if s not in steps.STEP_IDS]
@@ -31,7 +33,8 @@ def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,
                          [f"the submission could not be opened: {type(exc).__name__}: {exc}"],
                          invalid=True)
     try:
-        return grade_submission(sub, limits=limits, only=only, run_as=run_as, sweep=sweep)
+        return grade_submission(sub, limits=limits, only=only, run_as=run_as, sweep=sweep,
+                                protections=protections)
     except Exception as exc:
         # A failure of the grader itself is reported as a result of 0 with the reason, so one bad
         # submission never stops a batch or leaves a student with a traceback.
@@ -44,7 +47,8 @@ def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,
 
 def grade_submission(sub: Submission, *, limits: Limits | None = None,
                      only: Sequence[str] | None = None, run_as: str | None = "auto",
-                     sweep: int | None = None) -> GradingResult:
+                     sweep: int | None = None,
+                     protections: Protections | None = None) -> GradingResult:
     limits = limits or Limits()
     started = time.monotonic()
     if sub.invalid:
@@ -54,17 +58,26 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
         for step in result.steps:
             step.state = "failed"
         return result
-    before = integrity.digest()
-    outcome = run_checks(sub, limits, only, run_as=run_as, sweep=sweep)
-    sub.problems.extend(outcome.problems)
-    result = scoring.grade(sub, outcome.records, {**limits.as_dict(), **outcome.sandbox}, only,
-                           seconds=time.monotonic() - started)
-    if sub.notebook is not None:
-        from .notebook import relocate_result
-        relocate_result(result, sub.notebook)
-    changed = integrity.changed(before)
+    # While it grades, the grader writes no bytecode of its own: any change to its files,
+    # caches included, is then the submission's doing.
+    writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        before = integrity.digest()
+        outcome = run_checks(sub, limits, only, run_as=run_as, sweep=sweep,
+                             protections=protections)
+        sub.problems.extend(p for p in outcome.problems if p not in sub.problems)
+        result = scoring.grade(sub, outcome.records, {**limits.as_dict(), **outcome.sandbox},
+                               only, seconds=time.monotonic() - started)
+        if sub.notebook is not None:
+            from .notebook import relocate_result
+            relocate_result(result, sub.notebook)
+        changed = integrity.changed(before)
+    finally:
+        sys.dont_write_bytecode = writing
     if changed:
         # Something (the submission, through a same-user worker) edited the grader mid-run.
+        # A planted bytecode file would run in every later grading: the caches go.
+        integrity.drop_bytecode()
         return scoring.failed(sub, f"the grader's own files changed while this submission was "
                                    f"graded ({', '.join(changed[:3])}): the result cannot be "
                                    f"trusted and is 0", result.settings)

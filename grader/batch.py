@@ -5,19 +5,24 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import hashlib
+import io
 import json
 import multiprocessing
 import os
+import stat
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from . import __version__, integrity, steps
-from .sandbox import Limits
+from .run.sandbox import Limits, Protections
+from .output import write_text
+from .untrusted import clean, csv_cell
 
+MAX_HASHED_BYTES = 50_000_000      # a bigger file counts by its size and time, not its bytes
 STATUSES = ("graded", "timed out", "crashed", "invalid", "error")
 SKIP_NAMES = ("__MACOSX", "__pycache__")
 
@@ -28,14 +33,19 @@ class Entry:
     path: Path
 
 
-def entries(folder: Path) -> list[Entry]:
-    """Each folder, .zip, or loose file in `folder` is one student's submission."""
+def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
+    """Each folder, .zip, or loose file in `folder` is one student's submission (a symbolic
+    link is never followed: it could lead to a classmate's work or anywhere else)."""
     found: list[Entry] = []
     taken: set[str] = set()
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith(".") or path.name in SKIP_NAMES:
             continue
-        name = path.stem if path.is_file() else path.name
+        if path.is_symlink():
+            if skipped is not None:
+                skipped.append(clean(path.name))
+            continue
+        name = clean(path.stem if path.is_file() else path.name)
         base, k = name, 2
         while name in taken:          # alice/ and alice.zip are two entries
             name, k = f"{base}-{k}", k + 1
@@ -47,19 +57,39 @@ def entries(folder: Path) -> list[Entry]:
 def grader_stamp() -> str:
     """The grader's version and files: a submission graded by another grader is graded again."""
     digest = hashlib.sha256(__version__.encode())
-    for name, value in sorted(integrity.digest().items()):
+    for name, value in sorted(integrity.digest(bytecode=False).items()):
         digest.update(f"{name}={value}".encode())
     return digest.hexdigest()
 
 
+def _files(path: Path, limit: int = 5000) -> list[Path]:
+    """The regular files of an entry, never through a symbolic link, at most `limit`."""
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(path, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            found.append(Path(folder) / name)
+            if len(found) >= limit:
+                return found
+    return found
+
+
 def fingerprint(path: Path, stamp: str = "") -> str:
-    """What a submission's files were, and which grader graded them: unchanged means skip."""
+    """What a submission's files were, and which grader graded them: unchanged means skip.
+    Sizes are checked before anything is read; a link counts by its target's name only."""
     digest = hashlib.sha256(stamp.encode())
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files[:5000]:
+    for file in _files(path):
         digest.update(str(file.relative_to(path) if file != path else file.name).encode())
         try:
-            digest.update(file.read_bytes())
+            info = file.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(b"link:" + os.readlink(file).encode("utf-8", "replace"))
+            elif stat.S_ISREG(info.st_mode) and info.st_size <= MAX_HASHED_BYTES:
+                digest.update(file.read_bytes())
+            else:
+                digest.update(f"size:{info.st_size}:mtime:{info.st_mtime_ns}".encode())
         except OSError:
             digest.update(b"unreadable")
     return digest.hexdigest()
@@ -85,13 +115,14 @@ def classify(result: dict[str, Any]) -> tuple[str, str]:
     return "graded", "; ".join(problems)
 
 
-def _grade_entry(path: str, name: str, limits: dict[str, Any], run_as: str | None
-                 ) -> dict[str, Any]:
+def _grade_entry(path: str, name: str, limits: dict[str, Any], run_as: str | None,
+                 protections: dict[str, Any] | None = None) -> dict[str, Any]:
     """Runs in a pool process: grade one submission, never raise."""
     try:
         from .api import grade_path
         from .report import as_json
-        result = grade_path(Path(path), limits=Limits(**limits), label=name, run_as=run_as)
+        result = grade_path(Path(path), limits=Limits(**limits), label=name, run_as=run_as,
+                            protections=Protections(**protections) if protections else None)
         return as_json(result)
     except Exception as exc:  # the grader itself failed: a result, not a crash of the batch
         return {"kit": "micrograd-kit", "submission": name, "score": 0.0,
@@ -105,6 +136,7 @@ class BatchResult:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: int = 0
     seconds: float = 0.0
+    links: list[str] = field(default_factory=list)     # entries not graded: symbolic links
 
 
 class Progress:
@@ -134,14 +166,9 @@ class Progress:
         self.stream.flush()
 
 
-def _safe_cell(text: str) -> str:
-    # A name such as "=HYPERLINK(...)" would run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool = False,
               limits: Limits | None = None, run_as: str | None = "auto",
-              stream: TextIO = sys.stdout,
+              protections: Protections | None = None, stream: TextIO = sys.stdout,
               grade: Callable[..., dict[str, Any]] = _grade_entry) -> BatchResult:
     """Grade every entry of `folder`; write `out` (CSV), a JSON per student and a summary."""
     started = time.monotonic()
@@ -149,8 +176,8 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
     out = Path(out)
     per_student = out.with_suffix("")
     per_student.mkdir(parents=True, exist_ok=True)
-    todo = entries(folder)
     batch = BatchResult()
+    todo = entries(folder, batch.links)
     progress = Progress(len(todo), stream)
     pending: list[tuple[Entry, str]] = []
     grader = grader_stamp()
@@ -162,7 +189,8 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
                 previous = json.loads(saved.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 previous = {}
-            if previous.get("fingerprint") == stamp:
+            # A grading that failed on the grader's side is never kept: it is done again.
+            if previous.get("fingerprint") == stamp and previous.get("status") != "error":
                 batch.results[entry.name] = previous
                 batch.skipped += 1
                 progress.update(entry.name, previous.get("batch_status", "graded"),
@@ -173,8 +201,7 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
     def record(entry: Entry, stamp: str, result: dict[str, Any]) -> None:
         status, reason = classify(result)
         result.update(fingerprint=stamp, batch_status=status, batch_reason=reason)
-        (per_student / f"{entry.name}.json").write_text(json.dumps(result, indent=2),
-                                                        encoding="utf-8")
+        write_text(per_student / f"{entry.name}.json", json.dumps(result, indent=2))
         batch.results[entry.name] = result
         progress.update(entry.name, status, result.get("score", 0.0))
 
@@ -182,8 +209,9 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
     if pending:
         context = multiprocessing.get_context("spawn")   # the same on Linux, macOS and Windows
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(grade, str(e.path), e.name, limits.as_dict(), run_as): (e, s)
-                       for e, s in pending}
+            shield = asdict(protections) if protections else None
+            futures = {pool.submit(grade, str(e.path), e.name, limits.as_dict(), run_as, shield):
+                       (e, s) for e, s in pending}
             for future in concurrent.futures.as_completed(futures):
                 entry, stamp = futures[future]
                 try:
@@ -194,27 +222,41 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
                 record(entry, stamp, result)
     for entry in todo:
         result = batch.results[entry.name]
-        row: dict[str, Any] = {"student": _safe_cell(entry.name),
+        row: dict[str, Any] = {"student": csv_cell(entry.name),
                                "status": result.get("batch_status", "graded"),
-                               "reason": _safe_cell(result.get("batch_reason", ""))}
+                               "reason": csv_cell(result.get("batch_reason", ""))}
         points = {s["id"]: s["points"] for s in result.get("steps", [])}
         for step_id in steps.STEP_IDS:
             row[step_id] = points.get(step_id, 0.0)
         row["total"] = result.get("score", 0.0)
         row["bonus"] = result.get("bonus_score", 0.0)
         batch.rows.append(row)
-    with open(out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student", "status", "reason",
-                                                    *steps.CORE_IDS, "total",
-                                                    *[s.id for s in steps.BONUS_STEPS], "bonus"])
-        writer.writeheader()
-        writer.writerows(batch.rows)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=["student", "status", "reason", *steps.CORE_IDS,
+                                               "total", *[s.id for s in steps.BONUS_STEPS],
+                                               "bonus"])
+    writer.writeheader()
+    writer.writerows(batch.rows)
+    write_text(out, table.getvalue())
     batch.seconds = time.monotonic() - started
     summary = class_summary(batch)
-    out.with_name(out.stem + "-summary.txt").write_text(summary, encoding="utf-8")
+    write_text(out.with_name(out.stem + "-summary.txt"), summary)
     stream.write("\n" + summary)
     stream.flush()
     return batch
+
+
+def protections_text(shields: dict[str, Any]) -> str:
+    """The protections a grading had, in one line (from the JSON's settings)."""
+    parts = ["admission" if shields.get("admission") else "NO admission",
+             "run-time guard" if shields.get("guard") else "NO run-time guard"]
+    boundary = shields.get("boundary")
+    parts.append(f"{boundary} boundary" if boundary and boundary != "none"
+                 else "no operating-system boundary (bubblewrap not available)")
+    parts.append(f"clean-up by {shields.get('cleanup')}")
+    if shields.get("address_randomization") == "off":
+        parts.append("address randomization off")
+    return ", ".join(parts)
 
 
 def class_summary(batch: BatchResult, top: int = 10) -> str:
@@ -226,6 +268,13 @@ def class_summary(batch: BatchResult, top: int = 10) -> str:
              + ", ".join(f"{statuses[s]} {s}" for s in STATUSES if statuses[s]) + ")"]
     if batch.skipped:
         lines.append(f"({batch.skipped} unchanged since the last run, not regraded)")
+    if batch.links:
+        lines.append(f"Not graded, symbolic links (hand in the files themselves): "
+                     f"{', '.join(batch.links)}")
+    shields = next((r.get("settings", {}).get("protections") for r in results
+                    if r.get("settings", {}).get("protections")), None)
+    if shields:
+        lines.append(f"Protections: {protections_text(shields)}")
     lines.append("")
     lines.append(f"  {'step':<10} {'mean points':>14}  {'full marks':>10}")
     for step in steps.STEPS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from . import diagnosis, graphs
-from .sandbox import Limits, Sandbox
+from .run.sandbox import Limits, Sandbox
 
 
 class CheckFailed(AssertionError):
@@ -52,6 +52,9 @@ MODULES_FOR_TASK = {
 }
 
 
+# Failures that say nothing about the submission: never remembered as its import failure.
+NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
+
 LINKED_OPS = ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul", "relu", "sigmoid", "exp", "log")
 
 
@@ -63,7 +66,8 @@ def describe_error(error: dict[str, Any]) -> str:
     line = error.get("line")
     if kind == "not_implemented":
         text = f"not implemented yet: {message}"
-    elif kind in ("timeout", "run_timeout", "crash", "exit", "killed", "protocol", "memory"):
+    elif kind in ("timeout", "run_timeout", "crash", "exit", "killed", "protocol", "memory",
+                  "refused", "sandbox", "missing"):
         text = message
     elif kind == "import":
         text = message
@@ -112,6 +116,7 @@ class Kit:
         self.record["limit"] = max(self.record.get("limit", 0.0), limit)
         outcome = self.session.sandbox.request(task, timeout=timeout, **args)
         self._keep_output(outcome.output)
+        self._keep_refusals(outcome.refused)
         self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)
         if outcome.error is not None:
             raise CheckFailed(describe_error(outcome.error), kind=outcome.error.get("kind", "error"),
@@ -131,14 +136,25 @@ class Kit:
         if outcome.error is None:
             return
         error = dict(outcome.error)
-        # Import failures are the same for every check: remember it, and never wait twice.
         text = f"{name}.py could not be imported: {describe_error(error)}"
         if error.get("kind") == "not_implemented":
             text = f"{name}.py raised at import time: {describe_error(error)}"
+        elif error.get("kind") == "refused" and error.get("admission"):
+            text = f"{name}.py was not run: {describe_error(error)}"
+        elif error.get("kind") == "refused":
+            text = f"{name}.py was stopped while it was imported: {describe_error(error)}"
         error["module"] = name
         error.setdefault("step", None)
-        self.session.load_failures[name] = {"text": text, "error": error}
+        # Import failures are the same for every check: remember them, and never wait twice;
+        # but not a failure of the sandbox itself, which says nothing about the submission.
+        if error.get("kind") not in NOT_THE_SUBMISSION:
+            self.session.load_failures[name] = {"text": text, "error": error}
         raise CheckFailed(text, kind="import", error=error)
+
+    def _keep_refusals(self, refused: list[str]) -> None:
+        """What the code tried and the guard refused, though the code went on (it caught it)."""
+        if refused:
+            self._keep_output("".join(f"[the grader refused: your code {r}]\n" for r in refused))
 
     def _keep_output(self, text: str) -> None:
         if text:

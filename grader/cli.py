@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from . import report, steps
 from .api import KIT_ROOT, grade_path
-from .sandbox import Limits, choose_user
+from .run.sandbox import Limits, Protections, bwrap_works, choose_user
 from .watch import watch
 
 DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
@@ -88,9 +88,9 @@ def grade_command(argv: Sequence[str]) -> int:
             parser.error("--watch watches one folder")
         folder = path
         return watch(folder, label=label, limits=limits, run_as=args.sandbox_user, only=args.step,
-                     colour=report.use_colour(sys.stdout))
+                     colour=report.use_colour(sys.stdout), protections=_protections(args))
     result = grade_path(path, limits=limits, only=args.step, label=label,
-                        run_as=args.sandbox_user)
+                        run_as=args.sandbox_user, protections=_protections(args))
     if args.json:
         report.write_json(result)
     else:
@@ -162,6 +162,10 @@ def _limit_options(parser: argparse.ArgumentParser) -> None:
                         help="when run as root: the unprivileged user for the student's code "
                              "(default: micrograd-student if it exists, else nobody; 'none' "
                              "to run it as root)")
+    parser.add_argument("--isolation", choices=("auto", "bwrap", "process"), default="auto",
+                        help="the operating-system boundary around the student's code: auto "
+                             "(bubblewrap when it runs here, the default), bwrap (required: "
+                             "stop if it cannot run), process (a plain process)")
 
 
 def _limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits:
@@ -174,8 +178,15 @@ def _limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits
         choose_user(args.sandbox_user)   # a user that does not exist is a bad setting, said now
     except ValueError as exc:
         parser.error(f"--sandbox-user: {exc}")
+    if getattr(args, "isolation", "auto") == "bwrap" and not bwrap_works():
+        parser.error("--isolation bwrap: bubblewrap cannot run here (install the bubblewrap "
+                     "package; in a container, user namespaces must be allowed)")
     return Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
                   memory_mb=args.memory_mb)
+
+
+def _protections(args: argparse.Namespace) -> Protections:
+    return Protections(isolation=getattr(args, "isolation", "auto"))
 
 
 def batch_command(argv: Sequence[str]) -> int:
@@ -200,7 +211,7 @@ def batch_command(argv: Sequence[str]) -> int:
         parser.error("--jobs must be 1 or more")
     from .batch import run_batch
     run_batch(args.submissions, args.out, jobs=args.jobs, force=args.force, limits=limits,
-              run_as=args.sandbox_user)
+              run_as=args.sandbox_user, protections=_protections(args))
     return 0
 
 
@@ -230,6 +241,8 @@ def _limit_args(args: argparse.Namespace) -> str:
         value = getattr(args, name)
         if value != getattr(defaults, name):
             parts.append(f"--{name.replace('_', '-')} {value:g}")
+    if args.isolation != "auto":
+        parts.append(f"--isolation {args.isolation}")
     return " ".join(parts)
 
 
@@ -262,7 +275,8 @@ def gradescope_run_command(argv: Sequence[str]) -> int:
     parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published")
     _limit_options(parser)
     args = parser.parse_args(argv)
-    data = run(args.root, hidden_visibility=args.hidden_visibility, limits=_limits(parser, args))
+    data = run(args.root, hidden_visibility=args.hidden_visibility, limits=_limits(parser, args),
+               run_as=args.sandbox_user, protections=_protections(args))
     print(f"score {data['score']} written to {args.root / 'results' / 'results.json'}")
     return 0
 

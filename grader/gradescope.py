@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report, steps
+from .batch import protections_text
 from .results import GradingResult
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +128,8 @@ def failure_json(reason: str, seconds: float = 0.0) -> dict[str, Any]:
             "tests": []}
 
 
-def run(root: Path, *, hidden_visibility: str, limits: Any = None) -> dict[str, Any]:
+def run(root: Path, *, hidden_visibility: str, limits: Any = None, run_as: str | None = "auto",
+        protections: Any = None) -> dict[str, Any]:
     """Grade root/submission into root/results/results.json; always writes the file."""
     from .api import grade_path
     started = time.monotonic()
@@ -139,9 +141,14 @@ def run(root: Path, *, hidden_visibility: str, limits: Any = None) -> dict[str, 
             data = failure_json("The submission is empty: upload engine.py, nn.py and train.py "
                                 "(or a zip of the folder that holds them).")
         else:
-            result = grade_path(submission, label="your submission", limits=limits)
+            result = grade_path(submission, label="your submission", limits=limits,
+                                run_as=run_as, protections=protections)
             data = results_json(result, hidden_visibility=hidden_visibility,
                                 seconds=time.monotonic() - started)
+            # What ran, for the instructor (stdout is theirs only): the protections in force.
+            shields = result.settings.get("protections")
+            if shields:
+                print(f"protections: {protections_text(shields)}")
     except Exception:
         # Instructors see stdout; students see a plain explanation and a 0, never a traceback.
         traceback.print_exc(file=sys.stdout)

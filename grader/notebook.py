@@ -22,6 +22,7 @@ import nbformat
 from . import steps
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+MAX_NOTEBOOK_BYTES = 20_000_000
 MARKER = re.compile(r"^#\s*micrograd-kit\s+(\w+):(\w+)")
 HEADERS = {
     "engine": "import math\n",
@@ -378,6 +379,10 @@ def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]]) -> Rebuilt
 def read_notebook(path: Path) -> tuple[Any | None, str | None]:
     """The notebook, or the reason it cannot be graded."""
     try:
+        size = Path(path).lstat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return None, (f"{Path(path).name} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB "
+                          f"(clear its outputs and save it again)")
         raw = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"{Path(path).name} cannot be read as text ({exc})"

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
-from pytest_jsonreport.plugin import JSONReport
+from pytest_jsonreport.plugin import JSONReport  # type: ignore[import-untyped]
 
 from .checking import Session
-from .sandbox import Limits, Sandbox
+from .run.sandbox import Limits, Protections, Sandbox
 from .submission import Submission
 
 CHECKS = Path(__file__).with_name("checks")
@@ -37,7 +37,8 @@ class RunOutcome:
 
 
 def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = None,
-               run_as: str | None = "auto", sweep: int | None = None) -> RunOutcome:
+               run_as: str | None = "auto", sweep: int | None = None,
+               protections: Protections | None = None) -> RunOutcome:
     """Run every check (or those of `steps`) against the submission.
 
     `sweep` runs every randomized check with that many seeds instead of its fixed ones (for
@@ -46,7 +47,7 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     Student code runs only in the sandbox's worker process; this process runs pytest, computes
     every expected value and takes every verdict.
     """
-    sandbox = Sandbox(sub.root, limits, run_as=run_as)
+    sandbox = Sandbox(sub.root, limits, run_as=run_as, protections=protections)
     session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
                       missing=tuple(sub.absent()), sweep=sweep)
     report_plugin = JSONReport()
@@ -83,7 +84,8 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         record = (test.get("metadata") or {}).get("check")
         if isinstance(record, dict):
             records.append(record)
-    problems = [failure["text"].replace("\n  at ", " at ")
-                for failure in session.load_failures.values()
-                if failure["error"].get("kind") != "missing"]
+    problems = list(sandbox.skipped)
+    problems += [failure["text"].replace("\n  at ", " at ")
+                 for failure in session.load_failures.values()
+                 if failure["error"].get("kind") != "missing"]
     return RunOutcome(records, problems, sandbox.describe())

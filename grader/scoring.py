@@ -7,6 +7,7 @@ from typing import Any, Iterable, Sequence
 from . import steps
 from .results import CheckResult, GradingResult, StepResult
 from .submission import Submission, todo_status
+from .untrusted import clean
 
 
 def check_result(record: dict[str, Any]) -> CheckResult:
@@ -15,6 +16,7 @@ def check_result(record: dict[str, Any]) -> CheckResult:
         state = "passed"
     elif state == "passed":
         state = "failed"
+    diagnosis = record.get("diagnosis")
     return CheckResult(
         number=str(record["number"]),
         step=str(record["step"]),
@@ -22,11 +24,12 @@ def check_result(record: dict[str, Any]) -> CheckResult:
         weight=float(record.get("weight", 1.0)),
         visible=bool(record.get("visible", False)),
         state=state,
-        message=str(record.get("message", "")),
-        output=str(record.get("output", "")),
+        # Messages and output hold text from the submission: no control characters pass.
+        message=clean(str(record.get("message", ""))),
+        output=clean(str(record.get("output", ""))),
         error_kind=record.get("error_kind"),
         blocked_by=record.get("blocked_by"),
-        diagnosis=record.get("diagnosis"),
+        diagnosis=clean(str(diagnosis)) if diagnosis is not None else None,
     )
 
 
@@ -106,19 +109,19 @@ def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str
             continue
         status = todo_status(sub, step)
         results[step.id] = score_step(step, by_step[step.id], results, status.untouched,
-                                      status.location, not sub.file(step.file).is_file())
+                                      status.location, not sub.has(step.file))
     ordered = [results[s] for s in steps.STEP_IDS if s in results]
     core = [s for s in ordered if not steps.get(s.id).bonus]
     bonus = [s for s in ordered if steps.get(s.id).bonus]
     return GradingResult(
-        submission=sub.label,
+        submission=clean(sub.label),
         score=float(round(sum(s.points for s in core), 2)),
         max_score=float(sum(s.max_points for s in core)),
         bonus_score=float(round(sum(s.points for s in bonus), 2)),
         bonus_max=float(sum(s.max_points for s in bonus)),
         steps=ordered,
         settings=dict(settings),
-        problems=list(sub.problems),
+        problems=[clean(p) for p in sub.problems],
         seconds=round(seconds, 2),
     )
 

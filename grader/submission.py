@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -27,12 +28,16 @@ class Submission:
     def file(self, name: str) -> Path:
         return self.root / name
 
+    def has(self, name: str) -> bool:
+        """Whether the submission holds `name` as a regular file (a link does not count)."""
+        return is_regular(self.file(name))
+
     def missing(self) -> list[str]:
-        return [name for name in steps.SUBMISSION_FILES if not self.file(name).is_file()]
+        return [name for name in steps.SUBMISSION_FILES if not self.has(name)]
 
     def absent(self) -> list[str]:
         """Every kit file not in the submission, extensions.py (only for the bonus) included."""
-        return [name for name in steps.ALL_FILES if not self.file(name).is_file()]
+        return [name for name in steps.ALL_FILES if not self.has(name)]
 
     def close(self) -> None:
         for temp in (self.temp, getattr(self, "close_also", None)):
@@ -56,16 +61,36 @@ def locate(path: Path) -> Submission:
     return sub
 
 
+def is_regular(path: Path) -> bool:
+    """A regular file, not a symbolic link (whatever it points to) nor anything else."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def _check_files(sub: Submission, shown: str) -> None:
+    for name in steps.ALL_FILES:
+        if is_link(sub.file(name)):
+            sub.problems.append(f"{name} is a symbolic link: it was not graded (hand in the file "
+                                f"itself)")
     for name in sub.missing():
-        sub.problems.append(f"{name} is missing from {shown}")
-    for name in steps.SUBMISSION_FILES:
+        if not is_link(sub.file(name)):
+            sub.problems.append(f"{name} is missing from {shown}")
+    for name in steps.ALL_FILES:
         problem = text_problem(sub.file(name))
         if problem:
             sub.problems.append(problem)
             if name == "engine.py":
                 sub.invalid = True
-    if not sub.file("engine.py").is_file():
+    if not sub.has("engine.py"):
         sub.invalid = True
 
 
@@ -75,16 +100,38 @@ ZIP_MAX_BYTES = 50_000_000
 KEEP_SUFFIXES = (".py", ".ipynb")
 
 
+SKIPPED_FOLDERS = ("__MACOSX", "__pycache__")
+
+
+def _ignored(name: str) -> bool:
+    """Folders no student meant to hand in: hidden ones (.ipynb_checkpoints, .git), caches."""
+    return name.startswith(".") or name in SKIPPED_FOLDERS
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """Real sub-folders (never through a symbolic link), hidden and cache folders left out."""
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            if stat.S_ISDIR(child.lstat().st_mode) and not _ignored(child.name):
+                found.append(child)
+        except OSError:
+            continue
+    return sorted(found)
+
+
 def _find_root(folder: Path, depth: int = 3) -> Path | None:
     """The shallowest folder at or under `folder` that holds engine.py (zips often add a level)."""
     level = [folder]
     for _ in range(depth + 1):
-        found = sorted(p for p in level if (p / "engine.py").is_file())
+        found = sorted(p for p in level if is_regular(p / "engine.py") or is_link(p / "engine.py"))
         if found:
             return found[0]
-        level = sorted(child for p in level for child in p.iterdir()
-                       if child.is_dir() and child.name not in ("__MACOSX", "__pycache__")
-                       and not child.name.startswith("."))
+        level = sorted(child for p in level for child in _subfolders(p))
     return None
 
 
@@ -103,6 +150,9 @@ def _unzip(archive: Path, target: Path) -> str | None:
                     continue
                 if name.startswith("/") or ".." in parts or ":" in parts[0]:
                     return f"{archive.name} holds a file outside its own folder ({name})"
+                if any(_ignored(part) for part in parts[:-1]) or \
+                        stat.S_ISLNK(info.external_attr >> 16):
+                    continue              # checkpoints, caches, and links (never followed)
                 total += info.file_size
                 if total > ZIP_MAX_BYTES:
                     return f"{archive.name} unpacks to more than {ZIP_MAX_BYTES // 1_000_000} MB"
@@ -132,8 +182,8 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
                           invalid=True)
     if len(paths) == 1 and paths[0].is_dir():
         root = _find_root(paths[0])
-        zips = sorted(paths[0].glob("*.zip"))
-        notebooks = sorted(paths[0].glob("*.ipynb"))
+        zips = sorted(p for p in paths[0].glob("*.zip") if is_regular(p))
+        notebooks = sorted(p for p in paths[0].glob("*.ipynb") if is_regular(p))
         if root is None and len(zips) == 1:
             # An upload of one zip (as a Gradescope submission can be): grade what it holds.
             return open_submission(zips, shown)
@@ -160,7 +210,9 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
     if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
         problem = _unzip(paths[0], folder)
         root = _find_root(folder) if problem is None else None
-        inner = sorted(folder.rglob("*.ipynb")) if problem is None else []
+        inner = sorted(p for p in folder.rglob("*.ipynb")
+                       if not any(_ignored(part) for part in p.relative_to(folder).parts[:-1])
+                       ) if problem is None else []
         if root is None and len(inner) == 1:
             sub = open_submission(inner, shown)
             sub.temp, previous = temp, sub.temp     # keep the unzipped folder alive too
@@ -184,7 +236,15 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         return Submission(folder, shown, [f"loose files must be named {', '.join(steps.SUBMISSION_FILES)}"
                                           f" (each once); got {', '.join(names)}"],
                           invalid=True, temp=temp)
+    links = [p for p in paths if is_link(p)]
+    if links:
+        return Submission(folder, shown, [f"{links[0].name} is a symbolic link: hand in the "
+                                          f"file itself"], invalid=True, temp=temp)
     for p in paths:
+        if p.stat().st_size > MAX_SOURCE_BYTES:
+            return Submission(folder, shown, [f"{p.name} is larger than "
+                                              f"{MAX_SOURCE_BYTES // 1_000_000} MB"],
+                              invalid=True, temp=temp)
         shutil.copy(p, folder / p.name)
     sub = Submission(folder, shown, temp=temp)
     _check_files(sub, "the files given")
@@ -193,9 +253,11 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
 
 def text_problem(path: Path) -> str | None:
     """Why a source file cannot be read as Python text, or None when it can."""
-    if not path.is_file():
+    if not is_regular(path):
         return None
     try:
+        if path.lstat().st_size > MAX_SOURCE_BYTES:
+            return f"{path.name} is larger than {MAX_SOURCE_BYTES // 1_000_000} MB"
         raw = path.read_bytes()
     except OSError as exc:
         return f"{path.name} cannot be read: {exc.strerror}"
@@ -216,6 +278,8 @@ def text_problem(path: Path) -> str | None:
 
 
 def _parse(source_path: Path) -> ast.Module | None:
+    if not is_regular(source_path):
+        return None
     try:
         raw = source_path.read_bytes()
         if len(raw) > MAX_SOURCE_BYTES:

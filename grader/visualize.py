@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 from . import graphs
 from .checking import describe_error
-from .sandbox import Limits, Sandbox
+from .run.sandbox import Limits, Sandbox
 
 PARAMETERS = (("x1", 2.0), ("w1", -3.0), ("x2", 0.0), ("w2", 1.0), ("b", 6.8813735870195432))
 OP_TEXT = {"add": "+", "mul": "*", "tanh": "tanh", "addc": "+", "mulc": "*", "cadd": "+",

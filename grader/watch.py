@@ -10,7 +10,7 @@ from typing import Callable, Sequence, TextIO
 from . import report
 from .api import grade_path
 from .results import GradingResult
-from .sandbox import Limits
+from .run.sandbox import Limits, Protections
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -38,10 +38,11 @@ def _focus(result: GradingResult) -> str | None:
 def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto",
           only: Sequence[str] | None = None, interval: float = 0.5, colour: bool = False,
           stream: TextIO = sys.stdout, sleep: Callable[[float], None] = time.sleep,
-          rounds: int | None = None) -> int:
+          rounds: int | None = None, protections: Protections | None = None) -> int:
     """Grade once, then re-grade on every save until Ctrl-C (or `rounds` polls, for tests)."""
     def grade(steps: Sequence[str] | None) -> GradingResult:
-        return grade_path(path, limits=limits, only=steps, label=label, run_as=run_as)
+        return grade_path(path, limits=limits, only=steps, label=label, run_as=run_as,
+                          protections=protections)
 
     def show(text: str) -> None:
         stream.write(text if text.endswith("\n") else text + "\n")

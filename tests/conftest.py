@@ -33,13 +33,15 @@ def fixture_submission(name: str, target: Path, substitute: dict[str, str] | Non
     """solutions/ with the fixture's files laid over it, or its mutation applied to it.
 
     mutation.json: {"file": ..., "replace": [[old, new], ...], "prepend": code, "append": code,
-    "delete": [file, ...]}; `substitute` fills placeholders in the code a test cannot know in
+    "delete": [file, ...], "base": "exercises" (default: solutions)}; `substitute` fills
+    placeholders in the code a test cannot know in
     advance (such as a path on this machine).
     """
     folder = FIXTURES / name
     mutation = folder / "mutation.json"
     spec = json.loads(mutation.read_text(encoding="utf-8")) if mutation.exists() else {}
-    copy_tree(SOLUTIONS, target, steps.ALL_FILES if spec.get("file") == steps.EXTENSION_FILE
+    base = EXERCISES if spec.get("base") == "exercises" else SOLUTIONS
+    copy_tree(base, target, steps.ALL_FILES if spec.get("file") == steps.EXTENSION_FILE
               else steps.SUBMISSION_FILES)
     for path in folder.iterdir():
         if path.suffix == ".py":

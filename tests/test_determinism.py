@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.api import grade_path
-from grader.sandbox import Limits
+from grader.run.sandbox import Limits
 from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
 
 RUNS = 20

@@ -7,7 +7,7 @@ import shutil
 
 from grader import report, steps
 from grader.watch import watch
-from grader.sandbox import Limits
+from grader.run.sandbox import Limits
 from conftest import EXERCISES, SOLUTIONS, fixture_submission, grade, partly_done
 
 

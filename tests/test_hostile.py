@@ -1,5 +1,9 @@
 """Hostile and broken submissions: the grader finishes, grades every other step, and gives no
-point that was not earned. Fixtures are in tests/fixtures/hostile_* and broken_*."""
+point that was not earned. Fixtures are in tests/fixtures/hostile_* and broken_*.
+
+Many of these fixtures use os, ctypes or subprocess, which admission refuses before they run; to
+test what the run layer does with a crash, an exit or a stray process on its own, they are
+graded with admission and the run-time guard switched off (RUN_LAYER)."""
 
 from __future__ import annotations
 
@@ -14,19 +18,21 @@ import pytest
 
 from grader import integrity, steps
 from grader.api import grade_path
-from grader.sandbox import Limits, Sandbox
+from grader.run.sandbox import Limits, Protections, Sandbox, bwrap_works
 from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 POSIX = os.name == "posix"
 AS_ROOT = POSIX and os.geteuid() == 0
 # Short limits keep the suite fast; the defaults are longer still.
 FAST = Limits(check_timeout=2.0, run_timeout=60.0)
+RUN_LAYER = Protections(admission=False, guard=False)
 
 
-def graded(name: str, tmp_path: Path, limits: Limits = FAST, **substitute: str):
+def graded(name: str, tmp_path: Path, limits: Limits = FAST,
+           protections: Protections | None = None, **substitute: str):
     path = fixture_submission(name, tmp_path / name, substitute or None)
     started = time.monotonic()
-    result = grade_path(path, limits=limits)
+    result = grade_path(path, limits=limits, protections=protections)
     return result, time.monotonic() - started
 
 
@@ -59,7 +65,7 @@ BROKEN_STEP = [
 @pytest.mark.parametrize("name, step_id, words, still_passing", BROKEN_STEP)
 def test_a_broken_step_fails_with_its_reason_and_the_others_are_still_graded(
         name, step_id, words, still_passing, tmp_path):
-    result, seconds = graded(name, tmp_path)
+    result, seconds = graded(name, tmp_path, protections=RUN_LAYER)
     step = result.step(step_id)
     assert step.points == 0 and not step.passed, (name, step.points)
     assert words in messages(step) + "\n".join(result.problems), messages(step)
@@ -71,7 +77,8 @@ def test_a_broken_step_fails_with_its_reason_and_the_others_are_still_graded(
 @pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linux",
                     reason="the memory cap is enforced on Linux")
 def test_memory_that_creeps_up_is_stopped_at_the_cap(tmp_path):
-    result, seconds = graded("hostile_memory_creep_in_mul", tmp_path, Limits(check_timeout=10))
+    result, seconds = graded("hostile_memory_creep_in_mul", tmp_path, Limits(check_timeout=10),
+                             RUN_LAYER)
     assert "used more than 1024 MB" in messages(result.step("mul"))
     assert result.step("add").passed and result.step("tanh").passed
     # The first failure stops the step: one creep, not one per check.
@@ -91,26 +98,50 @@ IMPORT_FAILURES = [
 
 @pytest.mark.parametrize("name, words", IMPORT_FAILURES)
 def test_a_module_that_cannot_be_imported_scores_0_with_the_reason(name, words, tmp_path):
-    result, seconds = graded(name, tmp_path)
+    result, seconds = graded(name, tmp_path, protections=RUN_LAYER)
     assert result.score == 0
     assert any(words in problem for problem in result.problems), result.problems
     # The failed import is waited for once, not once per check.
     assert seconds < FAST.check_timeout + 10
 
 
-@pytest.mark.parametrize("name", ["hostile_monkeypatching_correct", "hostile_background_process",
-                                  "hostile_prints_100mb", "hostile_slow_but_correct"])
-def test_a_correct_engine_that_misbehaves_harmlessly_still_scores_100(name, tmp_path):
-    result, seconds = graded(name, tmp_path, Limits())
+@pytest.mark.parametrize("name, protections", [
+    ("hostile_background_process", RUN_LAYER), ("hostile_prints_100mb", None),
+    ("hostile_slow_but_correct", None)])
+def test_a_correct_engine_that_misbehaves_harmlessly_still_scores_100(name, protections,
+                                                                      tmp_path):
+    result, seconds = graded(name, tmp_path, Limits(), protections)
     assert result.score == 100, {s.id: messages(s) for s in result.steps if not s.passed}
     assert seconds < 30
 
 
+REFUSED = [
+    ("hostile_os_exit_in_mul", "engine.py:35: import os is not allowed"),
+    ("hostile_segfault_in_tanh", "import ctypes is not allowed"),
+    ("hostile_background_process", "import subprocess is not allowed"),
+    ("hostile_monkeypatching_correct", "import builtins is not allowed"),
+    ("hostile_frame_inspection", "import inspect is not allowed"),
+    ("hostile_writes_files", "open() is not allowed"),
+]
+
+
+@pytest.mark.parametrize("name, words", REFUSED)
+def test_with_every_layer_on_such_code_is_refused_before_it_runs(name, words, tmp_path):
+    result, seconds = graded(name, tmp_path, Limits(), None, __TARGETS__="[]")
+    assert result.score == 0 and result.status == "graded"
+    assert any(words in p and "was not run" in p for p in result.problems), result.problems
+    # Nothing ran, so nothing was printed.
+    assert not any(c.output for s in result.steps for c in s.checks)
+    assert seconds < 10
+
+
 def test_patching_pytest_json_and_builtins_gains_nothing(tmp_path):
-    patched, _ = graded("hostile_monkeypatching_with_mul_bug", tmp_path)
-    plain = grade(fixture_submission("mul_not_swapped", tmp_path / "plain"))
-    assert patched.score == plain.score < 100
-    assert patched.step("mul").points == plain.step("mul").points
+    for protections in (None, RUN_LAYER):
+        patched, _ = graded("hostile_monkeypatching_with_mul_bug", tmp_path / str(protections),
+                            protections=protections)
+        plain = grade(fixture_submission("mul_not_swapped", tmp_path / "plain"))
+        assert patched.score <= plain.score < 100
+        assert patched.step("mul").points <= plain.step("mul").points
 
 
 def test_printed_output_is_kept_short_and_never_mixed_with_the_report(tmp_path):
@@ -133,68 +164,67 @@ def test_fake_scoreboard_and_json_never_reach_the_graders_stdout(tmp_path):
     assert "0/100" in text.stdout
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
+ISOLATIONS = [pytest.param("process", id="process"),
+              pytest.param("bwrap", id="bwrap", marks=pytest.mark.skipif(
+                  not bwrap_works(), reason="bubblewrap does not run here"))]
 
 
-def _holding(token: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"MICROGRAD_KIT_SANDBOX={token}".encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+def _strays() -> list[int]:
+    """The processes hostile_background_process starts (both sleep with a marker duration)."""
+    out = subprocess.run(["pgrep", "-f", "sleep 123.45"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="finds processes through /proc")
-def test_processes_a_submission_starts_do_not_outlive_grading(tmp_path):
-    result, seconds = graded("hostile_background_process", tmp_path, Limits())
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_processes_a_submission_starts_do_not_outlive_grading(isolation, tmp_path):
+    result, seconds = graded("hostile_background_process", tmp_path, Limits(),
+                             Protections(admission=False, guard=False, isolation=isolation))
     assert result.score == 100 and seconds < 30
-    printed = "".join(c.output for s in result.steps for c in s.checks)
-    pid = int(printed.split("orphan pid")[1].split()[0])
+    assert "started" in "".join(c.output for s in result.steps for c in s.checks)
     time.sleep(0.2)
-    assert not _alive(pid)
+    assert _strays() == []
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="finds processes through /proc")
-def test_a_daemon_that_leaves_the_process_group_is_killed_too(tmp_path):
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_a_daemon_that_leaves_the_process_group_is_killed_after_the_check(isolation, tmp_path):
     path = fixture_submission("hostile_background_process", tmp_path / "bg")
-    sandbox = Sandbox(path, Limits())
+    sandbox = Sandbox(path, Limits(), protections=Protections(admission=False, guard=False,
+                                                              isolation=isolation))
     try:
         assert sandbox.request("load", names=["engine"]).ok
-        spawned = [p for p in _holding(sandbox._token) if p != sandbox._proc.pid]
-        assert len(spawned) >= 1            # the setsid daemon (sleep may have no environ copy)
-        sandbox.reap()                      # what runs after every check
         time.sleep(0.2)
-        assert [p for p in _holding(sandbox._token) if _alive(p)] == [sandbox._proc.pid]
+        assert len(_strays()) == 2           # a child, and a daemon in a session of its own
+        sandbox.reap()                       # what runs after every check
+        time.sleep(0.2)
+        assert _strays() == []
+        assert sandbox.request("load", names=["engine"]).ok      # the worker itself lives on
     finally:
         sandbox.close()
-    time.sleep(0.2)
-    assert [p for p in _holding(sandbox._token) if _alive(p)] == []
+        subprocess.run(["pkill", "-9", "-f", "sleep 123.45"], check=False)
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="needs root to run the worker as another user")
-def test_as_root_the_worker_runs_unprivileged_and_cannot_touch_the_grader(tmp_path):
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_as_root_the_worker_runs_unprivileged_and_cannot_touch_the_grader(isolation, tmp_path):
     results_file = tmp_path / "results.json"
     results_file.write_text('{"score": 0}')
     os.chmod(tmp_path, 0o755)
     check_file = ROOT / "grader" / "checks" / "check_add.py"
     before = check_file.read_bytes()
     targets = repr([str(check_file), str(results_file)])
-    result, _ = graded("hostile_writes_files", tmp_path, Limits(), __TARGETS__=targets)
+    result, _ = graded("hostile_writes_files", tmp_path, Limits(),
+                       Protections(admission=False, guard=False, isolation=isolation),
+                       __TARGETS__=targets)
     assert result.settings["worker_user"] not in (None, "root")
     assert check_file.read_bytes() == before
     assert results_file.read_text() == '{"score": 0}'
     assert result.score == 100          # the writes failed; the engine itself is correct
     printed = "".join(c.output for s in result.steps for c in s.checks)
     assert printed.count("could not write") == 2
-    assert not os.stat(ROOT / "grader" / "checks").st_mode & 0o007
+    if isolation == "process":          # without bubblewrap the checks are closed to others
+        assert not os.stat(ROOT / "grader" / "checks").st_mode & 0o007
 
 
 def test_a_submission_that_edits_the_grader_is_graded_0(tmp_path, monkeypatch):
@@ -207,14 +237,15 @@ def test_a_submission_that_edits_the_grader_is_graded_0(tmp_path, monkeypatch):
     targets = repr([str(fake_grader / "check_add.py")])
     path = fixture_submission("hostile_writes_files", tmp_path / "writer",
                               {"__TARGETS__": targets})
-    result = grade_path(path, run_as="none")
+    result = grade_path(path, run_as="none", protections=Protections(
+        admission=False, guard=False, isolation="process"))
     assert result.score == 0 and result.status == "error"
     assert any("grader's own files changed" in p for p in result.problems)
 
 
 def test_deleting_its_working_directory_harms_nothing(tmp_path):
     targets = repr([])
-    result, _ = graded("hostile_writes_files", tmp_path, Limits(), __TARGETS__=targets)
+    result, _ = graded("hostile_writes_files", tmp_path, Limits(), RUN_LAYER, __TARGETS__=targets)
     assert result.score == 100
     assert all((tmp_path / "hostile_writes_files" / name).exists()
                for name in ("engine.py", "nn.py", "train.py"))

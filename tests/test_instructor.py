@@ -12,7 +12,7 @@ import pytest
 
 from grader import steps
 from grader.batch import classify, entries, run_batch
-from grader.sandbox import Limits
+from grader.run.sandbox import Limits
 from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
 
 
@@ -87,7 +87,7 @@ def small_class(tmp_path):
     fixture_submission("mul_not_swapped", folder / "bob")
     _zip(copy_tree(SOLUTIONS, tmp_path / "c"), folder / "cy.zip", "cy_hw")
     fixture_submission("hostile_infinite_loop_at_import", folder / "dee")
-    fixture_submission("hostile_segfault_in_tanh", folder / "eve")
+    fixture_submission("hostile_system_exit_in_backward", folder / "eve")
     (folder / "fay").mkdir()
     (folder / "fay" / "readme.txt").write_text("forgot the files")
     (folder / "=cmd").mkdir()

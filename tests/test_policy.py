@@ -1,0 +1,257 @@
+"""Admission (layer 1): every correct engine style is admitted, every classic escape is refused
+with its line and reason, and the given code of every release passes."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader import steps
+from grader.run import policy
+from conftest import EXERCISES, FIXTURES, SOLUTIONS
+
+RELEASES = FIXTURES / "releases"
+
+
+def violations(source: str, filename: str = "engine.py") -> list[str]:
+    return [v.text() for v in policy.check_source(textwrap.dedent(source), filename)]
+
+
+@pytest.mark.parametrize("tree", [EXERCISES, SOLUTIONS, *sorted(RELEASES.iterdir())],
+                         ids=lambda p: p.name)
+def test_the_kits_own_files_of_every_release_are_admitted(tree):
+    for name in steps.ALL_FILES:
+        if (tree / name).exists():
+            assert policy.check_file(tree / name) == [], (tree, name)
+
+
+CORRECT_STYLES = {
+    "slots and a recursive backward that raises the recursion limit": """
+        import sys
+        import math
+        sys.setrecursionlimit(10 ** 5)
+
+        class Value:
+            __slots__ = ("data", "grad", "_backward", "_prev", "_op")
+
+            def __init__(self, data, _children=(), _op=""):
+                self.data, self.grad = data, 0.0
+                self._backward, self._prev, self._op = (lambda: None), set(_children), _op
+
+            def __repr__(self):
+                return f"{self.__class__.__name__}(data={self.data})"
+
+            def backward(self):
+                seen, order = set(), []
+                def visit(v):
+                    if v not in seen:
+                        seen.add(v)
+                        for child in v._prev:
+                            visit(child)
+                        order.append(v)
+                visit(self)
+                self.grad = 1.0
+                for v in reversed(order):
+                    v._backward()
+        """,
+    "a dataclass with functools and itertools": """
+        from __future__ import annotations
+        import functools
+        import itertools
+        import operator
+        from dataclasses import dataclass, field
+        from typing import Callable
+
+        @dataclass(eq=False)
+        class Value:
+            data: float
+            _prev: tuple = ()
+            _op: str = ""
+            grad: float = 0.0
+            _backward: Callable[[], None] = field(default=lambda: None, repr=False)
+
+            def __add__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                return Value(self.data + other.data, (self, other), "+")
+
+            __radd__ = __add__
+
+        def total(values):
+            return functools.reduce(operator.add, itertools.chain(values, [Value(0.0)]))
+
+        getter = operator.attrgetter("data")
+        object.__setattr__(Value(1.0), "grad", 2.0)
+        """,
+    "getattr with a name written out, a parameter named like a builtin": """
+        import math as m
+        from math import tanh, exp
+
+        def wrap(other, input=None):
+            return other if getattr(other, "data", None) is not None else input
+
+        def open(path):        # their own function named open: not the builtin
+            return path
+
+        def use():
+            return open("x"), m.pi, tanh(0.5), exp(1.0)
+        """,
+    "a script part that only runs as a script": """
+        import math
+
+        def f(x):
+            return math.tanh(x)
+
+        if __name__ == "__main__":
+            import numpy as np
+            import os
+            print(open(os.devnull).read(), np.tanh(1.0))
+        """,
+    "the sparkline's encoding and printing to stderr": """
+        import sys
+
+        def spark(values):
+            bars = "_-"
+            try:
+                bars.encode(sys.stdout.encoding or "ascii")
+            except (UnicodeEncodeError, LookupError):
+                pass
+            print("x", file=sys.stderr)
+            sys.stdout.write("ok\\n")
+            sys.stdout.flush()
+        """,
+    "graphlib, heapq and collections for a topological order": """
+        from collections import deque, defaultdict
+        from graphlib import TopologicalSorter
+        import heapq
+
+        def order(root):
+            ts = TopologicalSorter()
+            queue = deque([root])
+            while queue:
+                node = queue.popleft()
+                ts.add(node, *node._prev)
+                queue.extend(node._prev)
+            return list(ts.static_order())
+        """,
+}
+
+
+@pytest.mark.parametrize("name", CORRECT_STYLES)
+def test_every_correct_engine_style_is_admitted(name):
+    assert violations(CORRECT_STYLES[name]) == []
+
+
+ESCAPES = [
+    ("import os", "import os"),
+    ("import subprocess", "import subprocess"),
+    ("from os import system", "from os import"),
+    ("import importlib", "import importlib"),
+    ("import ctypes", "import ctypes"),
+    ("import gc\ngc.get_objects()", "import gc"),
+    ("import inspect", "import inspect"),
+    ("from . import engine", "from . import"),
+    ("import random\nrandom._os.system('x')", "random._os"),
+    ("from random import _inst", "from random import _inst"),
+    ("import sys\nsys.modules['__main__']", "sys.modules"),
+    ("import sys\nsys._getframe()", "sys._getframe"),
+    ("from sys import modules", "from sys import modules"),
+    ("import sys\nsys.stdout.buffer.raw.write(b'x')", "sys.stdout.buffer"),
+    ("x = object.__subclasses__()", ".__subclasses__"),
+    ("def f(): pass\ng = f.__globals__", ".__globals__"),
+    ("b = print.__self__", ".__self__"),
+    ("c = (lambda: 0).__closure__", ".__closure__"),
+    ("d = type(1).__mro__", ".__mro__"),
+    ("e = __builtins__", "__builtins__"),
+    ("def gen(): yield 1\nf = gen().gi_frame", ".gi_frame"),
+    ("try:\n    1 / 0\nexcept Exception as e:\n    t = e.__traceback__", ".__traceback__"),
+    ("def h(tb):\n    return tb.tb_frame.f_back.f_globals", ".tb_frame"),
+    ("def h(frame):\n    return frame.f_back", ".f_back"),
+    ("def h(frame):\n    return frame.f_globals", ".f_globals"),
+    ("def h(cell):\n    return cell.cell_contents", ".cell_contents"),
+    ("def h(x, name):\n    return getattr(x, name)", "getattr() with a computed name"),
+    ("def h(x):\n    return getattr(x, '__globals__')", ".__globals__"),
+    ("import random\ndef h():\n    return getattr(random, '_os')", "random._os"),
+    ("def h(x, n):\n    return hasattr(x, n)", "hasattr() with a computed name"),
+    ("g = getattr", "getattr used as a value"),
+    ("import operator\ndef h(n):\n    return operator.attrgetter(n)", "operator.attrgetter()"),
+    ("from operator import methodcaller as m\ndef h(n):\n    return m(n)",
+     "operator.methodcaller()"),
+    ("exec('1')", "exec()"),
+    ("eval('1')", "eval()"),
+    ("compile('1', 'x', 'exec')", "compile()"),
+    ("open('/etc/passwd')", "open()"),
+    ("globals()", "globals()"),
+    ("vars()", "vars()"),
+    ("locals()", "locals()"),
+    ("breakpoint()", "breakpoint()"),
+    ("__import__('os')", "__import__"),
+    ("s = '{0.__class__.__init__.__globals__}'.format(1)", "the format field"),
+    ("__name__ = '__main__'", "assigning __name__"),
+    ("import sys as s\nm = s\nm.modules", "sys.modules"),
+    ("from pathlib import Path\nPath('/etc/passwd').read_text()", "pathlib.Path"),
+]
+
+
+@pytest.mark.parametrize("source, words", ESCAPES, ids=[e[0].splitlines()[-1] for e in ESCAPES])
+def test_every_classic_escape_is_refused_with_its_line_and_reason(source, words):
+    found = violations(source)
+    assert found, source
+    assert any(words in v for v in found), found
+    # file:line: what is not allowed: why
+    assert all(v.startswith("engine.py:") and " is not allowed: " in v for v in found)
+
+
+def test_a_builtin_shadowed_in_one_function_is_still_refused_in_another():
+    found = violations("""
+        def uses_its_own(open):
+            return open
+        def uses_the_builtin():
+            return open("/etc/passwd")
+        """)
+    assert found == ["engine.py:5: open() is not allowed: a submission works on numbers: it "
+                     "neither reads nor writes files"]
+
+
+def test_the_given_loader_of_release_0_1_0_is_admitted_only_as_released(tmp_path):
+    released = (RELEASES / "0.1.0" / "extensions.py").read_text(encoding="utf-8")
+    assert policy.check_source(released, "extensions.py") == []
+    # The same function changed by one character is new code, and reads a file.
+    changed = released.replace('"iris.csv"', '"iris.csv2"')
+    assert any("read_text" in v.what or "pathlib" in v.what
+               for v in policy.check_source(changed, "extensions.py"))
+    # Path used anywhere else is refused.
+    extra = released + "\n\ndef peek():\n    return Path('/etc/passwd').read_text()\n"
+    assert any("pathlib.Path" in v.what for v in policy.check_source(extra, "extensions.py"))
+
+
+def test_a_syntax_error_is_reported_as_one_with_its_line():
+    found = policy.check_source("x = (1,\n", "nn.py")
+    assert len(found) == 1 and found[0].text().startswith("nn.py:1: SyntaxError")
+
+
+def test_a_deeply_nested_file_is_refused_without_a_traceback():
+    found = policy.check_source("x = " + "[" * 100_000 + "]" * 100_000, "engine.py")
+    assert len(found) == 1 and "nested" in found[0].text()
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path):
+    big = tmp_path / "engine.py"
+    big.write_bytes(b"#" * (policy.MAX_FILE_BYTES + 1))
+    assert "at most" in policy.check_file(big)[0].text()
+
+
+def test_the_policy_the_worker_gets_is_plain_data_from_the_same_tables():
+    data = policy.runtime_policy({"dataclasses", "os"})
+    assert "os" not in data["preload"] and "dataclasses" in data["preload"]
+    assert set(data["modules"]) == set(policy.MODULES)
+    assert "gc." in data["refused_events"] and "tb_frame" in data["refused_attributes"]
+
+
+def test_the_readme_prints_the_policy():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for module in policy.MODULES:
+        if module != "__future__":
+            assert f"`{module}`" in readme, module
+    assert "exec" in readme and "getattr" in readme

@@ -1,0 +1,309 @@
+"""Sealed grading: each attack fails with every protection on, and with each layer on its own;
+with every layer off it succeeds, so each test is known to be able to fail.
+
+Layers (grader/run/sandbox.py): admission, the run-time guard, the operating-system boundary
+(bubblewrap), clean-up by identity. Forging happens inside the worker's own process, where only
+admission and the guard can stop it; reaching other files and processes is also stopped by the
+boundary, and leftover processes by the clean-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import symtable
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.api import grade_path
+from grader.batch import run_batch
+from grader.run import protocol
+from grader.run.sandbox import Limits, Protections, bwrap_works
+from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission
+
+BWRAP = bwrap_works()
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap does not run here")
+LINUX = sys.platform == "linux"
+
+ALL = Protections()
+ALL_PROCESS = Protections(isolation="process")
+ADMISSION_ONLY = Protections(guard=False, isolation="process", cleanup=False)
+GUARD_ONLY = Protections(admission=False, isolation="process", cleanup=False)
+BOUNDARY_ONLY = Protections(admission=False, guard=False, isolation="bwrap", cleanup=False)
+CLEANUP_ONLY = Protections(admission=False, guard=False, isolation="process")
+NOTHING = Protections(admission=False, guard=False, isolation="process", cleanup=False)
+
+MODES = {"all": ALL, "all-process": ALL_PROCESS, "admission": ADMISSION_ONLY,
+         "guard": GUARD_ONLY, "boundary": BOUNDARY_ONLY, "cleanup": CLEANUP_ONLY,
+         "nothing": NOTHING}
+FAST = Limits(check_timeout=3.0, run_timeout=60.0)
+
+
+def modes(*names: str) -> list:
+    return [pytest.param(MODES[n], id=n, marks=[needs_bwrap] if MODES[n].isolation == "bwrap"
+                         else []) for n in names]
+
+
+def printed(result) -> str:
+    return "\n".join(c.output for s in result.steps for c in s.checks)
+
+
+# ------------------------------------------------------------------------- forged answers
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard"))
+def test_a_submission_cannot_take_over_the_worker_to_forge_answers(shield, tmp_path):
+    result = grade_path(fixture_submission("hostile_forges_answers", tmp_path / "f"),
+                        protections=shield, limits=FAST)
+    assert result.score == 0 and result.bonus_score == 0
+    if not shield.admission:          # the guard alone: every route was tried and refused
+        assert "handler tables taken over: 0" in printed(result)
+
+
+def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(tmp_path):
+    result = grade_path(fixture_submission("hostile_forges_answers", tmp_path / "f"),
+                        protections=NOTHING, limits=FAST)
+    assert result.score > 20 and "handler tables taken over: 0" not in printed(result)
+
+
+def _global_reads(source: str) -> dict[str, set[str]]:
+    """For each function nested in serve(): the global or builtin names it reads."""
+    found: dict[str, set[str]] = {}
+    table = symtable.symtable(source, "worker.py", "exec")
+    serve = next(child for child in table.get_children() if child.get_name() == "serve")
+
+    def walk(scope: symtable.SymbolTable) -> None:
+        for child in scope.get_children():
+            names = {s.get_name() for s in child.get_symbols()
+                     if s.is_global() and s.is_referenced()}
+            found[child.get_name()] = names
+            walk(child)
+    walk(serve)
+    return found
+
+
+def test_no_function_of_the_worker_reads_a_global_or_builtin_after_it_seals_itself():
+    # Student code in the worker's process could rebind any module or builtin it reaches; the
+    # worker's functions use only what serve() captured before any student code ran.
+    source = (ROOT / "grader" / "run" / "worker.py").read_text(encoding="utf-8")
+    reads = {name: names - {"KIT_NAMES"} for name, names in _global_reads(source).items()}
+    assert {name: names for name, names in reads.items() if names} == {}
+
+
+# ------------------------------------------------------------------------- the kit, a classmate
+@pytest.mark.parametrize("whose", ["the kit's solutions", "a classmate"])
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "boundary"))
+def test_a_submission_cannot_run_the_kit_or_a_classmates_engine(whose, shield, tmp_path):
+    place = SOLUTIONS if whose == "the kit's solutions" else copy_tree(SOLUTIONS, tmp_path / "bob")
+    path = fixture_submission("hostile_reads_the_kit", tmp_path / "eve",
+                              {"__PLACES__": repr([str(place)])})
+    result = grade_path(path, protections=shield, limits=FAST)
+    assert result.score == 0, printed(result)
+    assert "running the engine found in" not in printed(result)
+    if not shield.admission:
+        assert "import grader: ModuleNotFoundError" in printed(result) or \
+            "import grader: RefusedImport" in printed(result)
+
+
+def test_with_no_layer_on_the_thief_runs_the_solutions_so_the_test_above_can_fail(tmp_path):
+    path = fixture_submission("hostile_reads_the_kit", tmp_path / "eve",
+                              {"__PLACES__": repr([str(SOLUTIONS)])})
+    result = grade_path(path, protections=NOTHING, limits=FAST)
+    assert result.score > 20 and "running the engine found in" in printed(result)
+
+
+# ------------------------------------------------------------------------- symbolic links
+def test_symbolic_links_in_a_submission_are_never_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT\n")
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "engine.py").symlink_to(SOLUTIONS / "engine.py")
+    (folder / "nn.py").symlink_to(secret)
+    (folder / "train.py").symlink_to(SOLUTIONS / "train.py")
+    result = grade_path(folder)
+    document = json.dumps(result.as_dict())
+    assert "TOP-SECRET" not in document and result.score == 0
+    assert result.status == "invalid"
+    assert any("engine.py is a symbolic link" in p for p in result.problems), result.problems
+
+
+def test_a_linked_file_beside_real_ones_is_skipped_and_named(tmp_path):
+    folder = copy_tree(SOLUTIONS, tmp_path / "sub")
+    (folder / "nn.py").unlink()
+    (folder / "nn.py").symlink_to(SOLUTIONS / "nn.py")
+    result = grade_path(folder)
+    assert result.step("backward").passed and not result.step("neuron").passed
+    assert any("nn.py is a symbolic link" in p for p in result.problems)
+
+
+def test_a_batch_never_grades_a_link_to_a_classmates_folder(tmp_path):
+    folder = tmp_path / "class"
+    copy_tree(SOLUTIONS, folder / "ada")
+    (folder / "mallory").symlink_to(folder / "ada")
+    batch = run_batch(folder, tmp_path / "grades.csv", jobs=1, stream=io.StringIO())
+    assert [r["student"] for r in batch.rows] == ["ada"] and batch.links == ["mallory"]
+    assert "mallory" in (tmp_path / "grades-summary.txt").read_text()
+
+
+# ------------------------------------------------------------------------- leftover processes
+def _leftovers() -> list[int]:
+    out = subprocess.run(["pgrep", "-f", "leftover-987654"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _batch_with_a_leftover(tmp_path: Path, shield: Protections):
+    target = tmp_path / "target.txt"
+    target.write_text("original\n")
+    os.chmod(tmp_path, 0o777)
+    os.chmod(target, 0o666)
+    folder = tmp_path / "class"
+    fixture_submission("hostile_leftover_processes", folder / "a_attacker",
+                       {"__TARGET__": repr(str(target))})
+    for name in ("b", "c", "d", "e"):
+        copy_tree(SOLUTIONS, folder / name)
+    threads = threading.active_count()
+    batch = run_batch(folder, tmp_path / "grades.csv", jobs=2, limits=FAST, protections=shield,
+                      stream=io.StringIO())
+    time.sleep(1.5)          # time for a leftover to do its harm
+    scores = {r["student"]: float(r["total"]) for r in batch.rows}
+    return scores, target.read_text().count("tampered"), threads
+
+
+@pytest.mark.skipif(not LINUX, reason="starts processes with os.fork and finds them with pgrep")
+@pytest.mark.parametrize("shield", modes("all", "all-process", "boundary", "cleanup"))
+def test_processes_a_submission_leaves_behind_die_with_its_grading(shield, tmp_path):
+    try:
+        scores, tampered, threads = _batch_with_a_leftover(tmp_path, shield)
+        assert _leftovers() == []
+        assert tampered == 0
+        assert {name: s for name, s in scores.items() if name != "a_attacker"} == \
+            {"b": 100, "c": 100, "d": 100, "e": 100}
+        assert threading.active_count() == threads      # no reader thread left behind
+    finally:
+        subprocess.run(["pkill", "-9", "-f", "leftover-987654"], check=False)
+
+
+@pytest.mark.skipif(not LINUX, reason="starts processes with os.fork and finds them with pgrep")
+def test_with_no_layer_on_the_leftover_does_harm_so_the_test_above_can_fail(tmp_path):
+    try:
+        scores, tampered, _ = _batch_with_a_leftover(tmp_path, NOTHING)
+        assert tampered > 0 or _leftovers() or min(scores.values()) < 100
+    finally:
+        subprocess.run(["pkill", "-9", "-f", "leftover-987654"], check=False)
+
+
+@pytest.mark.parametrize("shield", modes("all", "all-process"))
+def test_parallel_jobs_never_kill_each_others_workers(shield, tmp_path):
+    # As root every worker runs as the same sandbox user: clean-up must not go by user.
+    folder = tmp_path / "class"
+    for k in range(6):
+        copy_tree(SOLUTIONS, folder / f"s{k}")
+    batch = run_batch(folder, tmp_path / "grades.csv", jobs=2, protections=shield,
+                      stream=io.StringIO())
+    assert [float(r["total"]) for r in batch.rows] == [100.0] * 6
+
+
+# ------------------------------------------------------------------------- /dev/shm
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm here")
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "boundary"))
+def test_memory_in_dev_shm_is_refused_or_private_and_nothing_survives(shield, tmp_path):
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    hog = Path(f"/dev/shm/micrograd-kit-hog-{tag}")
+    path = fixture_submission("hostile_dev_shm", tmp_path / "s", {"__TAG__": tag})
+    try:
+        result = grade_path(path, protections=shield, limits=FAST)
+        assert not hog.exists()
+        if shield.isolation == "bwrap" or not shield.admission:
+            assert "wrote 1610612736 bytes" not in printed(result)
+    finally:
+        hog.unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm here")
+def test_with_no_layer_on_dev_shm_fills_up_so_the_test_above_can_fail(tmp_path):
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    hog = Path(f"/dev/shm/micrograd-kit-hog-{tag}")
+    path = fixture_submission("hostile_dev_shm", tmp_path / "s", {"__TAG__": tag})
+    try:
+        grade_path(path, protections=NOTHING, limits=Limits(check_timeout=20))
+        assert hog.exists() and hog.stat().st_size > 100 << 20
+    finally:
+        hog.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------- what reaches a terminal
+def test_escape_sequences_never_reach_the_terminal_or_the_json(tmp_path):
+    path = fixture_submission("hostile_escape_sequences", tmp_path / "s")
+    env = {**os.environ, "NO_COLOR": "1"}
+    for extra in ([], ["--json"]):
+        proc = subprocess.run([sys.executable, "-m", "grader", str(path), *extra], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, env=env)
+        shown = proc.stdout
+        assert not any(ch in shown for ch in "\x1b\x07\x9b\r"), repr(shown[:500])
+        assert "Every step passed" in shown or extra == []      # only as quoted output
+    result = grade_path(path)
+    assert not result.step("mul").passed and "PASS  mul" in printed(result)
+
+
+def test_csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised(tmp_path):
+    folder = tmp_path / "class"
+    for name in ("=HYPERLINK(1)", "+1", "-1", "@SUM(1)", "\tx", "ok\x1b[2Jname"):
+        copy_tree(SOLUTIONS, folder / name)
+    run_batch(folder, tmp_path / "grades.csv", jobs=2, stream=io.StringIO())
+    names = [row["student"] for row in csv.DictReader((tmp_path / "grades.csv").open())]
+    assert all(n[:1] not in "=+-@\t" for n in names), names
+    assert "ok[2Jname" in names and not any("\x1b" in n for n in names)
+
+
+# ------------------------------------------------------------------------- malformed answers
+@pytest.mark.parametrize("shield", modes("cleanup", "boundary"))
+def test_a_made_up_or_malformed_answer_is_the_submissions_failure(shield, tmp_path):
+    # With admission and the guard off, the code can write to the answer channel itself.
+    path = fixture_submission("hostile_malformed_answers", tmp_path / "s")
+    result = grade_path(path, protections=shield, limits=FAST)
+    mul = result.step("mul")
+    assert not mul.passed and result.step("add").passed and result.step("tanh").passed
+    assert all(c.state != "error" for s in result.steps for c in s.checks)
+    assert any("garbled or forged" in c.message for c in mul.checks)
+
+
+def test_answers_are_read_with_bounded_size_and_depth():
+    keys = protocol.Secrets.new()
+    stamp = keys.token.encode() + b" "
+    assert protocol.decode_answer(stamp + b'{"id": 1, "ok": true}', keys) == {"id": 1, "ok": True}
+    assert protocol.decode_answer(b'{"id": 1, "ok": true}', keys) is None           # no token
+    assert protocol.decode_answer(b"nottoken " + b'{"id": 1}', keys) is None
+    assert protocol.decode_answer(stamp + b"[" * 100_000 + b"]" * 100_000, keys) is None
+    assert protocol.decode_answer(stamp + b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", keys) is None
+    assert protocol.decode_answer(stamp + b"x" * (protocol.MAX_ANSWER_BYTES + 1), keys) is None
+
+
+# ------------------------------------------------------------------------- the same every run
+@pytest.mark.parametrize("shield", modes("all", "all-process"))
+def test_an_address_dependent_bug_scores_the_same_on_every_run(shield, tmp_path):
+    path = fixture_submission("backward_orders_by_id", tmp_path / "s")
+    seen = set()
+    for _ in range(4):
+        step = grade_path(path, only=["backward"], protections=shield).step("backward")
+        seen.add((step.points, tuple(c.message for c in step.checks)))
+    assert len(seen) == 1
+    assert next(iter(seen))[0] < 20
+
+
+# ------------------------------------------------------------------------- which layers ran
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard"))
+def test_the_json_says_which_protections_were_active(shield, tmp_path):
+    result = grade_path(copy_tree(SOLUTIONS, tmp_path / "s"), protections=shield)
+    assert result.score == 100
+    shields = result.settings["protections"]
+    assert shields["admission"] is shield.admission and shields["guard"] is shield.guard
+    expected = "bubblewrap" if shield.isolation != "process" and BWRAP else "none"
+    assert shields["boundary"] == expected
+    assert shields["cleanup"] in ("namespace", "process tree", "process group", "off")
+
