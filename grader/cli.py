@@ -21,6 +21,7 @@ examples:
   python -m grader --watch          re-grade the step you are on at every save
   python -m grader hint tanh        a hint for one step
   python -m grader steps            the steps, their points and where their TODOs are
+  python -m grader policy           what your code may import and use
   python -m grader --solutions      grade the reference solutions (instructors)
   python -m grader path/to/copy     grade a student's copy of exercises/
   python -m grader --json           one JSON document instead of the scoreboard
@@ -146,6 +147,19 @@ def steps_command(argv: Sequence[str]) -> int:
             print("bonus, apart from the 100 points:")
         print(f"{step.id:<12} {step.points:>6}  {', '.join(step.needs) or '-':<22} {step.where}")
     print(f"{'bonus total':<12} {steps.BONUS_POINTS:>6}")
+    return 0
+
+
+def policy_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader policy",
+        description="What a submission's code may use (checked before it runs), and what the "
+                    "run-time guard refuses, as Markdown tables.")
+    parser.parse_args(argv)
+    from .run import policy
+    print(policy.markdown())
+    print()
+    print(policy.guard_markdown())
     return 0
 
 
@@ -360,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 COMMANDS = {
     "hint": hint_command,
     "steps": steps_command,
+    "policy": policy_command,
     "batch": batch_command,
     "release": release_command,
     "gradescope": gradescope_command,

@@ -30,6 +30,12 @@ if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1
     apt-get update
     apt-get install -y python3 python3-pip
 fi
+# bubblewrap puts each submission in namespaces of its own; where the container forbids them,
+# the grader falls back to a plain process (the grading log says which protections ran).
+if ! command -v bwrap >/dev/null; then
+    apt-get update && apt-get install -y --no-install-recommends bubblewrap ||
+        echo "bubblewrap could not be installed: submissions will run as plain processes"
+fi
 cd /autograder/source
 # Newer Ubuntu images mark the system Python as externally managed (PEP 668).
 python3 -m pip install --no-cache-dir . || \

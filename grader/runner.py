@@ -60,7 +60,7 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         "--json-report-omit", "collectors", "log", "traceback", "streams", "warnings",
         "-p", "no:cacheprovider",
         "-p", "no:warnings",
-        "-q", "--tb=no", "--no-header", "--capture=no",
+        "-q", "--tb=no", "--no-header", "--capture=no", "--assert=plain",
     ]
     # Third-party plugins installed next to pytest cost startup time and may change behaviour.
     previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")

@@ -317,7 +317,7 @@ def _untouched(fn: ast.FunctionDef | ast.AsyncFunctionDef, step_id: str) -> bool
 
 @dataclass(frozen=True)
 class TodoStatus:
-    untouched: tuple[str, ...]      # TODO functions still as shipped
+    untouched: tuple[str, ...]      # TODO functions still as shipped, or not there at all
     location: str | None            # "engine.py:27": the first one still to do, else the first def
 
 
@@ -335,6 +335,8 @@ def todo_status(sub: Submission, step: steps.Step) -> TodoStatus:
         # In a notebook a method is written at top level, then attached: Value.__add__ = __add__.
         fn = functions.get(name) or functions.get(name.split(".")[-1])
         if fn is None:
+            # Not written at all (a file from a release before that step): not started either.
+            untouched.append(name)
             continue
         if first_line is None:
             first_line = fn.lineno

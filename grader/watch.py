@@ -10,6 +10,7 @@ from typing import Callable, Sequence, TextIO
 from . import report
 from .api import grade_path
 from .results import GradingResult
+from .untrusted import clean
 from .run.sandbox import Limits, Protections
 
 
@@ -62,7 +63,8 @@ def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto"
             now = snapshot(Path(path))
             if now == before:
                 continue
-            changed = sorted(n for n in set(now) | set(before) if now.get(n) != before.get(n))
+            changed = sorted(clean(n) for n in set(now) | set(before)
+                             if now.get(n) != before.get(n))
             before = now
             what = f"step {', '.join(focus)}" if focus else "every step"
             show(f"\n{', '.join(changed)} saved: grading {what} ...")

@@ -10,7 +10,7 @@ import pytest
 
 from grader import steps
 from grader.submission import locate, todo_status
-from conftest import EXERCISES, ROOT, SOLUTIONS
+from conftest import EXERCISES, FIXTURES, ROOT, SOLUTIONS, grade, splice
 
 
 def _public_api(path):
@@ -120,3 +120,23 @@ def test_train_script_trains_with_the_solutions_and_explains_itself_with_the_stu
                           text=True, timeout=60)
     assert stub.returncode == 1
     assert "TODO(neuron)" in stub.stdout and "Traceback" not in stub.stdout + stub.stderr
+
+
+RELEASES = sorted(p for p in (FIXTURES / "releases").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=lambda p: p.name)
+def test_work_begun_on_an_earlier_release_grades_as_it_would_have(release, tmp_path):
+    # That release's files, given code included, with every TODO written as in solutions/.
+    for path in release.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        todos = [t for s in steps.STEPS if s.file == path.name for t in s.todos
+                 if f"def {t.split('.')[-1]}(" in source]     # that release's TODOs only
+        text = splice(source, (SOLUTIONS / path.name).read_text(encoding="utf-8"), todos)
+        (tmp_path / path.name).write_text(text, encoding="utf-8")
+    result = grade(tmp_path)
+    assert result.score == 100 and result.problems == [], result.problems
+    has_bonus = (release / steps.EXTENSION_FILE).exists()
+    assert result.bonus_score == (30 if has_bonus else 0)
+    if not has_bonus:
+        assert {s.state for s in result.bonus_steps} == {"not started"}

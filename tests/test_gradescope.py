@@ -78,6 +78,7 @@ def simulate(zip_path: Path, root: Path, fill, python: str = sys.executable) -> 
     proc = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    (root / "results" / "stdout").write_text(proc.stdout)      # as Gradescope keeps it
     data = json.loads((root / "results" / "results.json").read_text())
     validate(data)
     return data
@@ -99,6 +100,9 @@ def test_a_correct_submission_scores_100_with_one_test_per_check(autograder_zip,
     data = simulate(autograder_zip, tmp_path / "autograder", lambda s: copy_tree(SOLUTIONS, s))
     assert data["score"] == 100
     assert all(t["status"] == "passed" for t in data["tests"])
+    # The instructor's log says which protections the grading had.
+    log = (tmp_path / "autograder" / "results" / "stdout").read_text()
+    assert "protections: admission, run-time guard" in log
     visible = [t for t in data["tests"] if t["visibility"] == "visible"]
     assert len(visible) == 1 and "tutorial" in visible[0]["name"]
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}

@@ -64,10 +64,12 @@ def test_a_single_bug_loses_points_in_its_own_step(name, tmp_path):
             assert step.passed or step.blocked_by == spec["step"], (name, step.id, failing(result))
 
 
-@pytest.mark.parametrize("name", ["alt_kahn_tuple_prev", "alt_loop_neuron"])
+@pytest.mark.parametrize("name", ["alt_kahn_tuple_prev", "alt_loop_neuron",
+                                  "alt_dataclass_recursive", "alt_slots_graphlib"])
 def test_correct_engines_written_differently_score_100(name, tmp_path):
     result = grade(fixture_submission(name, tmp_path))
     assert result.score == 100, failing(result)
+    assert result.settings["protections"]["admission"] and result.problems == []
 
 
 def test_two_runs_give_identical_results(tmp_path):

@@ -63,7 +63,7 @@ STREAM_ATTRIBUTES: tuple[str, ...] = ("write", "writelines", "flush", "encoding"
                                       "isatty")
 
 # Double-underscore attributes a Value may use: the operator methods and a few plain ones.
-DUNDER_ATTRIBUTES: frozenset[str] = frozenset("""
+OPERATOR_DUNDERS: frozenset[str] = frozenset("""
     __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ __mul__ __rmul__ __imul__
     __truediv__ __rtruediv__ __itruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__
     __divmod__ __pow__ __rpow__ __ipow__ __matmul__ __rmatmul__ __neg__ __pos__ __abs__
@@ -71,10 +71,13 @@ DUNDER_ATTRIBUTES: frozenset[str] = frozenset("""
     __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __hash__ __bool__ __float__ __int__ __index__
     __complex__ __repr__ __str__ __format__ __len__ __iter__ __next__ __reversed__
     __getitem__ __setitem__ __delitem__ __contains__ __call__ __enter__ __exit__
+""".split())
+PLAIN_DUNDERS: frozenset[str] = frozenset("""
     __init__ __new__ __post_init__ __setattr__ __getattr__ __delattr__ __copy__ __deepcopy__
     __class__ __name__ __qualname__ __doc__ __module__ __slots__ __annotations__
     __match_args__ __dataclass_fields__ __wrapped__ __version__
 """.split())
+DUNDER_ATTRIBUTES: frozenset[str] = OPERATOR_DUNDERS | PLAIN_DUNDERS
 
 # Double-underscore names a module or class body may mention (beyond the attributes above),
 # and those it may only read.
@@ -234,8 +237,8 @@ class Violation:
 
 
 MODULE_LIST = ", ".join(name for name in MODULES if name != "__future__")
-WHY_IMPORT = (f"a submission may import only {MODULE_LIST} and its own files "
-              f"({', '.join(m + '.py' for m in KIT_MODULES)})")
+WHY_IMPORT = (f"a submission may import only its own files and {MODULE_LIST} "
+              f"(`python -m grader policy` lists what may be used)")
 WHY_DUNDER = ("double-underscore attributes other than the operator methods (__add__, __init__, "
               "__class__, __name__, ...) reach into Python's internals")
 WHY_INTROSPECTION = "frames, tracebacks and code objects reach the grader's own state"
@@ -754,6 +757,55 @@ def imported_modules(folder: Path, modules: Iterable[str] = KIT_MODULES) -> set[
         parts = name.split(".")
         with_parents.update(".".join(parts[:k]) for k in range(1, len(parts)))
     return {name for name in with_parents if name in MODULES or name in GIVEN_ONLY_IMPORTS}
+
+
+def markdown() -> str:
+    """The policy as the README prints it (a test keeps the two the same)."""
+    lines = ["| a submission may | |", "| --- | --- |"]
+    modules = [f"`{name}`" for name, names in MODULES.items() if names is None
+               and name != "__future__"]
+    lines.append(f"| import | its own files ({', '.join(f'`{m}`' for m in KIT_MODULES)}), "
+                 f"{', '.join(modules)}, `__future__`; from `sys` only "
+                 f"{', '.join(f'`{n}`' for n in MODULES['sys'] or ())} |")
+    lines.append("| use of those modules | their public names: nothing that starts with `_` "
+                 "(`random._os` is the operating system) |")
+    lines.append(f"| double-underscore attributes | the operator methods (`__add__`, "
+                 f"`__mul__`, `__eq__`, ...) and "
+                 f"{', '.join(f'`{n}`' for n in sorted(PLAIN_DUNDERS))} |")
+    lines.append("| `getattr`, `hasattr`, `delattr`, `operator.attrgetter`, "
+                 "`operator.methodcaller` | only with the attribute's name written out as a "
+                 "string |")
+    lines.append("")
+    lines.append("| never | why |")
+    lines.append("| --- | --- |")
+    seen: dict[str, list[str]] = {}
+    for name, why in FORBIDDEN_BUILTINS.items():
+        seen.setdefault(why, []).append(f"`{name}`")
+    for why, names in seen.items():
+        lines.append(f"| {', '.join(names)} | {why} |")
+    lines.append(f"| frames, tracebacks, code objects, closure cells "
+                 f"(`gi_frame`, `tb_frame`, `f_back`, `f_globals`, `cell_contents`, ...), "
+                 f"`__subclasses__`, `__globals__`, `__dict__`, `__self__`, `__mro__` | "
+                 f"{WHY_INTROSPECTION} |")
+    lines.append("")
+    lines.append("Code under `if __name__ == \"__main__\":` is not checked: it never runs while "
+                 "a submission is graded.")
+    return "\n".join(lines)
+
+
+def guard_markdown() -> str:
+    """What the run-time guard refuses, grouped by what the code tried (for the README)."""
+    by_reason: dict[str, list[str]] = {}
+    for event, reason in REFUSED_EVENTS.items():
+        by_reason.setdefault(reason, []).append(f"`{event}{'*' if event.endswith('.') else ''}`")
+    lines = ["| the code tried to | audit events refused |", "| --- | --- |"]
+    lines.append("| import a module that is not allowed | `import` |")
+    lines.append("| open a file other than reading its own | `open` |")
+    lines.append(f"| read frames | `object.__getattr__` of "
+                 f"{', '.join(f'`{a}`' for a in REFUSED_ATTRIBUTES)} |")
+    for reason, events in by_reason.items():
+        lines.append(f"| {reason} | {', '.join(events)} |")
+    return "\n".join(lines)
 
 
 def describe(violations: list[Violation], limit: int = 3) -> str:

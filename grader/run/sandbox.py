@@ -17,8 +17,6 @@ in the calling thread, so no reader outlives its worker.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import platform
 import selectors
@@ -341,6 +339,8 @@ def become_subreaper() -> bool:
         return _SUBREAPER[0]
     ok = False
     if sys.platform == "linux":
+        import ctypes                 # only here: it costs time to import, and only Linux needs it
+        import ctypes.util
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             ok = libc.prctl(36, 1, 0, 0, 0) == 0          # PR_SET_CHILD_SUBREAPER
