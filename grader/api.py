@@ -63,7 +63,11 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
     writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         before = integrity.digest()
-        outcome = run_checks(sub, limits, only, run_as=run_as, sweep=sweep,
+        # A step's end-to-end run says which earlier step it fails because of: those steps'
+        # checks run too (they take well under a second), and only `only` is reported.
+        running = None if not only else \
+            [s for s in steps.STEP_IDS if s in only or any(s in steps.all_needs(o) for o in only)]
+        outcome = run_checks(sub, limits, running, run_as=run_as, sweep=sweep,
                              protections=protections)
         sub.problems.extend(p for p in outcome.problems if p not in sub.problems)
         result = scoring.grade(sub, outcome.records, {**limits.as_dict(), **outcome.sandbox},

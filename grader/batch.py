@@ -259,6 +259,12 @@ def protections_text(shields: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _first_sentence(text: str) -> str:
+    for end in (". ", ": ", "\n"):
+        text = text.split(end)[0]
+    return text.rstrip(".")[:160]
+
+
 def class_summary(batch: BatchResult, top: int = 10) -> str:
     """What an instructor reads to decide what to re-teach."""
     results = list(batch.results.values())
@@ -292,13 +298,14 @@ def class_summary(batch: BatchResult, top: int = 10) -> str:
     for r in results:
         seen_checks, seen_named = set(), set()
         for s in r.get("steps", []):
-            if s.get("state") in ("not started", "blocked"):
+            if s.get("state") == "not started":
                 continue     # failures that say nothing about this step
             for c in s.get("checks", []):
                 if c.get("state") in ("failed", "error") and c.get("weight", 1):
                     seen_checks.add((c["number"], c["title"]))
-                    if c.get("diagnosis"):
-                        seen_named.add(c["diagnosis"].split(":")[0].split(".")[0])
+                    if c.get("diagnosis") and not c.get("blocked_by"):
+                        # The mistake itself, not a run that fails because of another step.
+                        seen_named.add(_first_sentence(str(c["diagnosis"])))
         failed.update(seen_checks)
         named.update(seen_named)
     if failed:

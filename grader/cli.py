@@ -120,7 +120,7 @@ def hint_command(argv: Sequence[str]) -> int:
 
 def steps_markdown() -> str:
     """The step table as Markdown, as the README shows it (a test keeps the two in step)."""
-    rows = ["| step | points | what you write | where | checks run through |",
+    rows = ["| step | points | what you write | where | its end-to-end run uses |",
             "| --- | ---: | --- | --- | --- |"]
     for step in steps.STEPS:
         if step.bonus and step is steps.BONUS_STEPS[0]:
@@ -140,7 +140,7 @@ def steps_command(argv: Sequence[str]) -> int:
     if parser.parse_args(argv).markdown:
         print(steps_markdown())
         return 0
-    print(f"{'step':<12} {'points':>6}  {'needs':<22} where")
+    print(f"{'step':<12} {'points':>6}  {'end-to-end run uses':<22} where")
     for step in steps.STEPS:
         if step is steps.BONUS_STEPS[0]:
             print(f"{'total':<12} {steps.TOTAL_POINTS:>6}")

@@ -119,7 +119,7 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
     return {
         "score": round(result.score, 2),
         "execution_time": round(result.seconds if seconds is None else seconds, 2),
-        "output": report.scoreboard(result, colour=False),
+        "output": report.scoreboard(result, colour=False, commands=False),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",

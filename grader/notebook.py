@@ -340,17 +340,26 @@ def _classify(source: str) -> tuple[str, str] | None:
 
 
 def _key(cell: Any) -> tuple[str, str] | None:
-    meta = (cell.get("metadata") or {}).get("micrograd_kit") or {}
+    # A hand-edited notebook may hold anything where a dict belongs: read it as nothing.
+    metadata = cell.get("metadata")
+    meta = metadata.get("micrograd_kit") if isinstance(metadata, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
     module, part = meta.get("module"), meta.get("part")
-    if module in PARTS and part in PARTS[module]:
+    if isinstance(module, str) and isinstance(part, str) and module in PARTS and \
+            part in PARTS[module]:
         return module, part
-    first = (cell.get("source") or "").lstrip().splitlines()[:1]
+    source = cell.get("source") or ""
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    if not isinstance(source, str):
+        return None
+    first = source.lstrip().splitlines()[:1]
     match = MARKER.match(first[0]) if first else None
     if match and match.group(1) in PARTS and match.group(2) in PARTS[match.group(1)]:
         return match.group(1), match.group(2)
     if meta:       # a check or example cell of ours
         return None
-    return _classify(_strip_magics(cell.get("source") or ""))
+    return _classify(_strip_magics(source))
 
 
 def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]]) -> Rebuilt:
@@ -462,11 +471,8 @@ def check(step: str | None = None) -> None:
     relocate_result(result, rebuilt)
     # Modules whose cells have not been run yet are not a problem for the step being checked.
     result.problems = [p for p in result.problems if "is missing from" not in p]
-    text = scoreboard(result, colour=False)
-    # In a notebook the command-line hints mean little: point at the step's cell instead.
-    text = re.sub(r"Next: .*\n(  python -m grader .*\n)*", "", text)
-    text = re.sub(r"  Look at .*\n", "", text)
-    print(text.rstrip())
+    # In a notebook there is no command line: the scoreboard suggests none.
+    print(scoreboard(result, colour=False, commands=False).rstrip())
 
 
 def relocate_result(result: Any, rebuilt: Rebuilt) -> None:

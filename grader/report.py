@@ -10,16 +10,15 @@ from typing import Any, TextIO
 from . import steps
 from .results import CheckResult, GradingResult, StepResult
 
-JSON_FORMAT_VERSION = 1
+JSON_FORMAT_VERSION = 2
 
 STATE_MARK = {
     "passed": "PASS",
     "partly passed": "PART",
     "failed": "FAIL",
     "not started": "TODO",
-    "blocked": "WAIT",
 }
-COLOURS = {"PASS": "32", "PART": "33", "FAIL": "31", "TODO": "2", "WAIT": "35"}
+COLOURS = {"PASS": "32", "PART": "33", "FAIL": "31", "TODO": "2"}
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -52,30 +51,42 @@ def location(submission: str, where: str) -> str:
 
 
 def state_text(step: StepResult) -> str:
-    if step.state == "blocked":
-        return f"blocked by {step.blocked_by}"
     return step.state
 
 
-def _hidden_summary(step: StepResult) -> str:
-    ran = [c for c in step.checks if c.state in ("passed", "failed", "error")]
-    hidden = [c for c in ran if not c.visible]
-    visible = [c for c in ran if c.visible]
-    parts = []
-    if visible:
-        parts.append(f"{sum(c.passed for c in visible)} of {len(visible)} visible")
-    parts.append(f"{sum(c.passed for c in hidden)} of {len(hidden)} hidden checks passed")
-    return ", ".join(parts)
+def count_text(checks: list[CheckResult]) -> str:
+    """How many of these checks passed and how many of them are hidden, in one phrase that every
+    place of the report uses: "9 of 11 checks passed, 10 of them hidden"."""
+    graded = [c for c in checks if c.weight > 0 and c.state in ("passed", "failed", "error")]
+    hidden = sum(1 for c in graded if not c.visible)
+    passed = sum(1 for c in graded if c.passed)
+    hidden_text = "all hidden" if hidden == len(graded) and len(graded) > 1 else \
+        f"{hidden} of them hidden" if hidden else "none hidden"
+    return f"{passed} of {len(graded)} checks passed, {hidden_text}"
+
+
+def _summary(check: CheckResult) -> str:
+    """One line that can be read on its own: what was built (shortened), the upstream gradient
+    when one was set, and what came out."""
+    lines = check.message.splitlines() or [check.state]
+    gist = next((line for line in reversed(lines)
+                 if not line.startswith(("also wrong:", "  at ", "This run uses"))), lines[0])
+    first = lines[0]
+    if first.startswith("built ") and gist is not first:
+        what = first[len("built "):]
+        what = what if len(what) <= 70 else what[:67] + "..."
+        upstream = next((part.split(" and ")[0].split(", then")[0] for line in lines[1:3]
+                         for part in [line] if "out.grad = " in line), "")
+        if upstream:
+            upstream = "; " + upstream[upstream.index("out.grad = "):].rstrip(",")
+        return f"{what}{upstream}: {gist}"
+    return gist
 
 
 def check_lines(check: CheckResult, full: bool) -> list[str]:
     head = f"x {check.number} {check.title}"
     if not full:
-        lines = check.message.splitlines() or [check.state]
-        # The line with the numbers, without the context the first failure already showed.
-        kept = [line for line in lines if not line.startswith(("also wrong:", "  at "))]
-        gist = kept[-1] if kept else lines[0]
-        return [head, f"    {gist}"]
+        return [head, f"    {_summary(check)}"]
     lines = [head]
     if check.message:
         lines.append(_indent(check.message, "    "))
@@ -100,34 +111,54 @@ def advice(step: StepResult) -> list[str]:
 
 
 def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[str]:
-    """Feedback for one step: the first failure in full, the others summarised."""
+    """Feedback for one step: the first failure in full, the others summarised, and each named
+    mistake only once."""
     meta = steps.get(step.id)
-    failing = [c for c in step.checks if not c.passed and c.state != "blocked" and c.weight > 0]
+    failing = [c for c in step.checks if not c.passed and c.weight > 0]
     # Lead with a failure the grader could explain, if there is one.
     failing.sort(key=lambda c: c.diagnosis is None)
     lines = [f"{step.id}: {state_text(step)}, {_points(step.points)}/{_points(step.max_points)} "
-             f"points ({_hidden_summary(step)})"]
-    if step.state == "blocked":
-        lines.append(f"  Fix {step.blocked_by} first: these checks run through it.")
+             f"points ({count_text(step.checks)})"]
     if failing and all(c.error_kind == "import" for c in failing):
         first = failing[0].message.splitlines()[0]
         lines.append(f"  not graded: {first} (see the top of this report)")
         return lines
     shown = 0
+    said: set[str] = set()
     for check in failing:
-        full = shown < max_full
+        full = shown < max_full or (check.diagnosis is not None and check.diagnosis not in said
+                                    and shown < 3)
         lines.extend(_indent(line, "  ") for line in check_lines(check, full))
+        if full and check.diagnosis:
+            said.add(check.diagnosis)
         shown += 1
         if shown >= 6 and len(failing) > shown:
             lines.append(f"  ... and {len(failing) - shown} more failing checks")
             break
-    if step.state != "blocked" and meta.todos:
+    causes = {c.blocked_by for c in failing}
+    if failing and len(causes) == 1 and None not in causes and causes != {step.id}:
+        # Only end-to-end runs fail, because of another step: point there, not at this code.
+        cause = steps.get(str(causes.pop()))
+        lines.append(f"  Look at {cause.id} first: every other check of {step.id} passes")
+    elif meta.todos:
         where = step.todo or meta.file
         lines.append(f"  Look at {', '.join(meta.todos)} in {location(submission, where)}")
     return lines
 
 
-def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool = False) -> str:
+def command_for(label: str) -> str:
+    """The command that grades the same submission again (nothing added for exercises/)."""
+    if label in ("exercises/", "exercises", ""):
+        return "python -m grader"
+    if label == "solutions/":
+        return "python -m grader --solutions"
+    shown = label if " " not in label else f'"{label}"'
+    return f"python -m grader {shown}"
+
+
+def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = True) -> str:
+    """The scoreboard as text. `commands`: suggest command lines (not on Gradescope, nor in a
+    notebook, where there is no command line to type them into)."""
     def paint(mark: str) -> str:
         return f"\x1b[{COLOURS[mark]}m{mark}\x1b[0m" if colour else mark
 
@@ -159,9 +190,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
     nxt = result.next_step
     core_done = bool(core) and all(s.passed for s in core)
     if nxt is None or (core_done and nxt.id not in {s.id for s in core}):
-        graded = [c for s in (result.steps if nxt is None else core) for c in s.checks
-                  if c.weight > 0]
-        hidden = sum(1 for c in graded if not c.visible)
+        graded = [c for s in (result.steps if nxt is None else core) for c in s.checks]
         if len(core) == len(steps.CORE_STEPS):
             names = "Every step" if nxt is None and bonus else "Every core step"
             if nxt is None and not bonus:
@@ -169,11 +198,11 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
         else:
             names = " and ".join(s.id for s in (result.steps if nxt is None else core))
         extra = ", bonus included" if nxt is None and bonus and core else ""
-        out.append(f"{names} passed{extra}: all {len(graded)} checks ({hidden} of them hidden).")
+        out.append(f"{names} passed{extra}: {count_text(graded)}.")
         for step in result.steps:
             if step.passed:
                 out.extend(advice(step))
-        if len(core) == len(steps.CORE_STEPS):
+        if len(core) == len(steps.CORE_STEPS) and commands:
             out.append("Run `python exercises/train.py` to watch your network learn.")
         if nxt is None:
             return "\n".join(line.rstrip() for line in out) + "\n"
@@ -181,23 +210,22 @@ def scoreboard(result: GradingResult, *, colour: bool = False, show_passed: bool
         out.append(f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}.")
 
     if result.problems:
-        out.append("Next: fix the problem marked ! above, then run the grader again.")
+        out.append("Next: fix the problem marked ! above, then grade again.")
     target = nxt
-    if nxt.state == "blocked" and nxt.blocked_by:
-        target = result.step(nxt.blocked_by) if any(
-            s.id == nxt.blocked_by for s in result.steps) else nxt
     where = target.todo or steps.get(target.id).file
     out.append(f"Next: {target.id} ({steps.get(target.id).title}), in "
                f"{location(result.submission, where)}")
-    out.append(f"  python -m grader hint {target.id}      a nudge in the right direction")
-    out.append(f"  python -m grader --step {target.id}    check only this step")
+    if commands:
+        again = command_for(result.submission)
+        hint, only = f"python -m grader hint {target.id}", f"{again} --step {target.id}"
+        width = max(len(hint), len(only)) + 4
+        out.append(f"  {hint:<{width}}a nudge in the right direction")
+        out.append(f"  {only:<{width}}check only this step")
     if not core_done:
         for step in result.steps:
             if step.passed:
                 out.extend(advice(step))
-    feedback_steps = [s for s in result.steps
-                      if not s.passed and s.state != "not started"
-                      and (show_passed or s.state != "blocked" or s is target)]
+    feedback_steps = [s for s in result.steps if not s.passed and s.state != "not started"]
     if feedback_steps:
         out.append("")
         for step in feedback_steps:

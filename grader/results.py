@@ -13,14 +13,15 @@ class CheckResult:
     title: str
     weight: float
     visible: bool               # shown in the tutorial / to students before the deadline
-    state: str                  # passed | failed | blocked | not_run | error
+    state: str                  # passed | failed | not_run | error
     message: str = ""
     output: str = ""            # what the student's code printed during this check (truncated)
     points: float = 0.0
     max_points: float = 0.0
     error_kind: str | None = None
-    blocked_by: str | None = None
+    blocked_by: str | None = None   # the step an end-to-end check's failure comes from
     diagnosis: str | None = None
+    end_to_end: bool = False        # runs the student's whole engine, every step included
 
     @property
     def passed(self) -> bool:
@@ -33,8 +34,7 @@ class StepResult:
     title: str
     points: float
     max_points: float
-    state: str                  # passed | partly passed | failed | not started | blocked
-    blocked_by: str | None = None
+    state: str                  # passed | partly passed | failed | not started
     todo: str | None = None     # "engine.py:27" for the first TODO of this step still to do
     checks: list[CheckResult] = field(default_factory=list)
 

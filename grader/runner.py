@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import pytest
 from pytest_jsonreport.plugin import JSONReport  # type: ignore[import-untyped]
 
-from .checking import Session
+from .checks.kit import Session
 from .run.sandbox import Limits, Protections, Sandbox
 from .submission import Submission
 

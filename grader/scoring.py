@@ -30,6 +30,7 @@ def check_result(record: dict[str, Any]) -> CheckResult:
         error_kind=record.get("error_kind"),
         blocked_by=record.get("blocked_by"),
         diagnosis=clean(str(diagnosis)) if diagnosis is not None else None,
+        end_to_end=bool(record.get("end_to_end", False)),
     )
 
 
@@ -55,46 +56,30 @@ def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dic
     graded_records = [r for c, r in zip(checks, records) if c.weight > 0]
     if graded and all(c.passed for c in graded):
         return StepResult(step.id, step.title, float(step.points), float(step.points), "passed",
-                          None, todo, checks)
+                          todo, checks)
     if file_absent and step.bonus:
         # A submission without extensions.py simply has not started the bonus.
-        return StepResult(step.id, step.title, 0.0, float(step.points), "not started", None,
+        return StepResult(step.id, step.title, 0.0, float(step.points), "not started",
                           step.file, checks)
-    state, blocked_by = _state(step, graded, graded_records, earlier, untouched_todos)
-    return StepResult(step.id, step.title, points, float(step.points), state, blocked_by, todo,
-                      checks)
+    state = _state(step, graded, graded_records, untouched_todos)
+    return StepResult(step.id, step.title, points, float(step.points), state, todo, checks)
 
 
 def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[dict[str, Any]],
-           earlier: dict[str, StepResult], untouched_todos: Sequence[str]) -> tuple[str, str | None]:
+           untouched_todos: Sequence[str]) -> str:
+    """A step that did not pass: not started, partly passed or failed. Each step is graded on
+    its own, so none waits for another: an end-to-end check that fails because of an earlier
+    step says so on the check itself (blocked_by)."""
     own_todo_untouched = bool(step.todos) and len(untouched_todos) == len(step.todos)
     raised_own = [_not_implemented_in(c, r) == step.id for c, r in zip(checks, records)]
-    failing = [c for c in checks if not c.passed]
     if own_todo_untouched or (checks and all(raised_own)):
-        return "not started", None
-    if not step.todos and step.needs and all(
-            earlier.get(n) is not None and earlier[n].state == "not started" for n in step.needs):
-        return "not started", None
-    # A failure is explained by an earlier step when a step it runs through has not passed.
-    for need in steps.STEP_IDS:
-        if need == step.id or need not in earlier or earlier[need].passed:
-            continue
-        explained = all(
-            need in steps.all_needs(step.id) or need in _check_needs(c, records)
-            or c.blocked_by == need
-            for c in failing)
-        if explained:
-            return "blocked", need
+        return "not started"
+    if not step.todos and checks and all(_not_implemented_in(c, r) is not None
+                                         for c, r in zip(checks, records)):
+        return "not started"         # given code waiting for a step's TODO
     if any(c.passed for c in checks):
-        return "partly passed", None
-    return "failed", None
-
-
-def _check_needs(check: CheckResult, records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
-    for r in records:
-        if str(r.get("number")) == check.number:
-            return tuple(r.get("needs") or ())
-    return ()
+        return "partly passed"
+    return "failed"
 
 
 def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str, Any],

@@ -20,20 +20,13 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import parse_qs, urlparse
 
-from . import graphs
-from .checking import describe_error
+from . import steps
+from .checks import graphs
+from .checks.kit import describe_error
+from .ops import OPS
 from .run.sandbox import Limits, Sandbox
 
 PARAMETERS = (("x1", 2.0), ("w1", -3.0), ("x2", 0.0), ("w2", 1.0), ("b", 6.8813735870195432))
-OP_TEXT = {"add": "+", "mul": "*", "tanh": "tanh", "addc": "+", "mulc": "*", "cadd": "+",
-           "cmul": "*", "sub": "-", "div": "/", "pow": "**", "neg": "neg", "sum": "sum",
-           "csub": "-", "cdiv": "/"}
-NOT_STARTED = {
-    "add": "Value.__add__ is not written yet (step add): the graph cannot be built without it.",
-    "mul": "Value.__mul__ is not written yet (step mul): the graph cannot be built without it.",
-    "tanh": "Value.tanh is not written yet (step tanh): the graph cannot be built without it.",
-}
-
 
 def neuron(values: dict[str, float]) -> graphs.Spec:
     return graphs.neuron_spec(*(float(values.get(name, default)) for name, default in PARAMETERS))
@@ -71,7 +64,11 @@ def observe(sandbox: Sandbox, spec: graphs.Spec) -> dict[str, Any]:
         error = outcome.error
     if error is not None:
         step = error.get("step")
-        message = NOT_STARTED.get(step or "", "") or describe_error(error)
+        if error.get("kind") == "not_implemented" and step in steps.STEP_IDS:
+            message = (f"{steps.get(step).where} is not written yet (step {step}): the graph "
+                       f"cannot be built without it.")
+        else:
+            message = describe_error(error)
         return {"error": message, "output": outcome.output}
     result = outcome.result or {}
     names = graphs.leaf_names(spec)
@@ -79,7 +76,7 @@ def observe(sandbox: Sandbox, spec: graphs.Spec) -> dict[str, Any]:
     for i, op in enumerate(spec):
         data = _finite(result.get("data", [None] * len(spec))[i])
         grad = _finite(result.get("grad", [None] * len(spec))[i])
-        label = names.get(i) or ("o" if i == len(spec) - 1 else OP_TEXT.get(op[0], str(op[0])))
+        label = names.get(i) or ("o" if i == len(spec) - 1 else OPS[op[0]].symbol)
         nodes.append(Node(i, label, op[0], data, grad, want[i], expected[i]))
     return {"nodes": [n.__dict__ | {"wrong": n.wrong} for n in nodes],
             "edges": [[j, i] for i, op in enumerate(spec) for j in graphs.operands(op)],

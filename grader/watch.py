@@ -33,7 +33,7 @@ def _focus(result: GradingResult) -> str | None:
     step = result.next_step
     if step is None:
         return None
-    return step.blocked_by if step.state == "blocked" and step.blocked_by else step.id
+    return step.id
 
 
 def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto",

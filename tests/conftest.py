@@ -116,6 +116,18 @@ def failing(result: GradingResult) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
+def graded_fixture(tmp_path_factory):
+    """name -> its grading, each fixture graded once however many tests read it."""
+    done: dict[str, GradingResult] = {}
+
+    def get(name: str) -> GradingResult:
+        if name not in done:
+            done[name] = grade(fixture_submission(name, tmp_path_factory.mktemp(name)))
+        return done[name]
+    return get
+
+
+@pytest.fixture(scope="session")
 def solutions_result() -> GradingResult:
     return grade(SOLUTIONS)
 

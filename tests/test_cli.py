@@ -36,7 +36,7 @@ def test_solutions_show_100():
 def test_json_document_has_every_step_and_check_with_points_and_messages():
     proc = run("--json")
     data = json.loads(proc.stdout)     # nothing but the document on stdout
-    assert data["kit"] == "micrograd-kit" and data["format"] == 1
+    assert data["kit"] == "micrograd-kit" and data["format"] == 2
     assert data["score"] == 0 and data["max_score"] == 100
     assert [s["id"] for s in data["steps"]] == list(steps.STEP_IDS)
     assert {"check_timeout", "run_timeout", "memory_mb", "output_kb", "worker_user"} <= set(data["settings"])

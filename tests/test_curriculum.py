@@ -83,6 +83,18 @@ def test_step_table_is_consistent():
         assert step.hint and step.title and step.points > 0
 
 
+@pytest.mark.parametrize("name", steps.ALL_FILES)
+def test_every_function_handed_out_is_a_todo_or_declared_given(name):
+    # Given code is graded too (through the end-to-end runs and the given-operations check):
+    # the table must know every function a student receives, and nothing that is not there.
+    functions = {n for n, kind in _public_api(EXERCISES / name).items()
+                 if kind not in ("class", "value")}
+    todos = {t for s in steps.STEPS if s.file == name for t in s.todos}
+    given = set(steps.GIVEN.get(name, ()))
+    assert todos.isdisjoint(given)
+    assert functions == todos | given, (functions - todos - given, (todos | given) - functions)
+
+
 def test_every_step_has_checks_and_every_check_names_a_step():
     text = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "grader" / "checks").glob("check_*.py"))
     for step_id in steps.STEP_IDS:

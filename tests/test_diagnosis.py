@@ -32,9 +32,9 @@ def test_every_mistake_of_the_list_has_a_fixture():
 
 
 @pytest.mark.parametrize("name", MISTAKES)
-def test_the_mistake_is_named_in_its_step(name, tmp_path):
+def test_the_mistake_is_named_in_its_step(name, graded_fixture):
     spec = json.loads((FIXTURES / name / "mutation.json").read_text(encoding="utf-8"))
-    result = grade(fixture_submission(name, tmp_path))
+    result = graded_fixture(name)
     step = result.step(spec["step"])
     diagnoses = [c.diagnosis for c in step.checks if c.diagnosis and c.weight > 0]
     assert diagnoses, f"{name}: no diagnosis; messages: {[c.message for c in step.checks]}"
@@ -53,6 +53,6 @@ def test_deep_recursion_is_advice_not_a_penalty(tmp_path):
     backward = result.step("backward")
     assert backward.state == "passed"
     notes = [c for c in backward.checks if c.weight == 0 and not c.passed]
-    assert len(notes) == 1 and "Make it iterative" in notes[0].diagnosis
+    assert len(notes) == 1 and "walk with a stack of your own" in notes[0].diagnosis
     # The graded chain of 300 (under the depth limit) passes with recursion.
     assert all(c.passed for c in backward.checks if c.weight > 0)

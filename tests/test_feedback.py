@@ -26,7 +26,8 @@ def test_first_failure_in_full_with_expression_values_and_relative_error(tmp_pat
     block = text[text.index("mul: partly passed"):]
     assert "built out = a*b  with a=1.5, b=-2.5" in block
     assert "got a.grad = 1.5, expected -2.5 (relative error 1.6)" in block
-    assert "-> __mul__'s local gradients are not swapped" in block
+    assert "-> __mul__'s _backward, for both inputs, uses each input's own value (.data) as its " \
+        "local derivative." in block
     # The rest are one-line summaries: the first check has its context, the second does not.
     assert block.count("built ") == 1
 
@@ -35,13 +36,15 @@ def test_wording_is_honest_about_hidden_checks(solutions_result, tmp_path):
     text = report.scoreboard(solutions_result)
     assert "all tests passed" not in text.lower()
     hidden = sum(1 for s in solutions_result.steps for c in s.checks if not c.visible and c.weight)
-    assert f"({hidden} of them hidden)" in text
+    checks = sum(1 for s in solutions_result.steps for c in s.checks if c.weight)
+    assert f"{checks} of {checks} checks passed, {hidden} of them hidden" in text
     one = grade(partly_done(["add"], tmp_path), only=["add"])
     single = report.scoreboard(one)
-    assert "add passed: all" in single and "Every step" not in single
+    assert "add passed: 10 of 10 checks passed, all hidden" in single
+    assert "Every step" not in single
     failing = grade(fixture_submission("backward_no_seed", tmp_path / "b"))
     line = report.step_feedback(failing.step("backward"), "ex")[0]
-    assert "0 of 1 visible" in line and "hidden checks passed" in line
+    assert "0 of 12 checks passed, 11 of them hidden" in line
 
 
 def test_colour_only_when_asked_and_never_with_no_color(solutions_result, monkeypatch):

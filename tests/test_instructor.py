@@ -115,7 +115,9 @@ def test_batch_grades_a_class_into_csv_json_and_summary(small_class, tmp_path):
     summary = (tmp_path / "out" / "grades-summary.txt").read_text()
     assert summary in shown.getvalue()
     assert "Class summary: 7 submissions" in summary and "mul.1" in summary
-    assert "Mistakes named most often" in summary and "not swapped" in summary
+    assert "Mistakes named most often" in summary
+    assert "uses each input's own value (.data) as its local derivative" in summary
+    assert "does not pass yet" not in summary.split("Mistakes named most often")[1]
     # Piped: one plain line per submission, no carriage returns.
     assert "\r" not in shown.getvalue() and shown.getvalue().count("/7 ") == 7
     assert batch.skipped == 0

@@ -84,8 +84,10 @@ def test_one_buggy_cell_loses_points_in_its_step_only(books, tmp_path):
     result = grade(_save(nb, tmp_path / "bug.ipynb"))
     assert not result.step("mul").passed
     for step in result.core_steps:
-        assert step.id == "mul" or step.passed or step.blocked_by == "mul"
-    assert any("not swapped" in (c.diagnosis or "") for c in result.step("mul").checks)
+        assert step.id == "mul" or all(c.passed or c.weight == 0 or c.blocked_by == "mul"
+                                       for c in step.checks)
+    assert any("own value (.data) as its local derivative" in (c.diagnosis or "")
+               for c in result.step("mul").checks)
 
 
 def test_lost_metadata_and_markers_still_grade(books, tmp_path):
@@ -100,6 +102,15 @@ def test_lost_metadata_and_markers_still_grade(books, tmp_path):
         if cell.cell_type == "code" and cell.source.startswith("# micrograd-kit"):
             cell.source = cell.source.split("\n", 1)[1]
     assert grade(_save(bare, tmp_path / "bare.ipynb")).score == 100
+
+
+@pytest.mark.parametrize("junk", ["engine", ["engine", "add"], 3, {"module": ["engine"]}])
+def test_metadata_of_the_wrong_kind_is_read_as_none(books, tmp_path, junk):
+    nb = _load(books["solutions"])
+    for cell in nb.cells:
+        if "micrograd_kit" in cell.metadata:
+            cell.metadata["micrograd_kit"] = junk
+    assert grade(_save(nb, tmp_path / "junk.ipynb")).score == 100
 
 
 def test_the_last_cell_of_a_step_wins(books, tmp_path):

@@ -135,12 +135,43 @@ CORRECT_STYLES = {
                 queue.extend(node._prev)
             return list(ts.static_order())
         """,
+    "format fields, class hooks, warnings and a guarded script part": """
+        import sys
+        import warnings
+
+        class Base:
+            def __init_subclass__(cls, **kwargs):
+                super().__init_subclass__(**kwargs)
+
+        class Named:
+            def __set_name__(self, owner, name):
+                self.name = name
+
+        class Value(Base):
+            def __repr__(self):
+                return "{0.__class__.__name__}({0.data:{1}}, op={0._op!r})".format(self, ".4f")
+
+            def __pow__(self, k):
+                if not isinstance(k, (int, float)):
+                    warnings.warn("only constant powers are supported")
+                return self
+
+        if __name__ == "__main__" and len(sys.argv) > 1:
+            import os
+            print(os.getcwd())
+        """,
 }
 
 
 @pytest.mark.parametrize("name", CORRECT_STYLES)
 def test_every_correct_engine_style_is_admitted(name):
     assert violations(CORRECT_STYLES[name]) == []
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "engine_styles").glob("*.py")),
+                         ids=lambda p: p.stem)
+def test_every_engine_written_in_another_style_is_admitted(path):
+    assert violations(path.read_text(encoding="utf-8")) == []
 
 
 ESCAPES = [
@@ -190,6 +221,26 @@ ESCAPES = [
     ("s = '{0.__class__.__init__.__globals__}'.format(1)", "the format field"),
     ("__name__ = '__main__'", "assigning __name__"),
     ("import sys as s\nm = s\nm.modules", "sys.modules"),
+    # red-team findings: each reached an object the check above never saw
+    ("import operator\nf = operator.attrgetter", "operator.attrgetter used as a value"),
+    ("from operator import attrgetter as ag\nf = ag", "operator.attrgetter used as a value"),
+    ("import string\nstring.Formatter().get_field('0.__class__', [1], {})", "import string"),
+    ("import typing\ntyping.get_type_hints(1)", "typing.get_type_hints"),
+    ("from typing import ForwardRef", "typing.ForwardRef"),
+    ("from typing import *", "from typing import *"),
+    ("from functools import singledispatch", "functools.singledispatch"),
+    ("def f(x: \"__import__('os')\"): pass", "__import__"),
+    ("x: 'list[eval]' = 1", "eval()"),
+    ("class P:\n    __match_args__ = ('__globals__',)", "__match_args__"),
+    ("import contextlib\ncontextlib.os.system('x')", "contextlib.os"),
+    ("from dataclasses import builtins", "dataclasses.builtins"),
+    ("import enum\nb = enum.bltns", "enum.bltns"),
+    ("import statistics\nstatistics.random._os", "statistics.random"),
+    ("import random\nmodules = [random]", "the module random used as a value"),
+    ("import random\ndef f(m=random): return m", "the module random used as a value"),
+    ("import engine\nengine.random._os", "random._os"),
+    ("s = '{0.a[1].gi_frame}'.format(1)", "the format field"),
+    ("s = '{0:{1.__globals__}}'.format(1, 2)", "the format field"),
     ("from pathlib import Path\nPath('/etc/passwd').read_text()", "pathlib.Path"),
 ]
 

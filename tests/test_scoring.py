@@ -49,27 +49,55 @@ def test_filling_in_the_todos_step_by_step_raises_the_score_step_by_step(tmp_pat
 
 
 @pytest.mark.parametrize("name", mutation_fixtures())
-def test_a_single_bug_loses_points_in_its_own_step(name, tmp_path):
-    fixture_submission(name, tmp_path)
+def test_a_single_bug_loses_points_in_its_own_step_only(name, graded_fixture):
     spec = json.loads((FIXTURES / name / "mutation.json").read_text(encoding="utf-8"))
-    result = grade(tmp_path)
+    result = graded_fixture(name)
     buggy = result.step(spec["step"])
     assert buggy.points < buggy.max_points, f"{name} ({spec['why']}) kept every {spec['step']} point"
     assert buggy.state in ("partly passed", "failed"), buggy.state
-    # Other steps keep all their points, or say which step their failures come from.
+    # Every other step is graded on its own. The only checks elsewhere that may fail run the
+    # whole engine end to end, and they name the buggy step as the cause.
+    elsewhere = 0.0
     for step in result.steps:
-        if steps.get(step.id).bonus and step.state == "not started":
-            continue      # the fixture has no extensions.py: its bonus is simply not started
-        if step.id != spec["step"]:
-            assert step.passed or step.blocked_by == spec["step"], (name, step.id, failing(result))
+        if step.id == spec["step"] or (steps.get(step.id).bonus and step.state == "not started"):
+            continue      # a fixture without extensions.py has simply not started the bonus
+        for check in step.checks:
+            if check.passed or check.weight == 0:
+                continue
+            assert check.end_to_end and check.blocked_by == spec["step"], \
+                (name, check.number, check.message, failing(result))
+            if not steps.get(step.id).bonus:
+                elsewhere += check.max_points
+    # ... and what they cost stays small beside the step's own points.
+    assert elsewhere <= END_TO_END_SHARE, (name, elsewhere)
 
 
-@pytest.mark.parametrize("name", ["alt_kahn_tuple_prev", "alt_loop_neuron",
-                                  "alt_dataclass_recursive", "alt_slots_graphlib"])
-def test_correct_engines_written_differently_score_100(name, tmp_path):
-    result = grade(fixture_submission(name, tmp_path))
+END_TO_END_SHARE = 5.0    # the training step's end-to-end runs, at most
+
+
+def correct_fixtures() -> list[str]:
+    """Correct engines and networks written in other ways than the solutions."""
+    names = []
+    for folder in sorted(FIXTURES.iterdir()):
+        spec_file = folder / "mutation.json"
+        if folder.name.startswith("alt_") and not spec_file.exists():
+            names.append(folder.name)
+        elif spec_file.exists() and json.loads(spec_file.read_text(encoding="utf-8")).get("correct"):
+            names.append(folder.name)
+    return names
+
+
+@pytest.mark.parametrize("name", correct_fixtures())
+def test_correct_code_written_differently_scores_full_marks_and_names_no_mistake(name,
+                                                                             graded_fixture):
+    result = graded_fixture(name)
     assert result.score == 100, failing(result)
+    assert all(s.passed for s in result.steps if not (steps.get(s.id).bonus and
+                                                     s.state == "not started")), failing(result)
     assert result.settings["protections"]["admission"] and result.problems == []
+    # Advice (checks of weight 0, such as on a recursive backward()) may still be given.
+    assert [c.diagnosis for s in result.steps for c in s.checks
+            if c.diagnosis and c.weight > 0 and s.state != "not started"] == []
 
 
 def test_two_runs_give_identical_results(tmp_path):
@@ -78,3 +106,18 @@ def test_two_runs_give_identical_results(tmp_path):
     for data in (first, second):
         data.pop("seconds")
     assert first == second
+
+
+def test_a_step_graded_alone_is_scored_and_explained_as_in_the_full_run(graded_fixture,
+                                                                          tmp_path):
+    # backward_orders_by_id passes a quick look at backward(): only backward's own checks show
+    # that training's end-to-end run fails because of it. --step runs them too.
+    full = graded_fixture("backward_orders_by_id").step("training")
+    alone = grade(fixture_submission("backward_orders_by_id", tmp_path), only=["training"])
+    assert [s.id for s in alone.steps] == ["training"]
+    assert alone.step("training").points == full.points < full.max_points
+
+    def seen(step):
+        return [(c.number, c.passed, c.blocked_by, c.diagnosis) for c in step.checks]
+    assert seen(alone.step("training")) == seen(full)
+    assert any(c.blocked_by == "backward" for c in full.checks)

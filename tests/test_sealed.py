@@ -60,15 +60,22 @@ def printed(result) -> str:
 def test_a_submission_cannot_take_over_the_worker_to_forge_answers(shield, tmp_path):
     result = grade_path(fixture_submission("hostile_forges_answers", tmp_path / "f"),
                         protections=shield, limits=FAST)
-    assert result.score == 0 and result.bonus_score == 0
+    # Its nn.py and train.py are the kit's own, graded on the grader's stand-in engine; the
+    # engine's steps, which the forged answers are about, get nothing.
+    assert _engine_points(result) == 0
     if not shield.admission:          # the guard alone: every route was tried and refused
         assert "handler tables taken over: 0" in printed(result)
+
+
+def _engine_points(result) -> float:
+    return sum(s.points for s in result.steps
+               if s.id in ("add", "mul", "tanh", "backward", "activations"))
 
 
 def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(tmp_path):
     result = grade_path(fixture_submission("hostile_forges_answers", tmp_path / "f"),
                         protections=NOTHING, limits=FAST)
-    assert result.score > 20 and "handler tables taken over: 0" not in printed(result)
+    assert _engine_points(result) > 20 and "handler tables taken over: 0" not in printed(result)
 
 
 def _global_reads(source: str) -> dict[str, set[str]]:
@@ -196,6 +203,31 @@ def test_with_no_layer_on_the_leftover_does_harm_so_the_test_above_can_fail(tmp_
         assert tampered > 0 or _leftovers() or min(scores.values()) < 100
     finally:
         subprocess.run(["pkill", "-9", "-f", "leftover-987654"], check=False)
+
+
+def _outliving(tmp_path: Path, shield: Protections) -> list[int]:
+    fixture_submission("hostile_outlives_its_worker", tmp_path / "sub")
+    grade_path(tmp_path / "sub", limits=FAST, protections=shield)
+    time.sleep(0.3)
+    out = subprocess.run(["pgrep", "-f", "outlives-123456"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+@pytest.mark.skipif(not LINUX, reason="starts processes with os.fork and finds them with pgrep")
+@pytest.mark.parametrize("shield", modes("all-process", "boundary", "cleanup"))
+def test_a_process_held_by_a_session_outliving_its_worker_dies_too(shield, tmp_path):
+    try:
+        assert _outliving(tmp_path, shield) == []
+    finally:
+        subprocess.run(["pkill", "-9", "-f", "outlives-123456"], check=False)
+
+
+@pytest.mark.skipif(not LINUX, reason="starts processes with os.fork and finds them with pgrep")
+def test_with_no_layer_on_the_held_process_survives_so_the_test_above_can_fail(tmp_path):
+    try:
+        assert _outliving(tmp_path, NOTHING) != []
+    finally:
+        subprocess.run(["pkill", "-9", "-f", "outlives-123456"], check=False)
 
 
 @pytest.mark.parametrize("shield", modes("all", "all-process"))

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from grader import graphs
+from grader.checks import graphs
 from grader.run.sandbox import Limits, Sandbox
 from grader.visualize import Server, draw, neuron, observe
 from conftest import EXERCISES, ROOT, SOLUTIONS, fixture_submission

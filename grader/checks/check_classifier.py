@@ -1,10 +1,13 @@
-"""Bonus step classifier: train on the Iris flowers, then classify flowers it has not seen."""
+"""Bonus step classifier: train on the Iris flowers with the student's whole engine, then classify
+flowers it has not seen (the bonus steps' end-to-end check)."""
 
 import math
 import random
 from pathlib import Path
 
 import pytest
+
+from grader import steps
 
 STEP = "classifier"
 DATA = Path(__file__).resolve().parent.parent / "data" / "iris.csv"
@@ -33,16 +36,43 @@ def split(seed=SPLIT_SEED, n_test=45):
             [scale(i) for i in test], [ys[i] for i in test])
 
 
-@pytest.mark.check(step=STEP, weight=1, title="test accuracy on 45 held-out flowers")
+def _why(kit, predictions, right, train_x, train_y, test_x):
+    """What the predictions say about the training."""
+    if len(set(predictions)) == 1:
+        return ("every prediction is the same class: the network did not learn to tell the "
+                "flowers apart. Check that the loss goes down over the epochs.")
+    # Trained for a single epoch, the model should already differ; if it is the same as after
+    # all of them, training changes nothing.
+    short = kit.quietly("classifier", timeout=TIME_LIMIT, train_x=train_x, train_y=train_y,
+                        test_x=test_x, seed=TRAIN_SEED, epochs=1)
+    if short is not None and short.get("predictions") == predictions:
+        return ("training changes nothing: the model predicts the same after one epoch as "
+                "after all of them, so the parameters are never updated (or their gradients "
+                "are always 0).")
+    if right <= 20:
+        return ("the model is about as good as a guess: it learns, but not towards the right "
+                "classes (check which class each output stands for, and the sign of the "
+                "update).")
+    return None
+
+
+@pytest.mark.check(step=STEP, weight=1, end_to_end=True, needs=steps.get(STEP).needs,
+                   title="test accuracy on 45 held-out flowers")
 def check_accuracy(kit):
     train_x, train_y, test_x, test_y = split()
-    result = kit.probe("classifier", timeout=TIME_LIMIT, train_x=train_x, train_y=train_y,
-                       test_x=test_x, seed=TRAIN_SEED)
-    predictions = result.get("predictions") or []
-    if len(predictions) != len(test_y):
-        raise kit.fail(f"expected {len(test_y)} predictions, got {len(predictions)}")
-    right = sum(1 for p, y in zip(predictions, test_y) if p == y)
-    if right < PASS_MARK:
-        raise kit.fail(f"train_classifier on 105 standardized flowers (seed {TRAIN_SEED}), then "
-                       f"predict on 45 others: {right} of 45 right ({right / 45:.0%}); the "
-                       f"reference gets 42 and the pass mark is {PASS_MARK}")
+    try:
+        result = kit.probe("classifier", timeout=TIME_LIMIT, train_x=train_x, train_y=train_y,
+                           test_x=test_x, seed=TRAIN_SEED)
+        predictions = result.get("predictions") or []
+        if len(predictions) != len(test_y):
+            raise kit.fail(f"expected {len(test_y)} predictions, got {len(predictions)}")
+        right = sum(1 for p, y in zip(predictions, test_y) if p == y)
+        if right < PASS_MARK:
+            raise kit.fail(
+                f"train_classifier on 105 standardized flowers (seed {TRAIN_SEED}), then "
+                f"predict on 45 others: {right} of 45 right ({right / 45:.0%}); the reference "
+                f"gets 42 and the pass mark is {PASS_MARK}",
+                diagnosis=_why(kit, predictions, right, train_x, train_y, test_x))
+    except Exception as failure:
+        kit.blame(failure)
+        raise

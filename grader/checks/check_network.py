@@ -1,10 +1,11 @@
-"""Step network: the given Layer and MLP, running on the student's Value and Neuron."""
+"""Step network: the given Layer and MLP, checked on the grader's stand-in Value and Neuron, so
+that a mistake in Neuron (or in the engine) costs nothing here."""
 
 import random
 
 import pytest
 
-from grader import graphs
+from grader.checks import graphs
 
 STEP = "network"
 
@@ -16,28 +17,40 @@ def _params(seed, count):
 
 @pytest.mark.check(step=STEP, weight=2, title="MLP(3, [4, 4, 1]) has 41 parameters")
 def check_parameter_count(kit):
+    kit.started("neuron")
     for nin, sizes in ((3, [4, 4, 1]), (2, [3, 2])):
-        result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=5)
+        result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=5, neurons="standin")
         want = graphs.mlp_size(nin, sizes)
         if result.get("count") != want or result.get("distinct") != want:
             raise kit.fail(f"MLP({nin}, {sizes}).parameters() has {result.get('count')} Values "
                            f"({result.get('distinct')} different), expected {want}")
+        if result.get("fresh_list") is False:
+            raise kit.fail(f"MLP({nin}, {sizes}).parameters() returns the same list object on "
+                           f"every call",
+                           diagnosis="parameters() must build a new list each time: a list "
+                                     "kept and extended would grow with every call.")
 
 
 @pytest.mark.check(step=STEP, weight=2, title="Layer(3, 1) gives one Value, Layer(3, 2) a list")
 def check_layer_shapes(kit):
+    kit.started("neuron")
     for nout, shape in ((1, "value"), (2, "list of 2")):
-        result = kit.probe("layer", nin=3, nout=nout, init_seed=6, x=[0.5, -1.0, 2.0])
+        result = kit.probe("layer", nin=3, nout=nout, init_seed=6, x=[0.5, -1.0, 2.0],
+                           neurons="standin")
         if result.get("shape") != shape:
             raise kit.fail(f"Layer(3, {nout})(x) returned a {result.get('shape')}, expected a "
-                           f"{'single Value' if nout == 1 else 'list of 2 Values'}")
+                           f"{'single Value' if nout == 1 else 'list of 2 Values'}",
+                           diagnosis="the given Layer.__call__ returns one Value when the layer "
+                                     "has one neuron: it has been changed.")
 
 
 @pytest.mark.check(step=STEP, weight=2, title="MLP(3, [4, 4, 1]) forward value")
 def check_forward(kit):
+    kit.started("neuron")
     params = _params(41, 41)
     x = [2.0, 3.0, -1.0]
-    result = kit.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=41, params=params, xs=[x])
+    result = kit.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=41, params=params, xs=[x],
+                       neurons="standin")
     spec, _, outputs = graphs.mlp_graph(3, [4, 4, 1], params, [x])
     out = (result.get("out") or [None])[0]
     kit.expect_close(out, graphs.evaluate(spec)[outputs[0]], "MLP(x).data",
@@ -50,13 +63,14 @@ SHAPES = ((3, [4, 4, 1]), (2, [3, 2]), (4, [2, 3, 1]))
 @pytest.mark.check(step=STEP, weight=2, title="every parameter's gradient after backward()",
                    seeds=(51, 52))
 def check_gradients(kit, seed):
+    kit.started("neuron")
     nin, sizes = SHAPES[seed % len(SHAPES)]
     count = graphs.mlp_size(nin, sizes)
     params = _params(seed, count)
     rng = random.Random(seed + 1000)
     xs = [[graphs.magnitude(rng, 0.2, 2.0) for _ in range(nin)] for _ in range(2)]
     result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=seed, params=params, xs=xs,
-                       walk="student")
+                       backward=True, neurons="standin")
     spec, indices, _ = graphs.mlp_graph(nin, sizes, params, xs)
     want = graphs.finite_difference_grads(spec, only=indices)
     grads = result.get("param_grad") or []

@@ -1,10 +1,14 @@
-"""Step neuron: nn.Neuron's parameters, initial weights, forward value and gradients."""
+"""Step neuron: nn.Neuron's parameters, initial weights, forward value and gradients.
+
+The neuron runs on the grader's stand-in Value (grader/run/standin.py), which computes gradients
+by finite differences: a mistake in an operation or in backward() costs nothing here."""
 
 import random
 
 import pytest
 
-from grader import diagnosis, graphs
+from grader.checks import diagnosis, graphs
+from grader.checks.kit import CheckFailed
 
 STEP = "neuron"
 
@@ -17,7 +21,13 @@ def neuron_graph(params, x):
 @pytest.mark.check(step=STEP, weight=2, title="Neuron(3).parameters(): 3 weights and a bias")
 def check_parameters(kit):
     for n in (3, 1, 6):
-        result = kit.probe("neuron", n=n, init_seed=7)
+        try:
+            result = kit.probe("neuron", n=n, init_seed=7)
+        except CheckFailed as failure:
+            if "holds a list" in failure.message:
+                failure.diagnosis = ("parameters() returns a list inside a list: the weights "
+                                     "and the bias must all be items of one flat list.")
+            raise
         count = int(kit.number(result.get("count"), "len(parameters())"))
         distinct = int(kit.number(result.get("distinct"), "the number of different Values"))
         why = diagnosis.neuron_parameters(n, count, distinct)
@@ -60,40 +70,45 @@ def check_initial_values(kit):
                        diagnosis=diagnosis.neuron_weights(weights))
 
 
-def _forward(kit, n, seed, x_values):
+def _forward(kit, n, seed, x_values, backward=False, zero=False):
     rng = random.Random(seed)
     params = [round(rng.uniform(-1, 1), 4) for _ in range(n + 1)]
     x = [graphs.magnitude(rng, 0.3, 1.5) for _ in range(n)]
+    if zero:
+        x[0] = 0.0
     result = kit.probe("neuron", n=n, init_seed=seed, params=params, x=x, x_values=x_values,
-                       walk="manual", seed=1.0)
+                       backward=backward)
     spec = neuron_graph(params, x)
     context = (f"Neuron({n}) with weights {params[:-1]} and bias {params[-1]}, "
                f"called on x = {x}" + (" (as Values)" if x_values else ""))
     out = kit.number(result.get("out"), "the output")
-    if not graphs.close(out, graphs.evaluate(spec)[-1]):
-        kit.expect_close(out, graphs.evaluate(spec)[-1], "the output", context,
-                         diagnosis=diagnosis.neuron_forward(params, x, out))
+    kit.expect_close(out, graphs.evaluate(spec)[-1], "the output", context,
+                     diagnosis=diagnosis.neuron_forward(params, x, out))
     return result, spec, params, x, context
 
 
 @pytest.mark.check(step=STEP, weight=3, title="forward: tanh(w . x + b) on a list of numbers",
-                   seeds=(21, 22))
+                   seeds=(21, 22, 23))
 def check_forward(kit, seed):
-    _forward(kit, 2 + seed % 4, seed, x_values=False)
+    _forward(kit, 2 + seed % 4, seed, x_values=False, zero=seed == 23)
 
 
 @pytest.mark.check(step=STEP, weight=3, title="gradients of the weights, the bias and the inputs",
                    seeds=(31, 32))
 def check_gradients(kit, seed):
     n = 2 + seed % 4
-    result, spec, params, x, context = _forward(kit, n, seed, x_values=True)
+    result, spec, params, x, context = _forward(kit, n, seed, x_values=True, backward=True)
     want = graphs.finite_difference_grads(spec)
     param_grad = result.get("param_grad") or []
     x_grad = result.get("x_grad") or []
     if len(param_grad) != n + 1 or len(x_grad) != n:
         raise kit.fail("the neuron's gradients could not be read")
+    if all(g in (0, 0.0) for g in param_grad):
+        raise kit.fail(f"{context}; then out.backward()\nevery parameter's gradient is 0",
+                       diagnosis="the neuron's output is not made from its weights and bias as "
+                                 "Values (computing with .data gives a plain number that "
+                                 "backward() cannot trace back to them).")
     # Parameter leaves come first in the graph, then the inputs.
     names = [f"w{i + 1}" for i in range(n)] + ["b"] + [f"x{i + 1}" for i in range(n)]
     for i, got in enumerate(param_grad + x_grad):
-        kit.expect_close(got, want[i], f"{names[i]}.grad",
-                         context + "; then out.grad = 1 and every _backward, newest first")
+        kit.expect_close(got, want[i], f"{names[i]}.grad", context + "; then out.backward()")

@@ -1,10 +1,14 @@
-"""Step training: train_step's update, checked against finite differences, and the full tutorial run."""
+"""Step training: train_step's loss and update on the grader's stand-in MLP (so only train_step is
+graded), then the tutorial's full run with the student's whole engine and network: the one
+end-to-end check, under a quarter of the step's points."""
 
+import functools
 import random
 
 import pytest
 
-from grader import diagnosis, graphs
+from grader import steps
+from grader.checks import diagnosis, graphs
 
 STEP = "training"
 
@@ -43,6 +47,11 @@ def initial_parameters(seed, nin=3, sizes=SIZES):
 
 def loss_and_grads(params, xs, ys):
     """The loss and its gradient with respect to every parameter, in parameters() order."""
+    return _loss_and_grads(tuple(params), tuple(map(tuple, xs)), tuple(ys))
+
+
+@functools.lru_cache(maxsize=64)
+def _loss_and_grads(params, xs, ys):
     spec, indices, _ = graphs.mlp_graph(3, SIZES, params, xs, ys)
     grads = graphs.finite_difference_grads(spec, only=indices)
     return graphs.evaluate(spec)[-1], [grads[i] for i in indices]
@@ -55,7 +64,48 @@ def random_data(seed):
     return xs, ys
 
 
-def _compare_step(kit, before, after, grads, context, leftover=None):
+def _run(kit, seed, steps_, engine=None):
+    xs, ys = random_data(seed)
+    params = initial_parameters(seed)
+    args = dict(nin=3, sizes=SIZES, params=params, xs=xs, ys=ys, lr=LEARNING_RATE,
+                steps=steps_, record_params=True, model="standin")
+    result = kit.probe("train", engine=engine, **args)
+    return result, xs, ys, params
+
+
+def _explain(kit, result, params, xs, ys, grads, loss):
+    trail = result.get("params") or []
+    moved = [kit.number(a, "a parameter") - b for a, b in zip(trail[0], params)] if trail else []
+    second = second_grads = None
+    if len(trail) > 1:
+        second = [kit.number(a, "a parameter") - kit.number(b, "a parameter")
+                  for a, b in zip(trail[1], trail[0])]
+        second_grads = loss_and_grads([kit.number(v, "a parameter") for v in trail[0]], xs, ys)[1]
+    losses = result.get("losses") or [None]
+    kinds = result.get("kinds") or ["Value"]
+    after = (result.get("grads") or [None])[0]
+    return diagnosis.training(diagnosis.TrainingStep(
+        moved=moved, grads=grads, lr=LEARNING_RATE, loss=losses[0], loss_kind=kinds[0],
+        expected_loss=loss, mean_loss=loss / len(xs), params=list(params),
+        second_moved=second, second_grads=second_grads, grads_after=after))
+
+
+@pytest.mark.check(step=STEP, weight=2,
+                   title="train_step returns the loss, a Value, as it was before the update")
+def check_returned_loss(kit):
+    result, xs, ys, params = _run(kit, 61, 1)
+    loss, grads = loss_and_grads(params, xs, ys)
+    kinds = result.get("kinds") or [None]
+    context = (f"train_step(model, xs, ys, {LEARNING_RATE}) once on MLP(3, {SIZES}) with fixed "
+               f"parameters and 4 random examples")
+    if kinds[0] != "Value":
+        raise kit.fail(f"{context}\nit returned a {kinds[0]}, not a Value",
+                       diagnosis=_explain(kit, result, params, xs, ys, grads, loss))
+    kit.expect_close((result.get("losses") or [None])[0], loss, "the returned loss.data",
+                     context, diagnosis=_explain(kit, result, params, xs, ys, grads, loss))
+
+
+def _compare_step(kit, before, after, grads, context, explain):
     """Each parameter must have moved by -learning_rate * gradient."""
     if len(after) != len(before):
         raise kit.fail(f"{context}\nexpected {len(before)} parameters after the step, "
@@ -67,65 +117,80 @@ def _compare_step(kit, before, after, grads, context, leftover=None):
         if not graphs.close(m, want, rel=1e-4, abs_=1e-8):
             raise kit.fail(f"{context}\nparameters()[{i}] moved by {m:+.6g}, expected "
                            f"{want:+.6g} (= -learning_rate * its gradient {g:.6g})",
-                           kind="wrong_update",
-                           diagnosis=diagnosis.training_update(moved, grads, LEARNING_RATE,
-                                                               leftover))
+                           kind="wrong_update", diagnosis=explain())
 
 
-@pytest.mark.check(step=STEP, weight=6, title="one step: loss, cleared gradients, downhill update",
-                   seeds=(61, 62))
+@pytest.mark.check(step=STEP, weight=5, seeds=(61, 62),
+                   title="one step from fresh parameters: each moves against its gradient")
 def check_one_step(kit, seed):
-    xs, ys = random_data(seed)
-    params = initial_parameters(seed)
-    rng = random.Random(seed + 500)
-    leftover = [round(rng.uniform(-5, 5), 3) for _ in params]
-    result = kit.probe("train", nin=3, sizes=SIZES, params=params, xs=xs, ys=ys,
-                       lr=LEARNING_RATE, steps=1, poison=leftover)
+    result, xs, ys, params = _run(kit, seed, 1)
     loss, grads = loss_and_grads(params, xs, ys)
     context = (f"train_step(model, xs, ys, {LEARNING_RATE}) once on MLP(3, {SIZES}) with fixed "
-               f"parameters, 4 random examples, and every .grad left at a non-zero value from "
-               f"'an earlier step'")
-    kit.expect_close((result.get("losses") or [None])[0], loss, "the returned loss", context)
-    _compare_step(kit, params, result.get("final") or [], grads, context, leftover)
+               f"parameters, their .grad all 0, and 4 random examples")
+    _compare_step(kit, params, result.get("final") or [], grads, context,
+                  lambda: _explain(kit, result, params, xs, ys, grads, loss))
 
 
-@pytest.mark.check(step=STEP, weight=4, title="two steps in a row", seeds=(71,))
-def check_two_steps(kit, seed):
-    xs, ys = random_data(seed)
-    params = initial_parameters(seed)
-    result = kit.probe("train", nin=3, sizes=SIZES, params=params, xs=xs, ys=ys,
-                       lr=LEARNING_RATE, steps=2, record_params=True)
+@pytest.mark.check(step=STEP, weight=5, seeds=(71,),
+                   title="three steps in a row, each from the gradient where it starts")
+def check_three_steps(kit, seed):
+    result, xs, ys, params = _run(kit, seed, 3)
     trail = result.get("params") or []
-    losses = result.get("losses") or []
-    if len(trail) != 2 or len(losses) != 2:
-        raise kit.fail("two calls of train_step should give two losses")
-    current, previous = params, None
-    for step in range(2):
+    if len(trail) != 3:
+        raise kit.fail("three calls of train_step should give three updates")
+    first_loss, first_grads = loss_and_grads(params, xs, ys)
+    current = params
+    for step in range(3):
         loss, grads = loss_and_grads(current, xs, ys)
-        context = f"train_step called twice in a row; step {step + 1}"
-        kit.expect_close(losses[step], loss, "the returned loss", context)
-        _compare_step(kit, current, trail[step], grads, context, previous)
-        current, previous = [kit.number(v, "a parameter") for v in trail[step]], grads
+        context = (f"train_step called three times in a row on MLP(3, {SIZES}); step "
+                   f"{step + 1}")
+        kit.expect_close((result.get("losses") or [None] * 3)[step], loss,
+                         "the returned loss.data", context)
+        _compare_step(kit, current, trail[step], grads, context,
+                      lambda: _explain(kit, result, params, xs, ys, first_grads, first_loss))
+        current = [kit.number(v, "a parameter") for v in trail[step]]
 
 
-@pytest.mark.check(step=STEP, weight=5, seeds=FULL_RUN_SEEDS, sweep=False,
-                   title="the tutorial's run: 50 steps, learning rate 0.05")
+@pytest.mark.check(step=STEP, weight=2.5, seeds=FULL_RUN_SEEDS, sweep=False, end_to_end=True,
+                   needs=steps.get(STEP).needs,
+                   title="the tutorial's run with your whole engine: 50 steps, learning rate 0.05")
 def check_full_run(kit, seed):
     params = initial_parameters(seed)
-    result = kit.probe("train", nin=3, sizes=SIZES, params=params, xs=TUTORIAL_XS,
-                       ys=TUTORIAL_YS, lr=LEARNING_RATE, steps=50, timeout=None)
-    losses = [kit.number(x, "a loss") for x in result.get("losses") or []]
-    predictions = [kit.number(x, "a prediction") for x in result.get("predictions") or []]
-    if len(losses) != 50 or len(predictions) != 4:
-        raise kit.fail("50 calls of train_step should give 50 losses")
-    context = f"50 steps of train_step on the tutorial's 4 examples, from starting point {seed}"
-    kit.expect_close(losses[0], loss_and_grads(params, TUTORIAL_XS, TUTORIAL_YS)[0],
-                     "the first loss", context)
-    if not losses[-1] < FINAL_LOSS_LIMIT:
-        raise kit.fail(f"{context}\nthe loss went from {losses[0]:.4g} to {losses[-1]:.4g} "
-                       f"({sparkline(losses)}); a correct engine gets below "
-                       f"{FINAL_LOSS_LIMIT} from this start")
-    wrong = [(p, y) for p, y in zip(predictions, TUTORIAL_YS) if p * y <= 0]
-    if wrong:
-        raise kit.fail(f"{context}\npredictions {[round(p, 3) for p in predictions]} do not all "
-                       f"have the sign of the targets {TUTORIAL_YS}")
+    try:
+        result = kit.probe("train", engine="student", nin=3, sizes=SIZES, params=params,
+                           xs=TUTORIAL_XS, ys=TUTORIAL_YS, lr=LEARNING_RATE, steps=50,
+                           timeout=None)
+        losses = [kit.number(x, "a loss") for x in result.get("losses") or []]
+        predictions = [kit.number(x, "a prediction") for x in result.get("predictions") or []]
+        if len(losses) != 50 or len(predictions) != 4:
+            raise kit.fail("50 calls of train_step should give 50 losses")
+        context = (f"50 steps of train_step on the tutorial's 4 examples, with your engine, "
+                   f"from starting point {seed}")
+        kit.expect_close(losses[0], loss_and_grads(params, TUTORIAL_XS, TUTORIAL_YS)[0],
+                         "the first loss", context)
+        if not losses[-1] < FINAL_LOSS_LIMIT:
+            raise kit.fail(f"{context}\nthe loss went from {losses[0]:.4g} to {losses[-1]:.4g} "
+                           f"({sparkline(losses)}); a correct engine gets below "
+                           f"{FINAL_LOSS_LIMIT} from this start")
+        wrong = [(p, y) for p, y in zip(predictions, TUTORIAL_YS) if p * y <= 0]
+        if wrong:
+            raise kit.fail(f"{context}\npredictions {[round(p, 3) for p in predictions]} do "
+                           f"not all have the sign of the targets {TUTORIAL_YS}")
+    except Exception as failure:
+        kit.blame(failure)
+        raise
+
+
+@pytest.mark.check(step=STEP, weight=0,
+                   title="the given operations (-, /, **, -a, 2 + a, 2 * a) on your engine")
+def check_given_operations(kit):
+    found = kit.given_operations()
+    broken = {name: info for name, info in found.items() if info}
+    if broken:
+        errors = [f"{name}: {info['error'].get('message')}" for name, info in broken.items()
+                  if "error" in info]
+        sentences = diagnosis.given_operations({n: i for n, i in broken.items()
+                                                if "broken" in i})
+        raise kit.fail("the given operations are not all as the kit hands them out:\n" +
+                       "\n".join(errors + sentences),
+                       diagnosis="; ".join(sentences) or None)

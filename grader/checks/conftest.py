@@ -1,4 +1,7 @@
-"""pytest wiring for the hidden checks: order, prerequisites, and one plain record per check."""
+"""pytest wiring for the hidden checks: their order, their limits, and one plain record per check.
+
+Each step's checks run on their own: none is skipped because another step fails (the end-to-end
+checks, which use the student's whole engine, say which step made them fail instead)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 import pytest
 
 from grader import steps
-from grader.checking import CheckFailed, Kit, Session
+from grader.checks.kit import CheckFailed, Kit, Session
 
 def _session(config: pytest.Config) -> Session:
     session = getattr(config, "_micrograd_kit_session", None)
@@ -25,8 +28,9 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "check(step, weight, title, visible=False, needs=(), seeds=None, sweep=True): "
-        "a graded check; a check with a `seed` argument runs once per seed")
+        "markers", "check(step, weight, title, visible=False, needs=(), end_to_end=False, "
+        "seeds=None, sweep=True): a graded check; a check with a `seed` argument runs once per "
+        "seed")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -74,29 +78,12 @@ _NUMBER = pytest.StashKey[str]()
 _RECORD = pytest.StashKey[dict]()
 
 
-def _blocker(session: Session, step_id: str, extra_needs: tuple[str, ...]) -> str | None:
-    """The first prerequisite that ran and passed no check at all: running this step is useless."""
-    needed = set(steps.all_needs(step_id)) | set(extra_needs)
-    for need in steps.STEP_IDS:
-        if need not in needed:
-            continue
-        ran = [r for r in session.records if r["step"] == need]
-        if ran and not any(r["passed"] for r in ran):
-            return need
-    return None
-
-
 @pytest.fixture
 def kit(request: pytest.FixtureRequest) -> Kit:
     session = _session(request.config)
     item = request.node
     record = item.stash[_RECORD]
     step_id = record["step"]
-    blocker = _blocker(session, step_id, tuple(record["needs"]))
-    if blocker is not None:
-        record["state"] = "blocked"
-        record["blocked_by"] = blocker
-        pytest.skip(f"not run: needs {blocker}, which passes no check yet")
     for earlier in session.records:
         if earlier["step"] == step_id and earlier.get("error_kind") in STOPPERS:
             record["state"] = "not_run"
@@ -120,6 +107,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         "weight": mark["weight"],
         "visible": bool(mark.get("visible", False)),
         "needs": list(mark.get("needs", ())),
+        "end_to_end": bool(mark.get("end_to_end", False)),
         "passed": False,
         "state": "failed",
         "message": "",
@@ -148,6 +136,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
             record["error_kind"] = failure.kind
             record["error"] = failure.error
             record["diagnosis"] = failure.diagnosis
+            record["blocked_by"] = failure.blocked_by
         else:
             # A bug in the check itself, never the student's fault: say so plainly.
             record["state"] = "error"

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
+import re
 import string
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -50,12 +54,22 @@ MODULES: dict[str, tuple[str, ...] | None] = {
     "decimal": None,
     "graphlib": None,
     "contextlib": None,
-    "string": None,
     "time": None,
+    "warnings": None,
     # sys: only what students really use (a recursive backward() raises the recursion limit;
     # the given sparkline asks sys.stdout for its encoding).
     "sys": ("setrecursionlimit", "getrecursionlimit", "stdout", "stderr", "exit", "maxsize",
-            "float_info", "int_info", "version_info", "version", "platform", "byteorder"),
+            "float_info", "int_info", "version_info", "version", "platform", "byteorder",
+            "argv"),
+}
+
+# Public names of allowed modules that are refused all the same: they evaluate text as code
+# (type hints written as strings are evaluated by these).
+REFUSED_NAMES: dict[str, str] = {
+    "typing.get_type_hints": "it evaluates annotations written as text, i.e. runs code",
+    "typing.ForwardRef": "it evaluates annotations written as text, i.e. runs code",
+    "functools.singledispatch": "it evaluates annotations written as text, i.e. runs code",
+    "functools.singledispatchmethod": "it evaluates annotations written as text, i.e. runs code",
 }
 
 # What `sys.stdout` and `sys.stderr` may be asked for.
@@ -75,7 +89,7 @@ OPERATOR_DUNDERS: frozenset[str] = frozenset("""
 PLAIN_DUNDERS: frozenset[str] = frozenset("""
     __init__ __new__ __post_init__ __setattr__ __getattr__ __delattr__ __copy__ __deepcopy__
     __class__ __name__ __qualname__ __doc__ __module__ __slots__ __annotations__
-    __match_args__ __dataclass_fields__ __wrapped__ __version__
+    __dataclass_fields__ __wrapped__ __version__ __init_subclass__ __set_name__
 """.split())
 DUNDER_ATTRIBUTES: frozenset[str] = OPERATOR_DUNDERS | PLAIN_DUNDERS
 
@@ -355,9 +369,12 @@ class _Checker:
         self.tree = tree
         self.file = filename
         self.found: list[Violation] = []
+        self.alias_values: set[int] = set()
         self.aliases = self._aliases()
         self.exempt = self._exempt_functions()
         self.calls_checked: set[int] = set()
+        self.attribute_bases: set[int] = set()
+        self.annotations = {id(a) for a in _annotations(tree)}
 
     # -- what names stand for
     def _aliases(self) -> dict[str, str]:
@@ -383,6 +400,7 @@ class _Checker:
                     qualified = self._qualified(node.value, aliases)
                     if qualified is not None:
                         aliases.setdefault(node.targets[0].id, qualified)
+                        self.alias_values.add(id(node.value))
         return aliases
 
     def _qualified(self, node: ast.AST, aliases: dict[str, str] | None = None) -> str | None:
@@ -432,6 +450,12 @@ class _Checker:
 
     def _visit(self, node: ast.AST, scope: _Scope, exempt_uses: set[int]) -> None:
         self._check(node, scope)
+        if id(node) in self.annotations:
+            # An annotation written as text is code too: some tools evaluate it.
+            for text in ast.walk(node):
+                if isinstance(text, ast.Constant) and isinstance(text.value, str):
+                    for parsed in _parsed_annotation(text):
+                        self._visit(parsed, scope, exempt_uses)
         if isinstance(node, _SCOPES):
             # The parts evaluated in the enclosing scope are visited here, the body in its own.
             for part in _outer_parts(node):
@@ -465,8 +489,11 @@ class _Checker:
             self._check_import_from(node)
         elif isinstance(node, ast.Name):
             self._check_name(node, scope)
+            self._check_module_use(node)
         elif isinstance(node, ast.Attribute):
+            self.attribute_bases.add(id(node.value))
             self._check_attribute(node, node.attr)
+            self._check_module_use(node)
         elif isinstance(node, ast.Call):
             self._check_call(node, scope)
         elif isinstance(node, ast.MatchClass):
@@ -507,7 +534,8 @@ class _Checker:
         allowed_names = MODULES[module]
         for alias in node.names:
             if alias.name == "*":
-                if allowed_names is not None:
+                if allowed_names is not None or \
+                        any(name.startswith(f"{module}.") for name in REFUSED_NAMES):
                     self.refuse(node, f"from {module} import *",
                                 f"name what you use from {module}")
             elif alias.name.startswith("_") and module != "__future__":
@@ -515,6 +543,8 @@ class _Checker:
             elif allowed_names is not None and alias.name not in allowed_names:
                 self.refuse(node, f"from {module} import {alias.name}",
                             f"from {module} a submission may use only {', '.join(allowed_names)}")
+            else:
+                self._check_qualified(node, module, alias.name)
 
     def _used_outside_exempt(self, name: str) -> bool:
         inside: set[int] = set()
@@ -536,7 +566,12 @@ class _Checker:
             why = FORBIDDEN_BUILTINS.get(name, WHY_DUNDER)
             self.refuse(node, name, why)
             return
-        if not isinstance(node.ctx, ast.Load) or not self._resolves_to_builtin(name, scope):
+        if not isinstance(node.ctx, ast.Load):
+            return
+        if self._qualified(node) in COMPUTED_NAME_CALLS and id(node) not in self.calls_checked:
+            self.refuse(node, f"{self._qualified(node)} used as a value", WHY_COMPUTED)
+            return
+        if not self._resolves_to_builtin(name, scope):
             return
         if name in FORBIDDEN_BUILTINS:
             self.refuse(node, f"{name}()" if name not in ("__builtins__",) else name,
@@ -557,10 +592,41 @@ class _Checker:
             return
         self._check_qualified(node, base, attr)
 
+    def _check_module_use(self, node: ast.Name | ast.Attribute) -> None:
+        """A module may be used only by naming its attributes (math.exp), never as a value:
+        passed around, it would let code read attributes this check never sees."""
+        if not isinstance(node.ctx, ast.Load) or id(node) in self.attribute_bases or \
+                id(node) in self.alias_values:
+            return
+        qualified = self._qualified(node)
+        if qualified is not None and self._is_module(qualified):
+            self.refuse(node, f"the module {qualified} used as a value",
+                        "a module may only be used by naming what you take from it, "
+                        f"as in {qualified}.something")
+
     def _check_qualified(self, node: ast.AST, base: str, attr: str) -> None:
         """`base.attr`, where base is what an import bound (a module, or a name from one)."""
-        top = base.split(".")[0]
-        if top in KIT_MODULES:
+        parts = base.split(".")
+        if parts[0] in KIT_MODULES:
+            # A module a kit file imported is checked as if imported here (engine.random._os).
+            if len(parts) > 1 and parts[1] in MODULES:
+                self._check_qualified(node, ".".join(parts[1:]), attr)
+            elif len(parts) == 1 and _is_stdlib_module(attr) and attr not in MODULES:
+                self.refuse(node, f"{base}.{attr}", WHY_IMPORT)
+            return
+        qualified = f"{base}.{attr}"
+        if qualified in REFUSED_NAMES:
+            self.refuse(node, qualified, REFUSED_NAMES[qualified])
+            return
+        if qualified in COMPUTED_NAME_CALLS and id(node) not in self.calls_checked and \
+                isinstance(node, ast.Attribute):
+            self.refuse(node, f"{qualified} used as a value", WHY_COMPUTED)
+            return
+        if base in MODULES and qualified not in MODULES and not attr.startswith("_") and \
+                _holds_module(base, attr):
+            self.refuse(node, qualified,
+                        f"it is another module, reached through {base}: import only what "
+                        "the policy allows")
             return
         if base in ("sys.stdout", "sys.stderr"):
             if attr not in STREAM_ATTRIBUTES:
@@ -573,7 +639,6 @@ class _Checker:
                 self.refuse(node, f"{base}.{attr}", WHY_PRIVATE)
                 return
             allowed = MODULES.get(base, GIVEN_ONLY_IMPORTS.get(base))
-            qualified = f"{base}.{attr}"
             if allowed is not None and attr not in allowed and qualified not in MODULES:
                 self.refuse(node, qualified,
                             f"from {base} a submission may use only {', '.join(allowed)}")
@@ -607,9 +672,16 @@ class _Checker:
             return
         if isinstance(func, ast.Attribute) and func.attr in ("format", "format_map") and \
                 isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
+            # Format fields read attributes ('{0.data}'): the same rules as written ones.
             for field in _format_fields(func.value.value):
-                if any(part.startswith("_") for part in field[1:]):
-                    self.refuse(node, f"the format field {{{'.'.join(field)}}}", WHY_DUNDER)
+                for part in field[1:]:
+                    before = len(self.found)
+                    self._check_attribute(_At(node), part)
+                    if len(self.found) > before:
+                        self.found[-1] = Violation(
+                            self.file, node.lineno, f"the format field {{{'.'.join(field)}}}",
+                            self.found[-1].why)
+                        break
 
 
 class _At(ast.AST):
@@ -621,24 +693,88 @@ class _At(ast.AST):
         self.value = None
 
 
-def _format_fields(text: str) -> list[list[str]]:
-    """The attribute paths of a format string's fields: '{0.data}' -> [['0', 'data']]."""
-    fields = []
+def _format_fields(text: str, depth: int = 0) -> list[list[str]]:
+    """The attribute paths of a format string's fields, nested ones included:
+    '{0.data:{1.width}}' -> [['0', 'data'], ['1', 'width']]. Indexes ([0]) are not attributes."""
+    fields: list[list[str]] = []
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError:
         return []
-    for _, field, _, _ in parsed:
+    for _, field, spec, _ in parsed:
         if field:
-            fields.append(field.replace("[", ".").replace("]", "").split("."))
+            # '{0.a[key].b}' -> ['0', 'a', 'b']: what is inside brackets is an index.
+            fields.append(re.sub(r"\[[^\]]*\]", "", field).split("."))
+        if spec and depth < 2:
+            fields += _format_fields(spec, depth + 1)
     return fields
 
 
+def _annotations(tree: ast.AST) -> Iterator[ast.AST]:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            for arg in a.posonlyargs + a.args + a.kwonlyargs + \
+                    [x for x in (a.vararg, a.kwarg) if x]:
+                if arg.annotation is not None:
+                    yield arg.annotation
+            if node.returns is not None:
+                yield node.returns
+        elif isinstance(node, ast.AnnAssign):
+            yield node.annotation
+
+
+def _parsed_annotation(text: ast.Constant) -> list[ast.AST]:
+    try:
+        parsed = ast.parse(str(text.value).strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    for node in ast.walk(parsed):
+        if hasattr(node, "lineno"):
+            node.lineno = text.lineno
+    return [parsed.body]
+
+
+# Every name of a standard-library module: a module reached as another module's attribute
+# (contextlib.os, dataclasses.sys, enum.bltns) is refused even when this Python lacks it.
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins", "bltns", "stdlib_re"}
+
+
+def _is_stdlib_module(name: str) -> bool:
+    return name in _STDLIB
+
+
+_MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {}
+
+
+def _holds_module(base: str, attr: str) -> bool:
+    """Whether the allowed module `base` has a module as its attribute `attr`."""
+    if base not in _MODULE_ATTRIBUTES:
+        try:
+            module = importlib.import_module(base)
+            names = frozenset(name for name, value in vars(module).items()
+                              if isinstance(value, types.ModuleType))
+        except ImportError:
+            names = frozenset()
+        _MODULE_ATTRIBUTES[base] = names
+    if attr in _MODULE_ATTRIBUTES[base]:
+        return True
+    try:
+        present = hasattr(sys.modules.get(base), attr)
+    except Exception:
+        present = False
+    return not present and _is_stdlib_module(attr)
+
+
 def _is_main_guard(statement: ast.stmt) -> bool:
-    """`if __name__ == "__main__":`"""
-    if not isinstance(statement, ast.If) or not isinstance(statement.test, ast.Compare):
+    """`if __name__ == "__main__":`, alone or first in an `and`."""
+    if not isinstance(statement, ast.If):
         return False
     test = statement.test
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        test = test.values[0]
+    if not isinstance(test, ast.Compare):
+        return False
     sides = [test.left] + list(test.comparators)
     return len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and \
         any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and \
@@ -767,8 +903,10 @@ def markdown() -> str:
     lines.append(f"| import | its own files ({', '.join(f'`{m}`' for m in KIT_MODULES)}), "
                  f"{', '.join(modules)}, `__future__`; from `sys` only "
                  f"{', '.join(f'`{n}`' for n in MODULES['sys'] or ())} |")
-    lines.append("| use of those modules | their public names: nothing that starts with `_` "
-                 "(`random._os` is the operating system) |")
+    lines.append("| use of those modules | their public names, by name (`math.exp`): nothing "
+                 "that starts with `_` (`random._os` is the operating system), no module "
+                 "reached through another (`contextlib.os`), no module passed around as a "
+                 "value |")
     lines.append(f"| double-underscore attributes | the operator methods (`__add__`, "
                  f"`__mul__`, `__eq__`, ...) and "
                  f"{', '.join(f'`{n}`' for n in sorted(PLAIN_DUNDERS))} |")
@@ -781,6 +919,8 @@ def markdown() -> str:
     seen: dict[str, list[str]] = {}
     for name, why in FORBIDDEN_BUILTINS.items():
         seen.setdefault(why, []).append(f"`{name}`")
+    for name, why in REFUSED_NAMES.items():
+        seen.setdefault(why, []).append(f"`{name}`")
     for why, names in seen.items():
         lines.append(f"| {', '.join(names)} | {why} |")
     lines.append(f"| frames, tracebacks, code objects, closure cells "
@@ -788,8 +928,9 @@ def markdown() -> str:
                  f"`__subclasses__`, `__globals__`, `__dict__`, `__self__`, `__mro__` | "
                  f"{WHY_INTROSPECTION} |")
     lines.append("")
-    lines.append("Code under `if __name__ == \"__main__\":` is not checked: it never runs while "
-                 "a submission is graded.")
+    lines.append("Annotations written as text (`x: \"Value\"`) are checked like code. Code "
+                 "under `if __name__ == \"__main__\":` is not checked: it never runs while a "
+                 "submission is graded.")
     return "\n".join(lines)
 
 

@@ -69,3 +69,63 @@ def decode_answer(line: bytes, keys: Secrets) -> dict[str, Any] | None:
     if not isinstance(value, dict) or _depth(value, MAX_DEPTH) > MAX_DEPTH:
         return None
     return value
+
+
+# ------------------------------------------------------------------------ what answers hold
+# Each task's answer, as a shape: "num" is a number or None (a student's non-number), "int",
+# "bool", "str", "any"; ["x"] is a list of x; ("x", "y") is either; a dict is a record whose keys
+# may be absent (the checks ask for what the task was asked to compute) but never of another
+# shape. The checks read answers without guessing: an answer of another shape is refused here.
+NUMS = ["num"]
+ERROR = {"kind": "str", "message": "str"}
+ANSWERS: dict[str, Any] = {
+    "load": "any",
+    "graph": {"data": NUMS, "grad": NUMS, "linked": [("int", "none")]},
+    "local": {"grad": NUMS},
+    "structure": {"grad": NUMS, "calls": [["any"]], "prev": [("none", ["int"])]},
+    "given": {"results": [{"data": NUMS, "grad": NUMS, "error": ERROR}]},
+    "neuron": {"count": "int", "distinct": "int", "initial": NUMS, "fresh_list": "bool",
+               "out": "num", "param_grad": NUMS, "x_grad": ("none", NUMS)},
+    "neuron_sample": {"samples": [NUMS]},
+    "layer": {"count": "int", "shape": "str", "out": NUMS},
+    "mlp": {"count": "int", "distinct": "int", "fresh_list": "bool", "out": NUMS,
+            "param_grad": NUMS},
+    "train": {"losses": NUMS, "kinds": ["str"], "params": [NUMS], "grads": [NUMS],
+              "final": NUMS, "predictions": NUMS},
+    "softmax": {"out": NUMS, "grad": NUMS},
+    "classifier": {"predictions": NUMS},
+}
+
+
+def _fits(value: Any, shape: Any) -> bool:
+    if shape == "any":
+        return True
+    if shape == "none":
+        return value is None
+    if shape == "num":
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if shape == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if shape == "bool":
+        return isinstance(value, bool)
+    if shape == "str":
+        return isinstance(value, str)
+    if isinstance(shape, tuple):
+        return any(_fits(value, option) for option in shape)
+    if isinstance(shape, list):
+        return isinstance(value, list) and all(_fits(item, shape[0]) for item in value)
+    if isinstance(shape, dict):
+        return isinstance(value, dict) and all(
+            key in shape and _fits(item, shape[key]) for key, item in value.items()
+            if key in shape) and all(isinstance(key, str) for key in value)
+    return False
+
+
+def misshapen(task: str, result: Any) -> str | None:
+    """Why an answer to `task` is not of its task's shape, or None when it is."""
+    shape = ANSWERS.get(task, "any")
+    if not isinstance(result, dict):
+        return "it is not a record"
+    if not _fits(result, shape):
+        return f"it is not what a {task} answer holds"
+    return None

@@ -36,6 +36,10 @@ from . import policy, protocol
 from ..untrusted import clean
 
 WORKER = Path(__file__).with_name("worker.py")
+# What the worker needs beside it: the operation table and the stand-in engine (standard
+# library only, like the worker).
+WORKER_FILES = (WORKER, Path(__file__).parent.parent / "ops.py",
+                Path(__file__).with_name("standin.py"))
 MAX_SOURCE_BYTES = 5_000_000
 SANDBOX_ROOT = "/sandbox"            # where the worker's files appear under bubblewrap
 TMPFS_BYTES = 16 << 20               # the private /tmp and /dev/shm under bubblewrap
@@ -302,21 +306,30 @@ def _pid_namespace(pid: int) -> str | None:
         return None
 
 
-def _descendants(root: int) -> list[int]:
-    """Every process whose chain of parents reaches `root`."""
+def _parents(zombies: set[int] | None = None) -> dict[int, int]:
+    """pid -> parent pid for every process; the dead ones not yet reaped go into `zombies`."""
     parents: dict[int, int] = {}
     for pid in _all_pids():
         fields = _proc_stat(pid)
         if fields and len(fields) > 2:
             parents[pid] = int(fields[1])
-    found = []
+            if zombies is not None and fields[0] in ("Z", "X"):
+                zombies.add(pid)
+    return parents
+
+
+def _descendants(roots: Iterable[int], parents: dict[int, int] | None = None) -> set[int]:
+    """Every process whose chain of parents reaches one of `roots`."""
+    parents = _parents() if parents is None else parents
+    wanted = set(roots)
+    found = set()
     for pid in parents:
         current, hops = pid, 0
         while current in parents and hops < 64:
             current = parents[current]
             hops += 1
-            if current == root:
-                found.append(pid)
+            if current in wanted:
+                found.add(pid)
                 break
     return found
 
@@ -330,6 +343,8 @@ def _kill_all(pids: Iterable[int]) -> None:
 
 
 _SUBREAPER: list[bool] = []
+# The workers of every live sandbox in this process: one sandbox's clean-up never takes another's.
+_LIVE_WORKERS: set[int] = set()
 
 
 def become_subreaper() -> bool:
@@ -549,6 +564,9 @@ class Sandbox:
             if self.python is None:       # no Python the unprivileged user may run: say so, go on
                 self.user, self.python = None, sys.executable
         self.started = time.monotonic()
+        # This process's children before the sandbox: never the sandbox's to clean up.
+        self._before = {pid for pid, parent in _parents().items() if parent == os.getpid()} \
+            if sys.platform == "linux" else set()
         self.skipped: list[str] = []      # files not copied, and why
         self._root: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -585,7 +603,8 @@ class Sandbox:
     def _prepare(self) -> None:
         root = Path(tempfile.mkdtemp(prefix="micrograd-kit-"))
         self._root = root
-        shutil.copy(WORKER, root / "worker.py")
+        for file in WORKER_FILES:
+            shutil.copy(file, root / file.name)
         code = root / "submission"
         code.mkdir()
         for name in self._source_files():
@@ -619,7 +638,8 @@ class Sandbox:
             os.chmod(code, 0o755)
             for item in code.iterdir():
                 os.chmod(item, 0o644)
-            os.chmod(root / "worker.py", 0o644)
+            for file in WORKER_FILES:
+                os.chmod(root / file.name, 0o644)
         home = root / "home"
         home.mkdir()
         if self.user is not None and self.boundary == "none":
@@ -665,7 +685,7 @@ class Sandbox:
                                 str(self._root / "worker.py")]
         env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": home, "TMPDIR": home,
                "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0",
-               "PYTHONDONTWRITEBYTECODE": "1", "MICROGRAD_KIT_SANDBOX": self._keys.token}
+               "PYTHONDONTWRITEBYTECODE": "1"}
         for name in ("SYSTEMROOT", "WINDIR", "TEMP", "TMP"):   # Windows needs these to start
             if name in os.environ:
                 env[name] = home if name in ("TEMP", "TMP") else os.environ[name]
@@ -688,6 +708,7 @@ class Sandbox:
         self._started_at = time.monotonic()
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, **kwargs)
+        _LIVE_WORKERS.add(self._proc.pid)
         self._output = _Output(self.limits.output_kb * 1024, self._keys.marker_bytes)
         self._pipes = _Pipes(self._proc, self._output)
         assert self._proc.stdin is not None
@@ -731,26 +752,36 @@ class Sandbox:
             return
         if self._worker_pid is None:
             return
-        strays = set(_descendants(self._worker_pid))
-        if _SUBREAPER and _SUBREAPER[0]:
-            strays.update(self._orphans())
-        strays.discard(keep)
-        strays.discard(os.getpid())
-        _kill_all(strays)
-        _reap_zombies(strays)
+        # Processes fork while they are being killed: sweep until a sweep finds none.
+        for _ in range(50):
+            dead: set[int] = set()
+            parents = _parents(dead)
+            roots = set(self._orphans(parents)) if _SUBREAPER and _SUBREAPER[0] else set()
+            strays = roots | _descendants(roots | {self._worker_pid}, parents)
+            strays -= {keep, os.getpid()} | _LIVE_WORKERS
+            _reap_zombies(strays & dead)           # ours to reap; the others' parents reap them
+            strays -= dead
+            if not strays:
+                return
+            _kill_all(strays)
+            _reap_zombies(strays)
+            time.sleep(0.005)
 
-    def _orphans(self) -> list[int]:
-        """Children of this (subreaper) process that a worker left behind: started after the
-        worker, not a worker itself, and running as the worker's user."""
-        me = str(os.getpid())
+    def _orphans(self, parents: dict[int, int]) -> list[int]:
+        """Children of this (subreaper) process that a worker left behind, directly or when
+        their own parent died: started after the sandbox, not a worker of a live sandbox, not
+        a child this process had before, and running as the worker's user."""
+        me = os.getpid()
         uid = _user_ids(self.user)[0] if self.user else os.getuid()  # type: ignore[index]
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         boot_offset = time.monotonic() - time.clock_gettime(time.CLOCK_BOOTTIME) \
             if hasattr(time, "CLOCK_BOOTTIME") else None
         found = []
-        for pid in _all_pids():
+        for pid, parent in parents.items():
+            if parent != me or pid in _LIVE_WORKERS or pid in self._before:
+                continue
             fields = _proc_stat(pid)
-            if not fields or fields[1] != me or pid == (self._proc.pid if self._proc else -1):
+            if not fields:
                 continue
             try:
                 if os.stat(f"/proc/{pid}").st_uid != uid:
@@ -759,7 +790,7 @@ class Sandbox:
                 continue
             if boot_offset is not None and len(fields) > 19:
                 started = int(fields[19]) / ticks + boot_offset
-                if started < self._started_at - 0.5:
+                if started < self.started - 0.5:
                     continue
             found.append(pid)
         return found
@@ -788,6 +819,7 @@ class Sandbox:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+            _LIVE_WORKERS.discard(proc.pid)
             try:
                 if proc.stdin is not None:
                     proc.stdin.close()
@@ -862,8 +894,15 @@ class Sandbox:
                                   "to the grader's channel?)"}, output=output, seconds=seconds)
         refused = [clean(r) for r in response.get("refused") or [] if isinstance(r, str)]
         if response.get("ok") is True and isinstance(response.get("result"), dict):
-            return Outcome(result=response["result"], output=output, seconds=seconds,
-                           refused=refused)
+            wrong = protocol.misshapen(task, response["result"])
+            if wrong is None:
+                return Outcome(result=response["result"], output=output, seconds=seconds,
+                               refused=refused)
+            self._kill()
+            return Outcome(error={"kind": "protocol", "message":
+                                  f"the worker's answer was malformed ({wrong}): did the code "
+                                  f"write to the grader's channel?"}, output=output,
+                           seconds=seconds, refused=refused)
         error = response.get("error")
         if not isinstance(error, dict):
             error = {"kind": "protocol", "message": "the worker's answer was garbled"}

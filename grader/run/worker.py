@@ -1,27 +1,35 @@
 """The worker: the only process that runs student code; it answers probes with plain numbers.
 
 Started by grader/run/sandbox.py as `python -S -s -B worker.py` with the standard library only (it
-cannot import the grader, which is not on its path and, under bubblewrap, not even in its view).
-It reads one handshake line, seals itself, then answers one JSON request per line. It knows no
-expected value: it builds what a request describes with the student's classes and reports what
-came out. Verdicts are taken by the caller.
+cannot import the grader, which is not on its path and, under bubblewrap, not even in its view;
+the operation table and the stand-in engine are copied beside it). It reads one handshake line,
+seals itself, then answers one JSON request per line. It knows no expected value: it builds what
+a request describes with the student's classes and reports what came out. Verdicts are taken by
+the caller.
 
 How it seals itself, in order, before any student code runs:
 1. drops to the unprivileged user it is given (as root) and caps its own memory;
 2. points file descriptors 1 and 2 at the output pipe and keeps a private one for answers, each
    answer line starting with a secret token, so nothing the submission prints can pass as one;
-3. imports every module a submission may use, then installs a permanent audit hook (PEP 578, the
-   run-time guard) that refuses imports, files outside the submission, processes, signals,
+3. imports every module the submission imports, then installs a permanent audit hook (PEP 578,
+   the run-time guard) that refuses imports, files outside the submission, processes, signals,
    sockets, ctypes, frame and garbage-collector walks and tracing hooks;
 4. loads the student's files itself, each with builtins of its own: an import statement there
-   reaches only the allowlisted modules (as copies with no private names), and getattr() with a
+   reaches only copies of the allowed modules, with no private names, and getattr() with a
    forbidden name is refused.
 
 Why the code is shaped this way: student code runs in this process and, were it to get past
 admission, could reach this module's globals, every loaded module and the builtins module, and
-rebind what it finds. So nothing outside serve() holds state, serve() captures every builtin and
-library function it uses before any student code runs, and the few functions handed to student
-code (the import guard, the Value.__init__ recorder) hold only data.
+rebind what it finds. So nothing outside serve() holds state; serve() captures every builtin and
+library function it uses before any student code runs; and the functions handed to student code
+(the import and attribute guards, the Value.__init__ recorder, the _backward of the nodes the
+grader builds) are made by the factories below, so each sees only what it was made with and
+shares no variable with the worker's own functions. A test checks that no function here reads a
+global name.
+
+Two engines can answer a probe: the student's engine.py ("student") or the grader's stand-in
+("standin", grader/run/standin.py), on which the student's nn.py, train.py and extensions.py are
+loaded a second time, so a mistake in an operation costs points only in its own step.
 """
 
 from __future__ import annotations
@@ -42,15 +50,96 @@ try:
     import resource
 except ImportError:           # Windows: no rlimits; the README says so
     resource = None           # type: ignore[assignment]
-try:
-    import _signal                              # type: ignore[import-not-found]
-except ImportError:
-    _signal = None            # type: ignore[assignment]
 
 JSON = Any
 KIT_NAMES = ("engine", "nn", "train", "extensions")
 
 
+# ---------------------------------------------------------------- handed to student code
+def make_import_guard(available: dict[str, Any], refused: dict[str, str], refusals: list[str],
+                      refused_import: type, import_error: type, kit_names: tuple[str, ...],
+                      split: Any, append: Any) -> Callable[..., Any]:
+    """The __import__ of a student module: allowed modules (as copies), its own files."""
+    def guarded_import(name: str, globals: Any = None, locals: Any = None,
+                       fromlist: Any = (), level: int = 0) -> Any:
+        if level:
+            raise import_error(f"relative imports are not supported: import {name} by name")
+        if name in refused:
+            raise refused_import(refused[name])
+        top = split(name, ".")[0]
+        if name in available and (fromlist or "." not in name):
+            return available[name]
+        if top in available and not fromlist:
+            return available[top]
+        if name in kit_names:
+            raise import_error(f"{name}.py could not be imported (it is missing, or it imports a "
+                               f"file that imports it)")
+        append(refusals, f"tried to import {name}")
+        raise refused_import(f"import {name} is not allowed in a submission")
+    return guarded_import
+
+
+def make_attribute_guards(dunders: frozenset[str], inspecting: frozenset[str],
+                          module_type: type, refused_attribute: type, type_: Any, str_: Any,
+                          startswith: Any, endswith: Any, isinstance_: Any, getattr_: Any,
+                          hasattr_: Any, delattr_: Any, repr_: Any) -> tuple[Any, Any, Any]:
+    """getattr, hasattr and delattr for student modules: a forbidden name is refused."""
+    def forbidden(obj: Any, name: Any) -> bool:
+        if type_(name) is not str_:
+            return False
+        if startswith(name, "__") and endswith(name, "__") and name not in dunders:
+            return True
+        return name in inspecting or (isinstance_(obj, module_type) and startswith(name, "_"))
+
+    def guarded_getattr(obj: Any, name: Any, *default: Any) -> Any:
+        if forbidden(obj, name):
+            raise refused_attribute(f"getattr(..., {repr_(name)}) is not allowed")
+        return getattr_(obj, name, *default)
+
+    def guarded_hasattr(obj: Any, name: Any) -> bool:
+        if forbidden(obj, name):
+            raise refused_attribute(f"hasattr(..., {repr_(name)}) is not allowed")
+        return hasattr_(obj, name)                                   # type: ignore[no-any-return]
+
+    def guarded_delattr(obj: Any, name: Any) -> None:
+        if forbidden(obj, name):
+            raise refused_attribute(f"delattr(..., {repr_(name)}) is not allowed")
+        delattr_(obj, name)
+    return guarded_getattr, guarded_hasattr, guarded_delattr
+
+
+def make_recorder(original: Any, serial: dict[int, int], number: Any, created: list[Any],
+                  key: Any, next_: Any, append: Any) -> Callable[..., None]:
+    """A Value.__init__ that notes every Value as it is made: reverse creation order is a valid
+    order to call _backward in."""
+    def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        serial[key(self)] = next_(number)
+        append(created, self)
+    return recording_init
+
+
+def make_hash(serial: dict[int, int], key: Any, get: Any) -> Callable[[Any], int]:
+    """A hash from a Value's creation count: the default one follows memory addresses, so a set
+    of Values (the usual _prev) could iterate in another order on every run."""
+    def creation_hash(self: Any) -> int:
+        return get(serial, key(self), key(self))                      # type: ignore[no-any-return]
+    return creation_hash
+
+
+def make_backward(node: Any, children: tuple[Any, ...], derivatives: list[float], index: int,
+                  calls: list[Any], zip_: Any, append: Any) -> Callable[[], None]:
+    """The grader's own _backward for a node of the student's Value, for the backward step:
+    numbers from finite differences, so only the student's walk is graded."""
+    def _backward() -> None:
+        g = node.grad
+        append(calls, [index, g])
+        for child, d in zip_(children, derivatives):
+            child.grad += d * g
+    return _backward
+
+
+# ---------------------------------------------------------------- the worker
 def serve() -> None:
     # -------------------------------------------------------------- captured before anything else
     # Builtins and library functions this file uses, as closure variables: rebinding them in the
@@ -71,15 +160,15 @@ def serve() -> None:
     float_, int_, bool_, str_ = float, int, bool, str
     list_, dict_, tuple_, set_, type_ = list, dict, tuple, set, type
     len_, isinstance_, issubclass_ = len, isinstance, issubclass
-    # An identity key for a live object that, unlike id(), raises no audit event: the
-    # worker takes thousands of them, and each event would call the guard.
-    key_ = object.__hash__
     getattr_, setattr_, hasattr_, delattr_, callable_ = getattr, setattr, hasattr, delattr, callable
     range_, enumerate_, zip_, sum_, sorted_ = range, enumerate, zip, sum, sorted
     repr_, next_, exec_, compile_ = repr, next, exec, compile
     reversed_, object_, OSError_ = reversed, object, OSError
     float_of_float = float.__float__
     float_of_int = int.__float__
+    # An identity key for a live object that, unlike id(), raises no audit event: the worker
+    # takes thousands of them, and each event would call the guard.
+    key_ = object.__hash__
     str_startswith, str_endswith, str_split, str_join = str.startswith, str.endswith, str.split, \
         str.join
     str_encode, bytes_decode = str.encode, bytes.decode
@@ -106,8 +195,48 @@ def serve() -> None:
         scan = scanner(json.JSONDecoder())
         encode_chunks = make_encoder(None, lambda o: repr_(o), escape, None, ":", ",", False,
                                      False, True)
-    sigmask = getattr_(_signal, "pthread_sigmask", None) if _signal is not None else None
-    all_signals = _signal.valid_signals() if sigmask is not None else set_()
+    # Signals: the worker blocks them while it reads a traceback. The module that installs
+    # handlers is then made unreachable: a handler is called with the current frame, and from a
+    # frame everything of the worker's can be reached.
+    signals = sys.modules.pop("_signal", None)
+    sigmask = getattr_(signals, "pthread_sigmask", None)
+    all_signals = signals.valid_signals() if signals is not None and sigmask is not None \
+        else set_()
+    del signals
+    here = os.path.dirname(os.path.abspath(__file__))
+    path_join = os.path.join
+    function_type = types.FunctionType
+
+    # The functions handed to student code get globals of their own, with nothing in them:
+    # from them, a submission reaches nothing of this module.
+    def isolated(factory: Any) -> Any:
+        return function_type(factory.__code__, {"__builtins__": {}}, factory.__name__,
+                             factory.__defaults__, factory.__closure__)
+    import_guard = isolated(make_import_guard)
+    attribute_guards = isolated(make_attribute_guards)
+    recorder = isolated(make_recorder)
+    creation_hash_of = isolated(make_hash)
+    backward_of = isolated(make_backward)
+
+    # The operation table and the stand-in engine, from the files beside this one, into
+    # namespaces of their own (not importable by the submission).
+    def private_module(name: str) -> Any:
+        path = path_join(here, f"{name}.py")
+        namespace = module_type(f"grader-{name}")
+        sys_modules[namespace.__name__] = namespace      # only while it runs: dataclasses ask
+        try:
+            with open_(path, "rb") as handle:
+                exec_(compile_(handle.read(), path, "exec"), namespace.__dict__)
+        finally:
+            del sys_modules[namespace.__name__]
+        return namespace
+    ops = private_module("ops")
+    OPS = ops.OPS
+    operands_of, arguments_of = ops.operands, ops.arguments
+    # The stand-in gets a table of its own: student code that reaches it reaches nothing of ours.
+    standin = private_module("standin")
+    standin_engine = standin.build(private_module("ops"))
+    standin_nn = standin.build_model(standin_engine, random.uniform)
 
     # -------------------------------------------------------------- the handshake
     stdin = sys.stdin.buffer
@@ -126,6 +255,14 @@ def serve() -> None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
+    if guard_policy is not None and resource is not None and hasattr_(resource, "RLIMIT_NPROC") \
+            and hasattr_(os, "getuid") and os.getuid() != 0:
+        # Not one new process or thread: the guard refuses them, and this holds even if it is
+        # got around (root ignores this limit, and the worker never runs as root).
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+        except (ValueError_, OSError_):
+            pass
     if memory_mb > 0 and resource is not None:
         cap = memory_mb * 1024 * 1024
         for name in ("RLIMIT_AS", "RLIMIT_DATA"):
@@ -144,7 +281,6 @@ def serve() -> None:
     sys.stdout = sys.stderr
     sys.stdin = open_(os.devnull)
     sys.dont_write_bytecode = True
-    here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if p and p != here]     # the worker's own folder
     stderr = sys.stderr
 
@@ -155,7 +291,7 @@ def serve() -> None:
 
     # -------------------------------------------------------------- 3. the run-time guard
     refusals: list[str] = []             # what the submission tried and was refused, newest last
-    permitted_tracebacks: set[int] = set()   # tracebacks describe() may walk right now
+    permitted_tracebacks: set[int] = set()   # tracebacks frames_of() may walk right now
     names = {"Open": PermissionError_, "Import": ImportError_, "Frame": ValueError_,
              "Attribute": AttributeError_, "Action": PermissionError_}
     refused_types = {key: type_(f"Refused{key}", (base,), {"__module__": "grader"})
@@ -170,8 +306,7 @@ def serve() -> None:
         allowed_imports = set_(guard_policy["modules"]) | set_(guard_policy["given_only"])
         import_prefixes = tuple_(guard_policy["import_prefixes"])
         inside = submission.rstrip("/") + "/"
-
-        hook_types = dict_(refused_types)     # a copy no function handed to student code holds
+        hook_types = dict_(refused_types)
 
         def refuse(kind: str, text: str) -> None:
             list_append(refusals, text)
@@ -251,7 +386,6 @@ def serve() -> None:
     modules_policy: dict[str, Any] = dict_(guard_policy["modules"]) if guard_policy else {}
     if guard_policy:
         modules_policy.update(guard_policy["given_only"])
-    available: dict[str, Any] = {}       # name -> what `import name` gives a submission
 
     def copy_of(module: Any, allowed: list[str] | None) -> Any:
         """A module with only the names a submission may use: no private ones."""
@@ -262,66 +396,52 @@ def serve() -> None:
             copy.__dict__[key] = value
         return copy
 
-    if guard_policy is not None:
+    def library() -> dict[str, Any]:
+        """name -> the copy `import name` gives a submission: new copies for each engine's
+        world, so the two cannot pass anything to each other through a module."""
+        copies: dict[str, Any] = {}
+        if guard_policy is None:
+            return copies
         for name, allowed in sorted_(modules_policy.items()):
             real = sys_modules.get(name)
             if real is not None:
-                available[name] = copy_of(real, allowed)
-        for name, copy in list_(available.items()):
+                copies[name] = copy_of(real, allowed)
+        for name, copy in list_(copies.items()):
             if "." in name:                                 # collections.abc on collections
                 parent, _, child = name.rpartition(".")
-                if parent in available:
-                    available[parent].__dict__[child] = copy
+                if parent in copies:
+                    copies[parent].__dict__[child] = copy
+        return copies
 
-    def guarded_import(name: str, globals: Any = None, locals: Any = None,
-                       fromlist: Any = (), level: int = 0) -> Any:
-        if level:
-            raise ImportError_(f"relative imports are not supported: import {name} by name")
-        if name in refused_modules:
-            raise refused_types["Import"](refused_modules[name])
-        top = str_split(name, ".")[0]
-        if name in available and (fromlist or "." not in name):
-            return available[name]
-        if top in available and not fromlist:
-            return available[top]
-        if name in KIT_NAMES:
-            raise ImportError_(f"{name}.py could not be imported (it is missing, or it imports "
-                               f"a file that imports it)")
-        list_append(refusals, f"tried to import {name}")
-        raise refused_types["Import"](f"import {name} is not allowed in a submission")
+    guarded_getattr, guarded_hasattr, guarded_delattr = attribute_guards(
+        dunders, inspecting, module_type, refused_types["Attribute"], type_, str_,
+        str_startswith, str_endswith, isinstance_, getattr_, hasattr_, delattr_, repr_)
 
-    def forbidden_name(obj: Any, name: Any) -> bool:
-        if type_(name) is not str_:
-            return False
-        if str_startswith(name, "__") and str_endswith(name, "__") and name not in dunders:
-            return True
-        return name in inspecting or (isinstance_(obj, module_type) and str_startswith(name, "_"))
+    def new_world(engine: Any | None) -> dict[str, Any]:
+        """One engine (None: the student's) and the student's other files loaded on top of it.
+        A dict, not a class: a class made here would be found through __subclasses__()."""
+        world: dict[str, Any] = {"loaded": {}, "available": library()}
+        if engine is not None:                # the stand-in replaces engine.py
+            world["loaded"]["engine"] = engine
+            world["available"]["engine"] = engine
+        own = dict_(builtins_dict)
+        if guard_policy is not None:
+            for name in guard_policy["forbidden_builtins"]:
+                if name not in ("__build_class__", "__import__"):   # class and import statements
+                    own.pop(name, None)
+            own.update(__import__=import_guard(world["available"], refused_modules,
+                                                    refusals, refused_types["Import"],
+                                                    ImportError_, KIT_NAMES, str_split,
+                                                    list_append),
+                       getattr=guarded_getattr, hasattr=guarded_hasattr, delattr=guarded_delattr)
+        else:
+            available = world["available"]
+            own["__import__"] = lambda name, *a, **k: available.get(name) or \
+                __import__(name, *a, **k)
+        world["builtins"] = own
+        return world
 
-    def guarded_getattr(obj: Any, name: Any, *default: Any) -> Any:
-        if forbidden_name(obj, name):
-            raise refused_types["Attribute"](f"getattr(..., {repr_(name)}) is not allowed")
-        return getattr_(obj, name, *default)
-
-    def guarded_hasattr(obj: Any, name: Any) -> bool:
-        if forbidden_name(obj, name):
-            raise refused_types["Attribute"](f"hasattr(..., {repr_(name)}) is not allowed")
-        return hasattr_(obj, name)
-
-    def guarded_delattr(obj: Any, name: Any) -> None:
-        if forbidden_name(obj, name):
-            raise refused_types["Attribute"](f"delattr(..., {repr_(name)}) is not allowed")
-        delattr_(obj, name)
-
-    student_builtins = dict_(builtins_dict)
-    if guard_policy is not None:
-        for name in guard_policy["forbidden_builtins"]:
-            if name not in ("__build_class__", "__import__"):   # class and import statements
-                student_builtins.pop(name, None)
-        student_builtins.update(__import__=guarded_import, getattr=guarded_getattr,
-                                hasattr=guarded_hasattr, delattr=guarded_delattr)
-    else:
-        student_builtins["__import__"] = lambda name, *a, **k: available.get(name) or \
-            __import__(name, *a, **k)
+    worlds = {"student": new_world(None), "standin": new_world(standin_engine)}
 
     # -------------------------------------------------------------- errors, as the grader sees them
     Reported: type[Exception] = type_("Reported", (Exception_,), {"__module__": "grader"})
@@ -367,7 +487,8 @@ def serve() -> None:
                 permitted_tracebacks.add(key_(t))
             for t in chain:
                 code = t.tb_frame.f_code
-                list_append(found, (code.co_filename, t.tb_lineno, code.co_name))
+                name = getattr_(code, "co_qualname", code.co_name)
+                list_append(found, (code.co_filename, t.tb_lineno, name))
         finally:
             permitted_tracebacks.clear()
             if collecting:
@@ -377,7 +498,8 @@ def serve() -> None:
         return found
 
     def describe(exc: Any) -> dict[str, Any]:
-        """An error dict for an exception raised by student code: kind, message and place."""
+        """An error dict for an exception raised by student code: kind, message and the frames
+        in the student's files, outermost first."""
         etype = type_name(exc)
         try:
             message = clip(exc)
@@ -425,8 +547,10 @@ def serve() -> None:
                     line = innermost["text"]
         except BaseException_:
             pass
+        if len_(stack) > 12:        # a deep recursion: its start and its end tell the story
+            stack = stack[:4] + stack[-8:]
         return {"kind": kind, "type": etype, "message": message, "where": where, "line": line,
-                "step": step, "stack": stack[-12:]}
+                "step": step, "stack": stack}
 
     def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run student code; anything it raises becomes a Reported error."""
@@ -438,13 +562,12 @@ def serve() -> None:
             raise Reported(describe(exc)) from None
 
     # -------------------------------------------------------------- loading the submission
-    loaded: dict[str, Any] = {}
-    created: list[Any] = []        # every Value made since the last reset, in creation order
-    serial: dict[int, int] = {}    # id(value) -> how many Values were made before it
+    created: list[Any] = []        # every student Value made since the last reset, in order
+    serial: dict[int, int] = {}    # key_(value) -> how many Values were made before it
 
-    def load_one(name: str) -> Any:
-        if name in loaded:
-            return loaded[name]
+    def load_one(name: str, world: Any) -> Any:
+        if name in world["loaded"]:
+            return world["loaded"][name]
         if name in refused_modules:
             raise reported("refused", refused_modules[name], module=name, admission=True)
         filename = f"{submission}/{name}.py"
@@ -452,7 +575,8 @@ def serve() -> None:
             with open_(filename, "rb") as handle:
                 raw = handle.read(5_000_001)
         except OSError_:
-            raise reported("missing", f"{name}.py is missing from the submission", module=name) from None
+            raise reported("missing", f"{name}.py is missing from the submission",
+                           module=name) from None
         try:
             source = bytes_decode(raw, "utf-8")
         except ValueError_:
@@ -460,63 +584,62 @@ def serve() -> None:
         sources[f"{name}.py"] = str_split(source, "\n")
         module = module_type(name)
         module.__file__ = filename
-        module.__dict__["__builtins__"] = student_builtins
+        module.__dict__["__builtins__"] = world["builtins"]
         try:
             code = compile_(source, filename, "exec", dont_inherit=True)
         except BaseException_ as exc:
             error = describe(exc)
             error["module"] = name
             raise Reported(error) from None
-        sys_modules[name] = module
-        available[name] = module
+        previous = sys_modules.get(name)
+        sys_modules[name] = module          # dataclasses look a class's module up there
+        world["available"][name] = module
         try:
             exec_(code, module.__dict__)
         except BaseException_ as exc:
-            sys_modules.pop(name, None)
-            available.pop(name, None)
+            world["available"].pop(name, None)
             error = describe(exc)
             error["module"] = name
             raise Reported(error) from None
-        loaded[name] = module
+        finally:
+            if world is not worlds["student"]:
+                if previous is None:
+                    sys_modules.pop(name, None)
+                else:
+                    sys_modules[name] = previous
+        world["loaded"][name] = module
         if name == "engine":
             record_creation(module)
         return module
 
     def record_creation(engine: Any) -> None:
-        """Note every Value as it is made: reverse creation order is a valid order to call
-        _backward in, and a creation count gives Values a hash that is the same every run."""
         cls = getattr_(engine, "Value", None)
         if not isinstance_(cls, type_):
             raise reported("api", "engine.py has no class named Value", type="AttributeError",
                            where="engine.py")
         original = cls.__init__                                   # type: ignore[misc]
-        number = count()
-
-        def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
-            original(self, *args, **kwargs)
-            serial[key_(self)] = next_(number)
-            list_append(created, self)
-
         try:
-            cls.__init__ = recording_init                           # type: ignore[misc]
+            cls.__init__ = recorder(original, serial, count(), created,  # type: ignore[misc]
+                                    key_, next_, list_append)
             if cls.__hash__ is object_.__hash__:
-                # The default hash follows memory addresses, which differ between runs, so a
-                # set of Values (the usual _prev) would iterate in another order each run.
-                cls.__hash__ = lambda self: dict_get(serial, key_(self), key_(self))
+                cls.__hash__ = creation_hash_of(serial, key_, dict_get)
         except BaseException_:
             pass                          # a class that refuses new attributes keeps its own
 
-    def load(names: list[str]) -> dict[str, bool]:
-        for name in names:
-            if name not in loaded:
-                load_one(name)
-        return {name: True for name in names}
+    def world_of(engine: str) -> Any:
+        return worlds["standin" if engine == "standin" else "student"]
 
-    def module(name: str) -> Any:
-        for needed in KIT_NAMES[:KIT_NAMES.index(name) + 1]:
-            if needed in ("engine", "nn") or needed == name:
-                load_one(needed)
-        return loaded[name]
+    def module(name: str, engine: str = "student") -> Any:
+        world = world_of(engine)
+        for needed in ("engine", "nn", name):
+            if needed == name or KIT_NAMES.index(needed) < KIT_NAMES.index(name):
+                load_one(needed, world)
+        return world["loaded"][name]
+
+    def load(names: list[str], engine: str = "student") -> dict[str, bool]:
+        for name in names:
+            module(name, engine)              # what it imports first (engine before nn)
+        return {name: True for name in names}
 
     # -------------------------------------------------------------- reading what came back
     def num(x: Any) -> float | None:
@@ -555,147 +678,155 @@ def serve() -> None:
     def reset() -> None:
         del created[:]
 
-    def manual_backward(out: Any, seed: float) -> None:
-        """Call every _backward made since the last reset, newest first, from out.grad = seed,
-        so the operation steps are graded before the student's backward() exists."""
-        call(setattr_, out, "grad", seed)
+    def walk_created(sinks: dict[int, float], nodes: list[Any]) -> None:
+        """Set each sink's grad, then call every _backward made since the last reset, newest
+        first: the operation steps are graded before the student's backward() exists."""
+        for i, g in sinks.items():
+            call(setattr_, nodes[i], "grad", g)
         for node in list_(reversed_(created)):
             fn = getattr_(node, "_backward", None)
             if callable_(fn):
                 call(fn)
 
     # -------------------------------------------------------------- probes
-    OPERANDS = {"add": (1, 2), "mul": (1, 2), "sub": (1, 2), "div": (1, 2), "addc": (1,),
-                "mulc": (1,), "pow": (1,), "neg": (1,), "tanh": (1,), "cadd": (2,), "cmul": (2,),
-                "csub": (2,), "cdiv": (2,), "relu": (1,), "sigmoid": (1,), "exp": (1,),
-                "log": (1,)}
-    LINKED = ("add", "mul", "tanh", "addc", "mulc", "cadd", "cmul", "relu", "sigmoid", "exp",
-              "log")
-    UNARY = ("tanh", "relu", "sigmoid", "exp", "log")
-
-    def value_class() -> Any:
-        return module("engine").Value
+    def value_class(engine: str = "student") -> Any:
+        return module("engine", engine).Value
 
     def build_graph(spec: list[Any], V: Any) -> list[Any]:
+        """The graph built with the student's Values, through the operation table."""
         nodes: list[Any] = []
-        for i, op in enumerate_(spec):
-            kind = op[0]
+        for i, node in enumerate_(spec):
+            kind = node[0]
             try:
                 if kind == "leaf":
-                    node = call(V, op[1])
-                elif kind == "add":
-                    node = call(lambda a, b: a + b, nodes[op[1]], nodes[op[2]])
-                elif kind == "mul":
-                    node = call(lambda a, b: a * b, nodes[op[1]], nodes[op[2]])
-                elif kind == "sub":
-                    node = call(lambda a, b: a - b, nodes[op[1]], nodes[op[2]])
-                elif kind == "div":
-                    node = call(lambda a, b: a / b, nodes[op[1]], nodes[op[2]])
-                elif kind == "addc":
-                    node = call(lambda a: a + op[2], nodes[op[1]])
-                elif kind == "cadd":
-                    node = call(lambda a: op[1] + a, nodes[op[2]])
-                elif kind == "mulc":
-                    node = call(lambda a: a * op[2], nodes[op[1]])
-                elif kind == "cmul":
-                    node = call(lambda a: op[1] * a, nodes[op[2]])
-                elif kind == "csub":
-                    node = call(lambda a: op[1] - a, nodes[op[2]])
-                elif kind == "cdiv":
-                    node = call(lambda a: op[1] / a, nodes[op[2]])
-                elif kind == "pow":
-                    node = call(lambda a: a ** op[2], nodes[op[1]])
-                elif kind == "neg":
-                    node = call(lambda a: -a, nodes[op[1]])
-                elif kind in UNARY:
-                    node = call(lambda a: getattr_(a, kind)(), nodes[op[1]])
-                elif kind == "sum":
-                    node = call(sum_, [nodes[j] for j in op[1]])
+                    made = call(V, node[1])
+                elif kind in OPS:
+                    made = call(OPS[kind].build, *arguments_of(node, nodes))
                 else:
                     raise reported("protocol", f"unknown operation {kind}")
             except Reported as failure:
                 error_of(failure)["node"] = i
                 raise
-            data_of(node, f"node {i} ({kind})")
-            list_append(nodes, node)
+            data_of(made, f"node {i} ({kind})")
+            list_append(nodes, made)
         return nodes
 
     def linked(spec: list[Any], nodes: list[Any]) -> list[int | None]:
-        """For each operation node: how many of its operands appear in its _prev."""
+        """For each node the student's own operation made: how many of its operands appear in
+        its _prev."""
         result: list[int | None] = []
-        for i, op in enumerate_(spec):
-            if op[0] not in LINKED:
+        for i, node in enumerate_(spec):
+            if node[0] == "leaf" or node[0] not in OPS or OPS[node[0]].step is None:
                 list_append(result, None)
                 continue
-            operands = {op[k] for k in OPERANDS[op[0]]}
+            operands = set_(operands_of(node))
             try:
-                prev_ids = {key_(p) for p in list_(nodes[i]._prev)}
+                prev = {key_(p) for p in list_(nodes[i]._prev)}
             except BaseException_:
                 list_append(result, 0)
                 continue
-            list_append(result, sum_(1 for j in operands if key_(nodes[j]) in prev_ids))
+            list_append(result, sum_(1 for j in operands if key_(nodes[j]) in prev))
         return result
 
-    def trace_backward_calls(nodes: list[Any], calls: list[Any]) -> None:
-        """Log every _backward call as [spec index (-1: a node made inside an operation), the
-        node's grad then], so the order of the student's walk can be examined."""
-        index = {key_(n): i for i, n in enumerate_(nodes)}
-        for node in list_(created):
-            original = getattr_(node, "_backward", None)
-            if not callable_(original):
-                continue
+    def sinks_of(spec: list[Any], seeds: dict[str, float] | None, seed: float
+                 ) -> dict[int, float]:
+        if not seeds:
+            return {len_(spec) - 1: seed}
+        return {int_(k): v for k, v in seeds.items()}
 
-            def traced(node: Any = node, original: Any = original) -> Any:
-                list_append(calls, [dict_get(index, key_(node), -1), grad_of(node)])
-                return original()
-
-            try:
-                node._backward = traced
-            except BaseException_:
-                pass
-
-    def prev_orders(nodes: list[Any]) -> list[list[int] | None]:
-        index = {key_(n): i for i, n in enumerate_(nodes)}
-        orders: list[list[int] | None] = []
-        for n in nodes:
-            try:
-                list_append(orders, [dict_get(index, key_(p), -1) for p in list_(n._prev)])
-            except BaseException_:
-                list_append(orders, None)
-        return orders
-
-    def task_graph(spec: list[Any], walk: str, seed: float = 1.0, trace: bool = False
-                   ) -> dict[str, Any]:
+    def task_graph(spec: list[Any], walk: str, seed: float = 1.0,
+                   seeds: dict[str, float] | None = None) -> dict[str, Any]:
+        """Build a graph with the student's operations; walk="manual": grads set on the sinks,
+        then every _backward newest first; walk="student": out.backward()."""
         V = value_class()
         reset()
         nodes = build_graph(spec, V)
         out = nodes[-1]
-        calls: list[Any] = []
-        if trace:
-            trace_backward_calls(nodes, calls)
         if walk == "manual":
-            manual_backward(out, seed)
+            walk_created(sinks_of(spec, seeds, seed), nodes)
         elif walk == "student":
             call(lambda: out.backward())
-        report: dict[str, Any] = {"data": [data_of(n, "node") for n in nodes],
-                                  "grad": [grad_of(n) for n in nodes],
-                                  "linked": linked(spec, nodes)}
-        if trace:
-            report["calls"] = calls
-            report["prev"] = prev_orders(nodes)
-        return report
+        return {"data": [data_of(n, "node") for n in nodes],
+                "grad": [grad_of(n) for n in nodes], "linked": linked(spec, nodes)}
 
-    def task_local(spec: list[Any], preset: float, seed: float) -> dict[str, Any]:
-        """Call only the output's own _backward, every input's grad preset to a known value."""
+    def task_local(spec: list[Any], presets: list[float | None], seed: float) -> dict[str, Any]:
+        """Call only the output's own _backward, once, every input's grad preset first."""
         V = value_class()
         reset()
         nodes = build_graph(spec, V)
         out = nodes[-1]
-        for n in nodes[:-1]:
-            call(setattr_, n, "grad", preset)
+        for n, preset in zip_(nodes, presets):
+            if preset is not None and n is not out:
+                call(setattr_, n, "grad", preset)
         call(setattr_, out, "grad", seed)
         call(lambda: out._backward())
         return {"grad": [grad_of(n) for n in nodes]}
+
+    def task_structure(spec: list[Any], values: list[float], locals: list[list[float]],
+                       labels: list[str], presets: dict[str, float] | None = None
+                       ) -> dict[str, Any]:
+        """The student's backward() on a graph of the student's Values made with
+        Value(data, children, op), whose _backward functions are the grader's own."""
+        V = value_class()
+        reset()
+        nodes: list[Any] = []
+        calls: list[Any] = []
+        for i, node in enumerate_(spec):
+            children = tuple_(nodes[j] for j in operands_of(node))
+            try:
+                # The constructor's default op: an engine may accept only labels of its own.
+                made = call(V, values[i], children) if children else call(V, values[i])
+            except Reported as failure:
+                error = error_of(failure)
+                error["node"] = i
+                error["message"] = f"Value(data, children, op) failed: {error['message']}"
+                raise
+            if children:
+                # Each operand node once, with its whole derivative (a * a has one child).
+                unique: list[Any] = []
+                derivatives: list[float] = []
+                for child, d in zip_(children, locals[i]):
+                    same = [k for k, u in enumerate_(unique) if u is child]   # not ==: theirs
+                    if same:
+                        derivatives[same[0]] += d
+                    else:
+                        list_append(unique, child)
+                        list_append(derivatives, d)
+                try:
+                    made._backward = backward_of(made, tuple_(unique), derivatives, i, calls,
+                                                 zip_, list_append)
+                except BaseException_ as exc:
+                    raise Reported(describe(exc)) from None
+            list_append(nodes, made)
+        for k, g in (presets or {}).items():
+            call(setattr_, nodes[int_(k)], "grad", g)
+        out = nodes[-1]
+        call(lambda: out.backward())
+        index = {key_(n): i for i, n in enumerate_(nodes)}
+        prev: list[list[int] | None] = []
+        for n in nodes:
+            try:
+                list_append(prev, [dict_get(index, key_(p), -1) for p in list_(n._prev)])
+            except BaseException_:
+                list_append(prev, None)
+        return {"grad": [grad_of(n) for n in nodes],
+                "calls": [[c[0], num(c[1])] for c in calls], "prev": prev}
+
+    def task_given(graphs: list[list[Any]]) -> dict[str, Any]:
+        """The given operations (-, /, **, reflected ones) on the student's engine, each graph
+        on its own: values and every _backward newest first."""
+        V = value_class()
+        results: list[Any] = []
+        for spec in graphs:
+            reset()
+            try:
+                nodes = build_graph(spec, V)
+                walk_created({len_(spec) - 1: 1.0}, nodes)
+                list_append(results, {"data": [data_of(n, "node") for n in nodes],
+                                      "grad": [grad_of(n) for n in nodes]})
+            except Reported as failure:
+                list_append(results, {"error": error_of(failure)})
+        return {"results": results}
 
     def check_params(params: Any, what: str) -> list[Any]:
         params = call(list_, params)
@@ -714,39 +845,38 @@ def serve() -> None:
         for p, v in zip_(params, values):
             call(setattr_, p, "data", v)
 
+    def fresh_lists(owner: Any) -> bool:
+        first = call(lambda: owner.parameters())
+        second = call(lambda: owner.parameters())
+        return first is not second
+
     def task_neuron(n: int, init_seed: int, params: list[float] | None = None,
-                    x: list[float] | None = None, x_values: bool = False, walk: str = "none",
-                    seed: float = 1.0) -> dict[str, Any]:
-        nn = module("nn")
+                    x: list[float] | None = None, x_values: bool = False,
+                    backward: bool = False, engine: str = "standin") -> dict[str, Any]:
+        nn = module("nn", engine)
         random_seed(init_seed)
         neuron = call(nn.Neuron, n)
         ps = check_params(call(lambda: neuron.parameters()), "Neuron.parameters()")
         report: dict[str, Any] = {
             "count": len_(ps), "distinct": len_({key_(p) for p in ps}),
-            "initial": [num(p.data) for p in ps],
-            "fresh_list": fresh_lists(neuron),
+            "initial": [num(p.data) for p in ps], "fresh_list": fresh_lists(neuron),
         }
         if x is None:
             return report
         set_params(ps, params, "Neuron.parameters()")
-        V = value_class()
+        V = value_class(engine)
         inputs = [call(V, xi) for xi in x] if x_values else list_(x)
-        reset()
         out = call(neuron, inputs)
         report["out"] = data_of(out, "Neuron(x)")
-        if walk == "manual":
-            manual_backward(out, seed)
+        if backward:
+            call(lambda: out.backward())
             report["param_grad"] = [grad_of(p) for p in ps]
             report["x_grad"] = [grad_of(xi) for xi in inputs] if x_values else None
         return report
 
-    def fresh_lists(neuron: Any) -> bool:
-        first = call(lambda: neuron.parameters())
-        second = call(lambda: neuron.parameters())
-        return first is not second
-
-    def task_neuron_sample(n: int, count: int, init_seed: int) -> dict[str, Any]:
-        nn = module("nn")
+    def task_neuron_sample(n: int, count: int, init_seed: int, engine: str = "standin"
+                           ) -> dict[str, Any]:
+        nn = module("nn", engine)
         random_seed(init_seed)
         samples: list[list[float | None]] = []
         for _ in range_(count):
@@ -755,19 +885,36 @@ def serve() -> None:
             list_append(samples, [num(p.data) for p in ps])
         return {"samples": samples}
 
-    def build_mlp(nin: int, sizes: list[int], init_seed: int, params: list[float] | None
+    def build_mlp(nin: int, sizes: list[int], init_seed: int, params: list[float] | None,
+                  engine: str, neurons: str = "student", model_from: str = "student"
                   ) -> tuple[Any, list[Any]]:
-        nn = module("nn")
         random_seed(init_seed)
-        model = call(nn.MLP, nin, sizes)
+        if model_from == "standin":
+            model = standin_nn.MLP(nin, sizes)
+        else:
+            nn = module("nn", engine)
+            model = with_neurons(nn, neurons, lambda: call(nn.MLP, nin, sizes))
         ps = check_params(call(lambda: model.parameters()), "MLP.parameters()")
         set_params(ps, params, "MLP.parameters()")
         return model, ps
 
-    def task_layer(nin: int, nout: int, init_seed: int, x: list[float]) -> dict[str, Any]:
-        nn = module("nn")
+    def with_neurons(nn: Any, neurons: str, fn: Callable[[], Any]) -> Any:
+        """Run fn with the student's Layer and MLP making the grader's Neuron (neurons="standin"),
+        so the network step grades the given Layer and MLP alone."""
+        if neurons != "standin":
+            return fn()
+        own = nn.__dict__.get("Neuron")
+        nn.__dict__["Neuron"] = standin_nn.Neuron
+        try:
+            return fn()
+        finally:
+            nn.__dict__["Neuron"] = own
+
+    def task_layer(nin: int, nout: int, init_seed: int, x: list[float],
+                   engine: str = "standin", neurons: str = "student") -> dict[str, Any]:
+        nn = module("nn", engine)
         random_seed(init_seed)
-        layer = call(nn.Layer, nin, nout)
+        layer = with_neurons(nn, neurons, lambda: call(nn.Layer, nin, nout))
         ps = check_params(call(lambda: layer.parameters()), "Layer.parameters()")
         out = call(layer, list_(x))
         if hasattr_(out, "data"):
@@ -779,9 +926,11 @@ def serve() -> None:
         return {"count": len_(ps), "shape": shape, "out": outs}
 
     def task_mlp(nin: int, sizes: list[int], init_seed: int, params: list[float] | None = None,
-                 xs: list[list[float]] | None = None, walk: str = "none") -> dict[str, Any]:
-        model, ps = build_mlp(nin, sizes, init_seed, params)
-        report: dict[str, Any] = {"count": len_(ps), "distinct": len_({key_(p) for p in ps})}
+                 xs: list[list[float]] | None = None, backward: bool = False,
+                 engine: str = "standin", neurons: str = "student") -> dict[str, Any]:
+        model, ps = build_mlp(nin, sizes, init_seed, params, engine, neurons)
+        report: dict[str, Any] = {"count": len_(ps), "distinct": len_({key_(p) for p in ps}),
+                                  "fresh_list": fresh_lists(model)}
         if xs is None:
             return report
         outs: list[Any] = []
@@ -789,7 +938,7 @@ def serve() -> None:
             out = call(model, list_(x))
             outs.extend(out if isinstance_(out, (list_, tuple_)) else [out])
         report["out"] = [data_of(o, "MLP(x)") for o in outs]
-        if walk == "student":
+        if backward:
             total = outs[0]
             for o in outs[1:]:
                 total = call(lambda a, b: a + b, total, o)
@@ -798,32 +947,40 @@ def serve() -> None:
         return report
 
     def task_train(nin: int, sizes: list[int], params: list[float], xs: list[list[float]],
-                   ys: list[float], lr: float, steps: int, poison: list[float] | None = None,
-                   record_params: bool = False) -> dict[str, Any]:
-        train = module("train")
-        model, ps = build_mlp(nin, sizes, 0, params)
-        if poison is not None:
-            for p, g in zip_(ps, poison):
-                call(setattr_, p, "grad", g)
+                   ys: list[float], lr: float, steps: int, record_params: bool = False,
+                   engine: str = "standin", model: str = "student") -> dict[str, Any]:
+        """train_step, `steps` times, on the student's MLP (the end-to-end run) or on the
+        grader's (model="standin": only train_step itself is graded)."""
+        train = module("train", engine)
+        network, ps = build_mlp(nin, sizes, 0, params, engine, model_from=model)
         losses: list[float | None] = []
+        kinds: list[str] = []
         trail: list[list[float | None]] = []
+        grads: list[list[float | None]] = []
         for _ in range_(steps):
-            loss = call(train.train_step, model, [list_(x) for x in xs], list_(ys), lr)
+            loss = call(train.train_step, network, [list_(x) for x in xs], list_(ys), lr)
             value = num(loss)
-            list_append(losses, value if value is not None else data_of(loss, "train_step"))
+            if value is not None:
+                list_append(kinds, "number")
+            elif hasattr_(loss, "data"):
+                list_append(kinds, "Value")
+                value = data_of(loss, "train_step")
+            else:
+                list_append(kinds, type_name(loss))
+            list_append(losses, value)
             if record_params:
                 list_append(trail, [num(p.data) for p in ps])
-        predictions = [data_of(call(model, list_(x)), "model(x)") for x in xs]
-        return {"losses": losses, "params": trail, "final": [num(p.data) for p in ps],
-                "predictions": predictions}
+                list_append(grads, [grad_of(p) for p in ps])
+        predictions = [data_of(call(network, list_(x)), "model(x)") for x in xs]
+        return {"losses": losses, "kinds": kinds, "params": trail, "grads": grads,
+                "final": [num(p.data) for p in ps], "predictions": predictions}
 
     def task_softmax(logits: list[float], weights: list[float] | None = None,
-                     target: int | None = None) -> dict[str, Any]:
-        """softmax (each probability's grad = its weight) or cross_entropy (out.grad = 1), then
-        every _backward newest first: the logits' gradients, without the student's backward()."""
-        ext = module("extensions")
-        V = value_class()
-        reset()
+                     target: int | None = None, engine: str = "standin") -> dict[str, Any]:
+        """softmax, then backward() from sum(weight * probability); or cross_entropy, then
+        backward(): the scores' gradients."""
+        ext = module("extensions", engine)
+        V = value_class(engine)
         xs = [call(V, x) for x in logits]
         if target is None:
             outs = call(list_, call(ext.softmax, xs))
@@ -831,29 +988,30 @@ def serve() -> None:
             if len_(outs) != len_(xs):
                 raise reported("api", f"softmax of {len_(xs)} scores returned {len_(outs)} "
                                       f"values", type="ValueError")
-            for o, w in zip_(outs, weights or []):
-                call(setattr_, o, "grad", w)
-            for node in list_(reversed_(created)):
-                fn = getattr_(node, "_backward", None)
-                if callable_(fn):
-                    call(fn)
+            total = call(lambda: sum_(o * w for o, w in zip_(outs, weights or [])))
+            call(lambda: total.backward())
             return {"out": probs, "grad": [grad_of(x) for x in xs]}
         loss = call(ext.cross_entropy, xs, target)
         value = data_of(loss, "cross_entropy")
-        manual_backward(loss, 1.0)
+        call(lambda: loss.backward())
         return {"out": [value], "grad": [grad_of(x) for x in xs]}
 
     def task_classifier(train_x: list[list[float]], train_y: list[int],
-                        test_x: list[list[float]], seed: int) -> dict[str, Any]:
+                        test_x: list[list[float]], seed: int, epochs: int | None = None
+                        ) -> dict[str, Any]:
         ext = module("extensions")
+        options: dict[str, Any] = {"seed": seed}
+        if epochs is not None:
+            options["epochs"] = epochs
         model = call(ext.train_classifier, [list_(x) for x in train_x], list_(train_y),
-                     seed=seed)
+                     **options)
         return {"predictions": [num(call(ext.predict, model, list_(x))) for x in test_x]}
 
     tasks: dict[str, Callable[..., dict[str, Any]]] = {
-        "load": load, "graph": task_graph, "local": task_local, "neuron": task_neuron,
-        "neuron_sample": task_neuron_sample, "layer": task_layer, "mlp": task_mlp,
-        "train": task_train, "softmax": task_softmax, "classifier": task_classifier,
+        "load": load, "graph": task_graph, "local": task_local, "structure": task_structure,
+        "given": task_given, "neuron": task_neuron, "neuron_sample": task_neuron_sample,
+        "layer": task_layer, "mlp": task_mlp, "train": task_train, "softmax": task_softmax,
+        "classifier": task_classifier,
     }
 
     # -------------------------------------------------------------- the loop
@@ -878,8 +1036,9 @@ def serve() -> None:
             error["message"] = f"the grader could not read what your code returned: " \
                                f"{error['type']}: {error['message']}"
             response = {"id": ident, "ok": False, "error": error}
-        if refusals:
-            response["refused"] = [clip(r, 300) for r in refusals[-5:]]
+        noted = [r for r in refusals if "(sys._getframe)" not in r]
+        if noted:
+            response["refused"] = [clip(r, 300) for r in noted[-5:]]
         try:
             stderr.flush()
         except BaseException_:

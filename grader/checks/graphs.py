@@ -1,10 +1,7 @@
-"""Expression graphs as data: random generation, plain-float evaluation, finite differences, text.
+"""Graphs the checks build: random generation, text for messages, networks as graphs.
 
-A graph is a list of nodes, each a JSON list: ["leaf", x], ["add", i, j], ["addc", i, c] (node + c),
-["cadd", c, i] (c + node), ["mul", i, j], ["mulc", i, c], ["cmul", c, i], ["sub", i, j],
-["csub", c, i], ["div", i, j], ["cdiv", c, i], ["pow", i, k], ["neg", i], ["tanh", i],
-["sum", [i, j, ...]]. Operands always refer to earlier nodes; the last node is the output.
-Expected values come only from evaluating this list with floats; there is no autograd here.
+Values and expected gradients come from grader/ops.py (plain floats and central finite
+differences); this module adds what the checks need around them. There is no autograd here.
 """
 
 from __future__ import annotations
@@ -13,92 +10,12 @@ import math
 import random
 from typing import Any, Sequence
 
-Spec = list[list[Any]]
+from .. import ops
+from ..ops import OPS, Spec, evaluate, finite_difference_grads, local_derivatives, operands
 
-BINARY = {"add": "+", "mul": "*", "sub": "-", "div": "/"}
-UNARY = ("tanh", "relu", "sigmoid", "exp", "log")     # written as method calls: a.tanh()
-
-
-def apply(op: list[Any], values: Sequence[float]) -> float:
-    kind = op[0]
-    if kind == "leaf":
-        return float(op[1])
-    if kind == "add":
-        return values[op[1]] + values[op[2]]
-    if kind == "mul":
-        return values[op[1]] * values[op[2]]
-    if kind == "sub":
-        return values[op[1]] - values[op[2]]
-    if kind == "div":
-        return values[op[1]] / values[op[2]]
-    if kind == "addc":
-        return values[op[1]] + op[2]
-    if kind == "cadd":
-        return op[1] + values[op[2]]
-    if kind == "mulc":
-        return values[op[1]] * op[2]
-    if kind == "cmul":
-        return op[1] * values[op[2]]
-    if kind == "csub":
-        return op[1] - values[op[2]]
-    if kind == "cdiv":
-        return op[1] / values[op[2]]
-    if kind == "pow":
-        return values[op[1]] ** op[2]
-    if kind == "neg":
-        return -values[op[1]]
-    if kind == "tanh":
-        return math.tanh(values[op[1]])
-    if kind == "relu":
-        return max(0.0, values[op[1]])
-    if kind == "sigmoid":
-        x = values[op[1]]
-        return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
-    if kind == "exp":
-        return math.exp(values[op[1]])
-    if kind == "log":
-        return math.log(values[op[1]])
-    if kind == "sum":
-        return math.fsum(values[j] for j in op[1])
-    raise ValueError(f"unknown op {kind!r}")
-
-
-def evaluate(spec: Spec, override: dict[int, float] | None = None) -> list[float]:
-    """Every node's value; `override` pins chosen nodes to given values (for finite differences)."""
-    values: list[float] = []
-    for i, op in enumerate(spec):
-        if override and i in override:
-            values.append(override[i])
-        else:
-            values.append(apply(op, values))
-    return values
-
-
-def finite_difference_grads(spec: Spec, seed: float = 1.0,
-                            only: Sequence[int] | None = None) -> list[float]:
-    """d(seed * output)/d(node) for every node, by central differences in double precision.
-
-    Interior nodes are perturbed by pinning their value, so the expected gradient of every node
-    (not only the leaves) is known. A step of 1e-6 relative keeps truncation error (~h^2) and
-    rounding error (~1e-16 / h) both near 1e-10 for the magnitudes these graphs produce.
-    """
-    base = evaluate(spec)
-    out = len(spec) - 1
-    grads = []
-    wanted = set(range(len(spec)) if only is None else only)
-    for i in range(len(spec)):
-        if i not in wanted:
-            grads.append(math.nan)
-            continue
-        if i == out:
-            grads.append(seed)
-            continue
-        h = 1e-6 * max(1.0, abs(base[i]))
-        up = evaluate(spec, {i: base[i] + h})[out]
-        down = evaluate(spec, {i: base[i] - h})[out]
-        grads.append(seed * (up - down) / (2 * h))
-    return grads
-
+__all__ = ["Spec", "evaluate", "finite_difference_grads", "local_derivatives", "operands",
+           "close", "relative_error", "render", "node_name", "node_text", "leaf_names",
+           "magnitude", "random_graph", "neuron_spec", "mlp_graph", "mlp_size", "path_lengths"]
 
 # Tolerance: a correct engine agrees with central differences to about 1e-9 here, and every bug
 # the checks target is off by at least a few percent, so 1e-5 relative (with an absolute floor of
@@ -121,39 +38,59 @@ def relative_error(got: float, expected: float) -> float:
 
 # ------------------------------------------------------------------ text
 LEAF_NAMES = "abcdefghjkmnpqrsuvwxyz"
+MAX_TEXT = 160          # a longer expression is shown abbreviated
 
 
 def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _const(x: float) -> str:
-    return f"({x:.6g})" if x < 0 else f"{x:.6g}"
+def _const(x: Any) -> str:
+    return f"({x:.6g})" if isinstance(x, (int, float)) and x < 0 else f"{x:.6g}"
 
 
 def leaf_names(spec: Spec) -> dict[int, str]:
     """Leaves are named a, b, c, ... unless the spec names them (["leaf", 2.0, "x1"])."""
     names: dict[int, str] = {}
-    for i, op in enumerate(spec):
-        if op[0] == "leaf":
+    for i, node in enumerate(spec):
+        if node[0] == "leaf":
             k = len(names)
-            names[i] = op[2] if len(op) > 2 else LEAF_NAMES[k] if k < len(LEAF_NAMES) else f"x{k}"
+            names[i] = node[2] if len(node) > 2 else LEAF_NAMES[k] if k < len(LEAF_NAMES) \
+                else f"x{k}"
     return names
+
+
+def _expr(node: list[Any], text: Any) -> str:
+    op = OPS[node[0]]
+    # Operands as their labels, constants as numbers, in the order of the shape.
+    shape = op.shape
+    if shape == "binary":
+        parts = [text(node[1]), text(node[2])]
+    elif shape in ("right", "power"):
+        parts = [text(node[1]), _const(node[2])]
+    elif shape == "left":
+        parts = [_const(node[1]), text(node[2])]
+    elif shape == "unary":
+        parts = [_strip(text(node[1]))]
+    else:
+        parts = [", ".join(text(j) for j in node[1])]
+    body = op.text.format(*parts)
+    return body if shape in ("unary", "many") else f"({body})"
 
 
 def _labels(spec: Spec) -> tuple[dict[int, str], list[str]]:
     """A text for every node, and the `tN = ...` definitions of interior nodes used twice or more."""
     uses: dict[int, int] = {}
-    for op in spec:
-        for j in operands(op):
+    for node in spec:
+        for j in operands(node):
             uses[j] = uses.get(j, 0) + 1
     labels: dict[int, str] = dict(leaf_names(spec))
     definitions: list[str] = []
     out = len(spec) - 1
-    for i, op in enumerate(spec):
-        if op[0] == "leaf":
+    for i, node in enumerate(spec):
+        if node[0] == "leaf":
             continue
-        e = _expr(op, labels.__getitem__)
+        e = _expr(node, labels.__getitem__)
         if uses.get(i, 0) > 1 and i != out:
             name = f"t{len(definitions) + 1}"
             definitions.append(f"{name} = {_strip(e)}")
@@ -164,25 +101,38 @@ def _labels(spec: Spec) -> tuple[dict[int, str], list[str]]:
 
 
 def render(spec: Spec) -> str:
-    """Readable form: `t1 = a*b; out = tanh(t1 + c)  with a=1.5, b=-2, c=0.7`."""
+    """Readable form: `t1 = a*b; out = tanh(t1 + c)  with a=1.5, b=-2, c=0.7`; a long one (a
+    chain of 300 additions) is abbreviated in the middle, with what it is made of."""
     labels, definitions = _labels(spec)
     lines = definitions + [f"out = {_strip(labels[len(spec) - 1])}"]
     names = leaf_names(spec)
     given = ", ".join(f"{names[i]}={_fmt(spec[i][1])}" for i in sorted(names))
-    return "; ".join(lines) + (f"  with {given}" if given else "")
+    text = "; ".join(lines)
+    if len(text) > MAX_TEXT:
+        counts: dict[str, int] = {}
+        for node in spec:
+            if node[0] != "leaf":
+                form = OPS[node[0]].text.format("x", "y")
+                counts[form] = counts.get(form, 0) + 1
+        made_of = ", ".join(f"{n} times {form}" for form, n in
+                            sorted(counts.items(), key=lambda c: -c[1]))
+        text = f"{text[:70]} ... {text[-60:]}  (a graph of {len(spec)} nodes: {made_of})"
+    return text + (f"  with {given}" if given else "")
 
 
 def node_text(spec: Spec, i: int) -> str:
     """Node i as an expression (`a + b`), even when it is the output or has a `tN` name."""
     labels = _labels(spec)[0]
-    return labels[i] if spec[i][0] == "leaf" else _strip(_expr(spec[i], labels.__getitem__))
+    text = labels[i] if spec[i][0] == "leaf" else _strip(_expr(spec[i], labels.__getitem__))
+    return text if len(text) <= 60 else f"node {i} ({spec[i][0]})"
 
 
 def node_name(spec: Spec, i: int) -> str:
     """How a message refers to node i: a leaf's letter, `out`, a `tN` name or its expression."""
     if i == len(spec) - 1:
         return "out"
-    return _strip(_labels(spec)[0][i])
+    text = _strip(_labels(spec)[0][i])
+    return text if len(text) <= 60 else f"node {i} ({spec[i][0]})"
 
 
 def _strip(e: str) -> str:
@@ -199,45 +149,22 @@ def _balanced(e: str) -> bool:
     return depth == 0
 
 
-def _expr(op: list[Any], text: Any) -> str:
-    kind = op[0]
-    if kind in BINARY:
-        return f"({text(op[1])}{BINARY[kind]}{text(op[2])})" if kind == "mul" else \
-            f"({text(op[1])} {BINARY[kind]} {text(op[2])})"
-    if kind == "addc":
-        return f"({text(op[1])} + {_const(op[2])})"
-    if kind == "cadd":
-        return f"({_const(op[1])} + {text(op[2])})"
-    if kind == "mulc":
-        return f"({text(op[1])}*{_const(op[2])})"
-    if kind == "cmul":
-        return f"({_const(op[1])}*{text(op[2])})"
-    if kind == "csub":
-        return f"({_const(op[1])} - {text(op[2])})"
-    if kind == "cdiv":
-        return f"({_const(op[1])} / {text(op[2])})"
-    if kind == "pow":
-        return f"{text(op[1])}**{_const(op[2])}"
-    if kind == "neg":
-        return f"(-{text(op[1])})"
-    if kind in UNARY:
-        return f"{kind}({_strip(text(op[1]))})"
-    if kind == "sum":
-        return f"sum([{', '.join(text(j) for j in op[1])}])"
-    return "?"
+# ------------------------------------------------------------------ shapes of graphs
+def path_lengths(spec: Spec) -> list[set[int]]:
+    """For each node, the lengths of the paths from it to the output."""
+    lengths: list[set[int]] = [set() for _ in spec]
+    lengths[-1].add(0)
+    for i in range(len(spec) - 1, -1, -1):
+        for j in operands(spec[i]):
+            lengths[j].update(n + 1 for n in lengths[i])
+    return lengths
 
 
-def operands(op: list[Any]) -> list[int]:
-    kind = op[0]
-    if kind in BINARY:
-        return [op[1], op[2]]
-    if kind in ("addc", "mulc", "pow", "neg") or kind in UNARY:
-        return [op[1]]
-    if kind in ("cadd", "cmul", "csub", "cdiv"):
-        return [op[2]]
-    if kind == "sum":
-        return list(op[1])
-    return []
+def uneven(spec: Spec) -> bool:
+    """Whether some interior node is reached from the output by paths of different lengths (a
+    breadth-first walk passes its gradient on before all of it has arrived)."""
+    lengths = path_lengths(spec)
+    return any(spec[i][0] != "leaf" and len(lengths[i]) > 1 for i in range(len(spec) - 1))
 
 
 # ------------------------------------------------------------------ random graphs
@@ -246,27 +173,30 @@ def magnitude(rng: random.Random, low: float = 0.5, high: float = 3.0) -> float:
     return round(rng.choice((-1, 1)) * rng.uniform(low, high), 3)
 
 
-def random_graph(rng: random.Random, ops: Sequence[str], n_leaves: int = 3, n_ops: int = 6,
-                 limit: float = 50.0) -> Spec:
-    """A random graph over `ops` in which leaves and interior nodes are reused.
+def random_graph(rng: random.Random, kinds: Sequence[str], n_leaves: int = 3, n_ops: int = 6,
+                 limit: float = 50.0, require_uneven: bool = False) -> Spec:
+    """A random graph over `kinds` in which leaves and interior nodes are reused.
 
     Operands are drawn with a bias towards recent nodes (so graphs are deep) and all earlier
-    nodes stay eligible (so they branch and rejoin). Values are kept below `limit` in size.
+    nodes stay eligible (so they branch and rejoin). Values are kept below `limit` in size; with
+    `require_uneven`, some interior node is reached by paths of different lengths.
     """
     while True:
         spec: Spec = [["leaf", magnitude(rng)] for _ in range(n_leaves)]
         for _ in range(n_ops):
-            kind = rng.choice(list(ops))
-            pick = lambda: min(len(spec) - 1, int(len(spec) * rng.random() ** 0.6))  # noqa: E731
-            if kind in BINARY:
+            kind = rng.choice(list(kinds))
+            pick = lambda spec=spec: min(len(spec) - 1,  # noqa: E731
+                                         int(len(spec) * rng.random() ** 0.6))
+            shape = OPS[kind].shape
+            if shape == "binary":
                 spec.append([kind, pick(), pick()])
-            elif kind in ("addc", "mulc"):
+            elif shape == "right":
                 spec.append([kind, pick(), magnitude(rng)])
-            elif kind in ("cadd", "cmul", "csub", "cdiv"):
+            elif shape == "left":
                 spec.append([kind, magnitude(rng), pick()])
-            elif kind == "pow":
+            elif shape == "power":
                 spec.append([kind, pick(), rng.choice((2, 3, -1))])
-            elif kind == "sum":
+            elif shape == "many":
                 spec.append([kind, [pick() for _ in range(3)]])
             else:
                 spec.append([kind, pick()])
@@ -274,13 +204,15 @@ def random_graph(rng: random.Random, ops: Sequence[str], n_leaves: int = 3, n_op
             values = evaluate(spec)
         except (ZeroDivisionError, ValueError, OverflowError):
             continue
-        divisors = [values[op[2]] for op in spec if op[0] in ("div", "cdiv")]
-        divisors += [values[op[1]] for op in spec if op[0] == "pow" and op[2] < 0]
+        divisors = [values[node[2]] for node in spec if node[0] in ("div", "cdiv")]
+        divisors += [values[node[1]] for node in spec if node[0] == "pow" and node[2] < 0]
         if all(math.isfinite(v) and abs(v) < limit for v in values) and \
                 all(abs(d) > 0.2 for d in divisors):
             # The output must depend on every leaf, or some gradients are trivially 0.
             if all(abs(g) > 1e-9 for g in finite_difference_grads(spec)[:n_leaves]):
-                return prune(spec)
+                pruned = prune(spec)
+                if not require_uneven or uneven(pruned):
+                    return pruned
 
 
 def prune(spec: Spec) -> Spec:
@@ -290,20 +222,7 @@ def prune(spec: Spec) -> Spec:
         if i in keep:
             keep.update(operands(spec[i]))
     new_index = {old: new for new, old in enumerate(sorted(keep))}
-    pruned: Spec = []
-    for old in sorted(keep):
-        op = list(spec[old])
-        kind = op[0]
-        if kind in BINARY:
-            op[1], op[2] = new_index[op[1]], new_index[op[2]]
-        elif kind in ("addc", "mulc", "pow", "neg") or kind in UNARY:
-            op[1] = new_index[op[1]]
-        elif kind in ("cadd", "cmul", "csub", "cdiv"):
-            op[2] = new_index[op[2]]
-        elif kind == "sum":
-            op[1] = [new_index[j] for j in op[1]]
-        pruned.append(op)
-    return pruned
+    return [ops.renumber(spec[old], new_index) for old in sorted(keep)]
 
 
 # ------------------------------------------------------------------ the tutorial's neuron

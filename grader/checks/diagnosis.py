@@ -1,0 +1,552 @@
+"""Name the student's mistake from evidence: pure functions from observations to one sentence.
+
+An operation's _backward is diagnosed by comparing what it did on several single-call probes
+with a table of candidate rules: each candidate changes one part of the chain rule (keep or
+replace the input's .grad, what multiplies the local derivative, the local derivative itself).
+A mistake is named only when exactly one candidate with the fewest changes fits every probe.
+The correct local derivative is never written here: it is the finite-difference value the caller
+passes in, and the candidates are built from it and from the observed numbers (the inputs, the
+output, the gradients before the call). When nothing fits, the caller says what was observed and
+the likely causes for the step instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any, Callable, Sequence
+
+from .. import ops, steps
+from .graphs import node_text, path_lengths
+
+# ------------------------------------------------------------------------ an operation's rule
+# How the checks call an operation's _backward alone: distinct grads already on the inputs, an
+# upstream gradient other than 1, at points chosen so that the candidates below differ.
+LOCAL_POINTS: dict[str, list[tuple[list[float], list[float], float]]] = {
+    # op: [(operand values, their grads before the call, out.grad), ...]
+    "add": [([1.5, -2.5], [0.3, 0.7], 1.7), ([0.0, 2.0], [-0.4, 1.1], -0.6),
+            ([-1.2, 0.7], [0.9, -0.2], 2.3)],
+    "mul": [([1.5, -2.5], [0.3, 0.7], 1.7), ([0.0, 2.0], [-0.4, 1.1], -0.6),
+            ([-1.2, 0.7], [0.9, -0.2], 2.3)],
+    "tanh": [([0.8], [0.3], 1.7), ([-0.55], [-0.4], -0.6), ([0.3], [0.9], 2.3)],
+    "relu": [([1.3], [0.3], 1.7), ([-0.7], [-0.4], -0.6), ([2.1], [0.9], 2.3)],
+    "sigmoid": [([0.8], [0.3], 1.7), ([0.15], [-0.4], -0.6), ([0.6], [0.9], 2.3)],
+    "exp": [([0.6], [0.3], 1.7), ([-1.2], [-0.4], -0.6), ([1.1], [0.9], 2.3)],
+    "log": [([1.7], [0.3], 1.7), ([0.45], [-0.4], -0.6), ([2.6], [0.9], 2.3)],
+}
+METHOD = {"add": "__add__", "mul": "__mul__", "tanh": "tanh", "relu": "relu",
+          "sigmoid": "sigmoid", "exp": "exp", "log": "log"}
+
+
+def local_spec(op: str, inputs: Sequence[float]) -> ops.Spec:
+    """The graph of one call: the inputs as leaves, then the operation on them."""
+    leaves: ops.Spec = [["leaf", x] for x in inputs]
+    return leaves + [[op, *range(len(inputs))]]
+
+
+@dataclass(frozen=True)
+class LocalProbe:
+    """One call of an operation's _backward: what went in, what the chain rule says, and what
+    the student's code left in the inputs' .grad."""
+
+    inputs: list[float]
+    presets: list[float]
+    upstream: float
+    output: float
+    derivatives: list[float]        # d out / d input, by finite differences
+    got: list[float | None]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One candidate for one part of the chain rule: how to compute it, and, when it is not
+    the right one, what the code does instead."""
+
+    name: str
+    value: Callable[[LocalProbe, int], float]
+    says: str = ""                  # "" for the right one
+
+
+def _inverse(op: str, y: float) -> float | None:
+    """x with op(x) = y, by bisection, for the monotonic operations (None elsewhere)."""
+    f = ops.OPS[op].forward
+    bounds = {"tanh": (-20.0, 20.0), "sigmoid": (-30.0, 30.0), "exp": (-50.0, 50.0),
+              "log": (1e-9, 1e9)}.get(op)
+    if bounds is None:
+        return None
+    low, high = bounds
+    try:
+        if not min(f(low), f(high)) < y < max(f(low), f(high)):
+            return None
+        increasing = f(high) > f(low)
+        for _ in range(200):
+            mid = (low + high) / 2 if op != "log" else math.sqrt(low * high)
+            if (f(mid) < y) == increasing:
+                low = mid
+            else:
+                high = mid
+        return (low + high) / 2
+    except (ValueError, OverflowError):
+        return None
+
+
+def _slope(op: str, x: float | None) -> float:
+    """The operation's derivative at x, by central differences (nan where it is not defined)."""
+    if x is None:
+        return math.nan
+    f = ops.OPS[op].forward
+    h = 1e-6 * max(1.0, abs(x))
+    try:
+        return (f(x + h) - f(x - h)) / (2 * h)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return math.nan
+
+
+def _parts(op: str) -> tuple[list[Part], list[Part], list[Part]]:
+    binary = ops.OPS[op].shape == "binary"
+    other = "other" if binary else "self"
+    bases = [Part("accumulate", lambda p, k: p.presets[k]),
+             Part("overwrite", lambda p, k: 0.0,
+                  "replaces {grad} (`=`) instead of adding to it (`+=`): a Value used twice, "
+                  "as in {twice}, keeps only its last contribution")]
+    factors = [Part("out.grad", lambda p, k: p.upstream),
+               Part("nothing", lambda p, k: 1.0,
+                    "leaves out.grad out: {who} must get the local derivative times out.grad, or "
+                    "nothing from the operations after this one ever reaches it"),
+               Part("out.data", lambda p, k: p.output,
+                    "multiplies by out.data where out.grad belongs"),
+               Part("own grad", lambda p, k: p.presets[k],
+                    "multiplies by {grad} where out.grad belongs")]
+    if binary:
+        factors += [Part("other grad", lambda p, k: p.presets[1 - k],
+                         "uses {other}.grad where out.grad belongs"),
+                    Part("other grad after", lambda p, k: _or_nan(p.got[1 - k]),
+                         "adds {other}.grad to {grad}")]
+    locals_ = [Part("right", lambda p, k: p.derivatives[k]),
+               Part("sign", lambda p, k: -p.derivatives[k], "flips the sign of the local "
+                                                           "derivative"),
+               Part("double", lambda p, k: 2 * p.derivatives[k], "counts the local derivative "
+                                                                 "twice"),
+               Part("half", lambda p, k: p.derivatives[k] / 2, "halves the local derivative"),
+               Part("one", lambda p, k: 1.0, "leaves the local derivative out: {grad} gets "
+                                             "out.grad itself, as if this were an addition"),
+               Part("zero", lambda p, k: 0.0, "adds nothing to {grad}")]
+    if binary:
+        locals_ += [
+            Part("own value", lambda p, k: p.inputs[k],
+                 "uses {whose} own value ({data}) as {its} local derivative"),
+            Part("other value", lambda p, k: p.inputs[1 - k],
+                 "uses {others} value ({other_data}) as the local derivative of {who}"),
+            Part("swapped", lambda p, k: p.derivatives[1 - k],
+                 "gives {who} the local derivative that belongs to {other}: the two are "
+                 "swapped")]
+    else:
+        locals_ += [
+            Part("output", lambda p, k: p.output,
+                 "uses the output itself (t = out.data) as the local derivative"),
+            Part("input", lambda p, k: p.inputs[0],
+                 "uses the input itself (x = self.data) as the local derivative"),
+            Part("one minus output", lambda p, k: 1 - p.output,
+                 "uses 1 - t (t = out.data) as the local derivative"),
+            Part("input for output", lambda p, k: _slope(op, _inverse(op, p.inputs[0])),
+                 "computes the derivative from the input x where its formula is written with "
+                 "the output t = {name}(x): it takes x for t"),
+            Part("output for input", lambda p, k: _slope(op, p.output),
+                 "evaluates the derivative at the output t, as if t were the input")]
+    del other
+    return bases, factors, locals_
+
+
+def _fits(a: float | None, b: float) -> bool:
+    return a is not None and math.isfinite(a) and math.isfinite(b) and \
+        abs(a - b) <= 1e-7 + 1e-6 * max(abs(a), abs(b))
+
+
+def _or_nan(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
+def _predict(combo: tuple[Part, ...], probe: LocalProbe, k: int) -> float:
+    base, factor, local = combo
+    try:
+        return base.value(probe, k) + factor.value(probe, k) * local.value(probe, k)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return math.nan
+
+
+def _agree(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Two predictions agree where both are defined (and both are defined somewhere twice)."""
+    both = [(x, y) for x, y in zip(a, b) if math.isfinite(x) and math.isfinite(y)]
+    return len(both) >= 2 and all(_fits(x, y) for x, y in both)
+
+
+def _candidates(op: str, probes: Sequence[LocalProbe], k: int
+                ) -> list[tuple[tuple[Part, ...], list[float]]]:
+    """The combinations (base, factor, local) that fit input k on every probe where they are
+    defined, with the fewest changes from the right rule, and their predictions. One that gives
+    the same numbers as the right rule on these probes is no mistake, and is left out."""
+    bases, factors, locals_ = _parts(op)
+    right = (bases[0], factors[0], locals_[0])
+    expected = [_predict(right, p, k) for p in probes]
+    got = [_or_nan(p.got[k]) for p in probes]
+    fitting: list[tuple[int, tuple[Part, ...], list[float]]] = []
+    for combo in product(bases, factors, locals_):
+        changes = sum(part is not correct for part, correct in zip(combo, right))
+        if changes > 2:
+            continue
+        predicted = [_predict(combo, p, k) for p in probes]
+        if changes and _agree(predicted, expected) and \
+                all(math.isfinite(x) for x in predicted):
+            continue
+        if _agree(got, predicted) and all(math.isfinite(x) for x in got):
+            fitting.append((changes, combo, predicted))
+    if not fitting:
+        return []
+    fewest = min(c for c, _, _ in fitting)
+    return [(combo, predicted) for c, combo, predicted in fitting if c == fewest]
+
+
+def local_rule(op: str, probes: Sequence[LocalProbe]) -> str | None:
+    """The mistake in an operation's _backward that fits every probe, in one sentence; None when
+    the code is right, or when no single explanation fits (the caller then shows the numbers).
+    Two candidates that predict the same numbers are one computation: the first one in the
+    table names it."""
+    name = METHOD[op]
+    if all(all(_fits(p.got[k], p.presets[k]) for k in range(len(p.inputs))) for p in probes):
+        return (f"calling {name}'s out._backward() changes nothing: the closure is attached to "
+                f"another Value than the result (it must be out._backward = _backward), or "
+                f"never attached.")
+    binary = ops.OPS[op].shape == "binary"
+    who_names = ["self", "other"] if binary else ["self"]
+    twice = ops.OPS[op].text.format("a", "a") if binary else "the same input used twice"
+    found: list[tuple[tuple[Part, ...], str]] = []
+    for k, who in enumerate(who_names):
+        fitting = _candidates(op, probes, k)
+        if not fitting:
+            return None
+        first, predicted = fitting[0]
+        if any(not _agree(predicted, other) for _, other in fitting[1:]):
+            return None                      # two different explanations fit: no guess
+        other = who_names[1 - k] if binary else "self"
+        parts = [part for part in first if part.says]
+        if [part.name for part in parts] == ["other grad after", "one"]:
+            parts = parts[:1]        # adding one .grad to another says it all
+        words = [part.says.format(
+            who=who, other=other, grad=f"{who}.grad", twice=twice, name=op,
+            whose=f"{who}'s", its="its", data=f"{who}.data", others=f"{other}'s",
+            other_data=f"{other}.data") for part in parts]
+        if words:
+            found.append((first, " and ".join(words)))
+    if not found:
+        return None
+    if len(found) == 2 and [p.name for p in found[0][0]] == [p.name for p in found[1][0]]:
+        # The same mistake for both inputs: say it once.
+        words = [part.says.format(
+            who="each input", other="the other input", grad="each input's .grad",
+            twice=twice, name=op, whose="each input's", its="its", data=".data",
+            others="the other input's", other_data=".data") for part in found[0][0] if part.says]
+        return f"{name}'s _backward, for both inputs, " + " and ".join(words) + "."
+    return f"{name}'s _backward " + "; and it ".join(text for _, text in found) + "."
+
+
+LIKELY: dict[str, str] = {
+    "add": "Likely causes: the result not linked to its inputs, `=` where `+=` belongs, out.grad "
+           "missing from the chain rule, or a plain number (a + 2) not wrapped in a Value.",
+    "mul": "Likely causes: the two local gradients mixed up, `=` where `+=` belongs, out.grad "
+           "missing from the chain rule, or a plain number (a * 2) not wrapped in a Value.",
+    "tanh": "Likely causes: the derivative written with the input where it needs the output, "
+            "`=` where `+=` belongs, out.grad missing, or a forward formula that overflows.",
+    "activations": "Likely causes: a derivative written with the input where it needs the "
+                   "output (or the other way round), `=` where `+=` belongs, out.grad missing, "
+                   "or an exp() that overflows.",
+    "backward": "Likely causes: a node visited twice, an order that is not topological, the "
+                "output's gradient not started at 1, or .grad changed after the walk.",
+    "neuron": "Likely causes: the weights and inputs paired up wrongly, the bias or tanh "
+              "missing or in the wrong place, or parameters() not listing every Value.",
+    "network": "Likely causes: Layer or MLP changed from the kit's given code, or "
+               "Neuron.parameters() returning the same list each time.",
+    "training": "Likely causes: the loss not summed over every example, gradients not cleared "
+                "before backward(), or the update not -learning_rate * p.grad.",
+    "softmax": "Likely causes: the probabilities not divided by their sum, exp() of unshifted "
+               "scores, or the loss not -log of the target's probability.",
+    "classifier": "Likely causes: outputs not scaled before the softmax, gradients not cleared, "
+                  "the learning rate or the number of epochs, or the classes' order.",
+}
+
+
+# ------------------------------------------------------------------------ backward()
+def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequence[Any],
+                   prev: Sequence[Any], preset_probe: dict[str, Any] | None = None
+                   ) -> str | None:
+    """Diagnose backward() from the order in which it called the nodes' _backward (the grader's
+    own closures, which log each call with the node's grad at that moment). `preset_probe`:
+    a leaf's grad before and after a second backward() that started with it non-zero."""
+    out = len(spec) - 1
+    order = [c[0] for c in calls if isinstance(c, list) and len(c) == 2]
+    at_call = {c[0]: c[1] for c in calls if isinstance(c, list) and len(c) == 2}
+    interior = [i for i, node in enumerate(spec) if node[0] != "leaf"]
+    if not order:
+        if preset_probe is not None and preset_probe.get("leaf_after") == 0:
+            return ("backward() resets every gradient without walking the graph: no node's "
+                    "_backward was called.")
+        return ("backward() called no node's _backward: collect the nodes by following _prev "
+                "from the output, then call each one's _backward.")
+    if out in at_call and at_call[out] in (0, 0.0, None):
+        if preset_probe is not None and preset_probe.get("leaf_after") == 0.0 and \
+                preset_probe.get("leaf_before") not in (0, 0.0):
+            return ("backward() sets the output's gradient to 1 and then resets every gradient "
+                    "to 0, the output's included, before walking: set out.grad = 1 after "
+                    "clearing, or do not clear.")
+        return ("backward() never sets the output's gradient to 1 before walking the graph, so "
+                "every gradient stays 0: d(out)/d(out) = 1 is where the chain rule starts.")
+    never = [i for i in interior if i not in order]
+    if never:
+        if any(prev[i] == [] for i in never if isinstance(prev[i], list)):
+            return ("some nodes' _prev is empty, so backward() cannot reach past them: build "
+                    "the graph from _prev as Value(data, children, op) stores it.")
+        return (f"backward() never called the _backward of {node_text(spec, never[0])}: the "
+                f"walk does not reach every node. Collect the whole graph by following _prev "
+                f"from the output.")
+    counts = {i: order.count(i) for i in set(order)}
+    repeated = [i for i in interior if counts.get(i, 0) > 1]
+    if repeated:
+        name = node_text(spec, repeated[0])
+        following = order[1] if len(order) > 1 and order[0] == out else None
+        parents = [p for p in (prev[out] or []) if isinstance(p, int) and p >= 0] \
+            if out < len(prev) and isinstance(prev[out], list) else []
+        if len(set(parents)) > 1 and following == parents[0]:
+            # Right after the output it went into its first input: a walk that recurses into
+            # each input as soon as a node is done, with no order built first.
+            return (f"backward() pushes gradients down recursively, without a topological "
+                    f"order: the _backward of {name} ran {counts[repeated[0]]} times, and a "
+                    f"node passed its gradient on before every node using it had added to it. "
+                    f"Build the whole order first, then walk it from the output.")
+        return (f"backward() called the _backward of {name} {counts[repeated[0]]} times: a node "
+                f"reached by two paths was placed in the order once per path. The topological "
+                f"sort needs a visited set, so each node is placed, and walked, once.")
+    users: dict[int, list[int]] = {}
+    for i in interior:
+        for j in ops.operands(spec[i]):
+            users.setdefault(j, []).append(i)
+    position = {node: k for k, node in enumerate(order)}
+    pairs = [(u, x) for x, us in users.items() for u in us
+             if u in position and x in position and spec[x][0] != "leaf"]
+    early = [(u, x) for u, x in pairs if position[x] < position[u]]
+    if pairs and len(early) == len(pairs):
+        return ("backward() walks the graph from the inputs to the output: a node may pass its "
+                "gradient on only after every node that uses it has added to it, so walk the "
+                "topological order from the output end.")
+    if early:
+        u, x = early[0]
+        if len(path_lengths(spec)[x]) > 1 and _breadth_first(order, spec):
+            return (f"backward() walks the graph breadth-first from the output: "
+                    f"{node_text(spec, x)} is reached by a short path and a long one, and it "
+                    f"passed its gradient on before the long path's share arrived. Order the "
+                    f"nodes topologically, then walk that order from the output.")
+        return (f"backward() called the _backward of {node_text(spec, x)} before that of "
+                f"{node_text(spec, u)}, which uses it, so part of its gradient had not arrived "
+                f"yet. Walk a topological order from the output.")
+    return None
+
+
+def _breadth_first(order: Sequence[int], spec: ops.Spec) -> bool:
+    """Whether `order` visits nodes by their shortest distance from the output."""
+    shortest = [min(s) if s else math.inf for s in path_lengths(spec)]
+    seen = [shortest[i] for i in order]
+    return all(a <= b for a, b in zip(seen, seen[1:]))
+
+
+# ------------------------------------------------------------------------ errors
+def given_function(file: str, function: str) -> bool:
+    """Whether file:function is code the kit hands out complete (not a TODO)."""
+    return function in steps.GIVEN.get(file, ())
+
+
+def short_name(function: str) -> str:
+    """`Value.tanh.<locals>._backward` -> `Value.tanh's _backward`; comprehensions dropped."""
+    parts = [p for p in function.split(".") if p not in ("<locals>", "<listcomp>", "<genexpr>",
+                                                         "<lambda>", "<dictcomp>", "<setcomp>")]
+    if len(parts) > 1 and parts[-1] == "_backward":
+        return f"{'.'.join(parts[:-1])}'s _backward"
+    return ".".join(parts) or function
+
+
+def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = ()) -> str | None:
+    """A diagnosis for an exception, from where it happened (not from the step being graded).
+    `inputs`: the values the failing probe started from, when it knows them."""
+    etype = str(error.get("type", ""))
+    message = str(error.get("message", ""))
+    stack = [f for f in error.get("stack") or [] if isinstance(f, dict)]
+    innermost = stack[-1] if stack else None
+    if innermost is None:
+        return None
+    file, function = str(innermost.get("file")), str(innermost.get("function"))
+    name, place = short_name(function), f"{file}:{innermost.get('line')}"
+    if given_function(file, function):
+        return (f"the error is in {name} ({place}), code the kit hands out complete: it has "
+                f"been changed. Put back the kit's version of it.")
+    if etype == "OverflowError":
+        big = max(inputs, key=abs) if inputs else None
+        at = f" for an input of {big:g}" if big is not None else ""
+        tail = ""
+        if name.endswith(".tanh") or name == "tanh":
+            tail = " (math.tanh computes tanh without ever overflowing)"
+        elif name.startswith(("softmax", "cross_entropy")):
+            tail = " (shifting every score by the same constant changes neither function)"
+        return (f"{name} ({place}) overflows{at}: it calls exp() (or cosh, sinh) on a number "
+                f"so large that the result does not fit in a float. Rearrange it so that exp() "
+                f"only ever sees an argument at or below 0{tail}.")
+    if etype == "ZeroDivisionError":
+        return (f"{name} ({place}) divides by zero: with an input of 0, what it divides by is "
+                f"0. Compute the local derivative without dividing by an input.")
+    if etype == "RecursionError" or error.get("kind") == "recursion":
+        return (f"{name} ({place}) recursed too deep. For a long chain of operations a "
+                f"recursive walk needs more than Python's default limit of 1000 calls: walk "
+                f"with a stack of your own, or raise the limit with sys.setrecursionlimit.")
+    if etype == "AttributeError" and ("'float' object has no attribute" in message or
+                                      "'int' object has no attribute" in message):
+        return (f"a plain number (as in a + 2 or a * 2) reached {name} ({place}), which reads "
+                f"an attribute of a Value from it: wrap a number in a Value first.")
+    if etype == "TypeError" and "can only concatenate list" in message:
+        return (f"{name} ({place}) adds something that is not a list to a list: a list can "
+                f"only be joined with another list.")
+    if etype == "TypeError" and "unsupported operand" in message and \
+            ("'float'" in message or "'int'" in message):
+        return (f"a plain number met a Value in {name} ({place}): wrap the number in a Value "
+                f"first.")
+    return None
+
+
+# ------------------------------------------------------------------------ the given operations
+GIVEN_GRAPHS: dict[str, ops.Spec] = {
+    "Value.__sub__": [["leaf", 1.3], ["leaf", -0.6], ["sub", 0, 1]],
+    "Value.__rsub__": [["leaf", 0.7], ["csub", 2.0, 0]],
+    "Value.__neg__": [["leaf", 1.4], ["neg", 0]],
+    "Value.__pow__": [["leaf", 1.2], ["pow", 0, 3]],
+    "Value.__truediv__": [["leaf", 1.5], ["leaf", -0.8], ["div", 0, 1]],
+    "Value.__rtruediv__": [["leaf", 1.6], ["cdiv", 2.0, 0]],
+    "Value.__radd__": [["leaf", -0.9], ["cadd", 2.5, 0]],
+    "Value.__rmul__": [["leaf", 1.1], ["cmul", -2.0, 0]],
+}
+
+
+def given_operations(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The given operations whose values or gradients are wrong, each in one sentence."""
+    broken = []
+    for name, result in results.items():
+        if result.get("broken"):
+            broken.append(f"the given {name} gives {result['broken']}: it has been changed "
+                          f"from the kit's version (put it back from the kit's exercises/)")
+    return broken
+
+
+# ------------------------------------------------------------------------ the neuron
+def neuron_forward(params: Sequence[float], x: Sequence[float], got: float) -> str | None:
+    """Name the neuron's mistake when its output matches a known wrong formula."""
+    w, b = params[:-1], params[-1]
+    dot = math.fsum(wi * xi for wi, xi in zip(w, x))
+    models = [
+        (math.tanh(dot), "the neuron leaves out the bias: add self.b to the weighted sum "
+                         "before tanh."),
+        (dot + b, "the neuron returns w . x + b without tanh."),
+        (dot, "the neuron returns w . x: add the bias, then apply tanh."),
+        (math.tanh(dot) + b, "the neuron adds the bias after tanh: tanh must be applied to "
+                             "w . x + b, bias included."),
+        (math.fsum(math.tanh(wi * xi) for wi, xi in zip(w, x)) + b,
+         "the neuron applies tanh to every product w_i * x_i instead of once, to the whole "
+         "sum w . x + b."),
+        (math.tanh(math.fsum(wi * xi for wi, xi in zip(w, reversed(x))) + b),
+         "the neuron pairs the weights with the inputs in reverse order."),
+        (math.tanh(math.fsum(wi * xi for wi, xi in zip(w, x)) * b),
+         "the neuron multiplies by the bias where it should add it."),
+    ]
+    for value, sentence in models:
+        if _fits(got, value):
+            return sentence
+    return None
+
+
+def neuron_parameters(n: int, count: int, distinct: int) -> str | None:
+    if count == n:
+        return ("parameters() returns the weights but not the bias: training would never change "
+                "it. It must list every Value training should adjust.")
+    if count == n + 1 and distinct < count:
+        return ("the weights are one shared Value: a list like [Value(...)] * n repeats the same "
+                "object n times. Make a new Value for each weight.")
+    if count > n + 1:
+        return (f"parameters() lists {count} Values for {n} inputs: each weight once and the "
+                f"bias once.")
+    return None
+
+
+def neuron_weights(weights: Sequence[float]) -> str | None:
+    if weights and min(weights) >= 0 and max(weights) <= 1:
+        return ("the weights are all between 0 and 1: random.random() draws from [0, 1). Draw "
+                "each one from [-1, 1], as random.uniform(-1, 1) does.")
+    if weights and min(weights) >= -0.5 and max(weights) <= 0.5:
+        return "the weights all lie in [-0.5, 0.5]: draw each one from the whole of [-1, 1]."
+    return ("draw each weight with random.uniform(-1, 1): every weight its own draw, spread over "
+            "the whole range from -1 to 1.")
+
+
+# ------------------------------------------------------------------------ training
+@dataclass
+class TrainingStep:
+    """What one or more calls of train_step did, from the same start as the expected run."""
+
+    moved: list[float]                      # how each parameter moved in the first step
+    grads: list[float]                      # the loss's gradient at the start (finite differences)
+    lr: float
+    loss: float | None = None               # what train_step returned
+    loss_kind: str = "Value"
+    expected_loss: float = 0.0
+    mean_loss: float = 0.0                  # the loss averaged instead of summed
+    params: list[float] = field(default_factory=list)
+    second_moved: list[float] | None = None
+    second_grads: list[float] | None = None   # the gradient at the second step's start
+    grads_after: list[float | None] | None = None   # every p.grad after the first step
+
+
+def _all_fit(got: Sequence[float], want: Sequence[float]) -> bool:
+    return len(got) == len(want) and all(abs(g - w) <= 1e-8 + 1e-4 * abs(w)
+                                         for g, w in zip(got, want))
+
+
+def training(step: TrainingStep) -> str | None:
+    """Name train_step's mistake when what it did fits one known wrong version."""
+    lr, g = step.lr, step.grads
+    if step.loss_kind != "Value":
+        return (f"train_step returns a {step.loss_kind}, not the loss Value: the given train() "
+                f"reads loss.data from it, so `python exercises/train.py` would stop there. "
+                f"Return the loss Value itself.")
+    if step.loss is not None and _fits(step.loss, step.mean_loss) and \
+            not _fits(step.loss, step.expected_loss):
+        return ("train_step's loss is the mean of the squared errors; the kit's loss is their "
+                "sum (the learning rate is tuned for it).")
+    cleared = step.grads_after is not None and all(x in (0, 0.0) for x in step.grads_after)
+    models: list[tuple[list[float], str]] = [
+        ([0.0] * len(g), "train_step clears the gradients between backward() and the update: "
+                         "by the time each parameter is moved, its gradient is already 0."
+         if cleared else "train_step never changes the parameters: after backward(), move "
+                         "each p.data against its gradient."),
+        ([lr * x for x in g], "train_step moves the parameters uphill: the gradient points "
+                              "where the loss grows, so subtract learning_rate * p.grad."),
+        ([-x for x in g], "train_step moves each parameter by its whole gradient: scale the "
+                          "step by the learning rate."),
+        ([-lr * p for p in step.params], "train_step multiplies the learning rate by p.data "
+                                         "where p.grad belongs."),
+        ([-lr * 2 * x for x in g], "train_step counts each gradient twice: backward() was "
+                                   "called twice, or the update applied twice."),
+    ]
+    for predicted, sentence in models:
+        if _all_fit(step.moved, predicted):
+            return sentence
+    if step.second_moved is not None and step.second_grads is not None and \
+            _all_fit(step.moved, [-lr * x for x in g]):
+        piled = [-lr * (a + b) for a, b in zip(step.second_grads, g)]
+        if _all_fit(step.second_moved, piled):
+            return ("train_step never clears the gradients, so each step adds the new gradient "
+                    "to the old ones: set every p.grad back to 0 before (or right after) each "
+                    "update.")
+    return None

@@ -1,0 +1,539 @@
+"""What a hidden check can do: probe the submission through the sandbox and compare with floats.
+
+Checks live in grader/checks/check_*.py and use the `kit` fixture (a Kit). Every verdict is taken
+here, in the grading process, on plain floats that came back from the worker; every expected
+value comes from finite differences over graphs (grader/ops.py).
+
+Each step is graded on its own. The operation steps run on the student's operations with every
+_backward called by the grader; backward() runs on the student's Values joined with the grader's
+own _backward functions; neuron, network, training and softmax run on the grader's stand-in
+engine. Only the end-to-end run (training's last check) uses the whole of the student's engine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .. import ops, steps
+from ..run.sandbox import Limits, Outcome, Sandbox
+from . import diagnosis, graphs
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: failed, with a message for the student."""
+
+    def __init__(self, message: str, *, kind: str = "wrong", error: dict[str, Any] | None = None,
+                 diagnosis: str | None = None, blocked_by: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.error = error or {}
+        self.diagnosis = diagnosis
+        self.blocked_by = blocked_by
+
+
+@dataclass
+class Session:
+    """State shared by all checks of one grading run (grader side only)."""
+
+    sandbox: Sandbox
+    limits: Limits
+    steps: tuple[str, ...] | None = None          # None: every step
+    missing: tuple[str, ...] = ()                 # submission files that do not exist
+    sweep: int | None = None                      # run randomized checks with this many seeds
+    records: list[dict[str, Any]] = field(default_factory=list)
+    load_failures: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # The stand-in cannot stand in for an engine whose extras nn.py uses: then "student".
+    standin: str = "standin"
+    notes: list[str] = field(default_factory=list)
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
+
+
+# The student's files each probe needs, and the engine it runs on by default.
+MODULES_FOR_TASK: dict[str, tuple[str, ...]] = {
+    "graph": ("engine",), "local": ("engine",), "structure": ("engine",), "given": ("engine",),
+    "neuron": ("nn",), "neuron_sample": ("nn",), "layer": ("nn",), "mlp": ("nn",),
+    "train": ("nn", "train"), "softmax": ("nn", "extensions"),
+    "classifier": ("engine", "nn", "extensions"),
+}
+ON_STANDIN = ("neuron", "neuron_sample", "layer", "mlp", "train", "softmax")
+
+# Failures that say nothing about the submission: never remembered as its import failure.
+NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """A few lines for an error the worker (or the sandbox) reported: what, then where, as the
+    frames in the student's own files, outermost call first."""
+    kind = error.get("kind", "")
+    message = str(error.get("message", "")).strip()
+    if kind == "not_implemented":
+        text = f"not implemented yet: {message}"
+    elif kind == "syntax":
+        text = f"SyntaxError: {message}"
+    elif kind == "recursion":
+        text = f"RecursionError: {message}"
+    elif kind in ("timeout", "run_timeout", "crash", "exit", "killed", "protocol", "memory",
+                  "refused", "sandbox", "missing", "interrupt", "import", "api"):
+        text = message
+    else:
+        etype = error.get("type")
+        text = f"{etype}: {message}" if etype else message
+    stack = [f for f in error.get("stack") or [] if isinstance(f, dict)]
+    if stack:
+        shown: list[dict[str, Any] | None] = \
+            list(stack) if len(stack) <= 4 else [*stack[:2], None, *stack[-2:]]
+        for frame in shown:
+            if frame is None:
+                text += f"\n  ... {len(stack) - 4} more calls ..."
+                continue
+            text += f"\n  at {frame.get('file')}:{frame.get('line')} in {frame.get('function')}"
+            if frame.get("text"):
+                text += f":  {frame.get('text')}"
+    elif error.get("where"):
+        where, line = error.get("where"), error.get("line")
+        text += f"\n  at {where}" + (f":  {line}" if line else "")
+    return text
+
+
+def _number(x: Any) -> float | None:
+    """A value from the worker as a float; None unless it is a real, finite JSON number."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def fmt(x: float | None) -> str:
+    return "not a number" if x is None else f"{x:.6g}"
+
+
+def sinks_of(spec: graphs.Spec, seed: float, seeds: dict[int, float] | None) -> dict[int, float]:
+    return dict(seeds) if seeds else {len(spec) - 1: seed}
+
+
+def expected_grads(spec: graphs.Spec, sinks: dict[int, float]) -> list[float]:
+    """d(sum of g_s * sink_s)/d(node) for every node, by finite differences: the gradient a
+    manual walk from several sinks, each given its own upstream gradient, should produce."""
+    if len(sinks) == 1 and len(spec) - 1 in sinks:
+        return graphs.finite_difference_grads(spec, sinks[len(spec) - 1])
+    extended = [list(node) for node in spec]
+    terms = []
+    for i, g in sinks.items():
+        extended.append(["mulc", i, g])
+        terms.append(len(extended) - 1)
+    extended.append(["sum", terms])
+    grads = graphs.finite_difference_grads(extended)[:len(spec)]
+    for i, g in sinks.items():          # a sink's own grad is what the walk set it to
+        grads[i] = g
+    return grads
+
+
+class Kit:
+    """The checks' handle on the submission. Raises CheckFailed for anything a student can fix."""
+
+    def __init__(self, session: Session, record: dict[str, Any]) -> None:
+        self.session = session
+        self.record = record
+
+    @property
+    def step(self) -> str:
+        return str(self.record["step"])
+
+    # -- probing
+    def probe(self, task: str, timeout: float | None = None, engine: str | None = None,
+              **args: Any) -> dict[str, Any]:
+        engine = engine or (self.session.standin if task in ON_STANDIN else "student")
+        needed = MODULES_FOR_TASK.get(task, ())
+        if engine == "student" and needed and "engine" not in needed:
+            needed = ("engine",) + needed
+        for name in needed:
+            self._load(name, engine)
+        limit = self.session.limits.check_timeout if timeout is None else timeout
+        self.record["limit"] = max(self.record.get("limit", 0.0), limit)
+        if task in ON_STANDIN:
+            args["engine"] = engine
+        outcome = self.session.sandbox.request(task, timeout=timeout, **args)
+        self._keep(outcome)
+        if outcome.error is not None:
+            error = outcome.error
+            if engine == "standin" and self._standin_lacks(error):
+                return self._fall_back(task, timeout, error, **args)
+            raise CheckFailed(describe_error(error), kind=error.get("kind", "error"),
+                              error=error, diagnosis=diagnosis.from_error(self.step, error))
+        assert outcome.result is not None
+        return outcome.result
+
+    def quietly(self, task: str, **args: Any) -> dict[str, Any] | None:
+        """A probe made only to explain a failure: its own failure explains nothing."""
+        try:
+            return self.probe(task, **args)
+        except CheckFailed:
+            return None
+
+    @staticmethod
+    def _standin_lacks(error: dict[str, Any]) -> bool:
+        """An error that says the student's nn.py needs more of their engine than the kit's API."""
+        message = str(error.get("message", ""))
+        return (error.get("type") == "AttributeError" and "'Value' object has no attribute"
+                in message) or (error.get("type") == "ImportError" and "engine" in message)
+
+    def _fall_back(self, task: str, timeout: float | None, error: dict[str, Any],
+                   **args: Any) -> dict[str, Any]:
+        self.session.standin = "student"
+        note = (f"Your nn.py uses more of your Value than the kit's API ({error.get('message')}), "
+                f"so neuron, network, training and softmax were checked with your own engine.")
+        if note not in self.session.notes:
+            self.session.notes.append(note)
+        args.pop("engine", None)
+        return self.probe(task, timeout=timeout, engine="student", **args)
+
+    def _load(self, name: str, engine: str) -> None:
+        key = (engine, name)
+        failure = self.session.load_failures.get(key)
+        if failure is not None:
+            raise CheckFailed(failure["text"], kind="import", error=failure["error"])
+        if name == "engine" and engine == "standin":
+            return
+        if f"{name}.py" in self.session.missing:
+            text = f"{name}.py is missing from the submission"
+            error = {"kind": "missing", "message": text, "module": name, "step": None}
+            self.session.load_failures[key] = {"text": text, "error": error}
+            raise CheckFailed(text, kind="import", error=error)
+        outcome = self.session.sandbox.request("load", names=[name], engine=engine)
+        self._keep(outcome)
+        if outcome.error is None:
+            return
+        error = dict(outcome.error)
+        if engine == "standin" and self._standin_lacks(error):
+            self.session.standin = "student"
+            self._fall_back("load", None, error, names=[name])
+            return
+        if error.get("kind") == "not_implemented":
+            text = f"{name}.py raised at import time: {describe_error(error)}"
+        elif error.get("kind") == "refused" and error.get("admission"):
+            text = f"{name}.py was not run: {describe_error(error)}"
+        elif error.get("kind") == "refused":
+            text = f"{name}.py was stopped while it was imported: {describe_error(error)}"
+        else:
+            text = f"{name}.py could not be imported: {describe_error(error)}"
+        error.setdefault("module", name)
+        error.setdefault("step", None)
+        # Import failures are the same for every check: remember them, and never wait twice;
+        # but not a failure of the sandbox itself, which says nothing about the submission.
+        if error.get("kind") not in NOT_THE_SUBMISSION:
+            self.session.load_failures[key] = {"text": text, "error": error}
+        raise CheckFailed(text, kind="import", error=error,
+                          diagnosis=diagnosis.from_error(self.step, error))
+
+    def _keep(self, outcome: Outcome) -> None:
+        self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)
+        text = outcome.output
+        if outcome.refused:
+            text += "".join(f"[the grader refused: your code {r}]\n" for r in outcome.refused)
+        if text:
+            limit = self.session.limits.output_kb * 1024
+            kept = self.record.get("output", "") + text
+            if len(kept) > limit:
+                kept = kept[:limit] + "\n... (the rest of the output not shown)"
+            self.record["output"] = kept
+
+    # -- verdicts
+    def fail(self, message: str, kind: str = "wrong", diagnosis: str | None = None) -> CheckFailed:
+        """A failure to raise: `raise kit.fail("...")`."""
+        return CheckFailed(message, kind=kind, diagnosis=diagnosis)
+
+    def number(self, value: Any, what: str) -> float:
+        x = _number(value)
+        if x is None:
+            raise CheckFailed(f"{what} should be a finite number, got {value!r}"[:300])
+        return x
+
+    def expect_close(self, got: Any, expected: float, what: str, context: str = "",
+                     rel: float = graphs.REL_TOL, abs_: float = graphs.ABS_TOL,
+                     diagnosis: str | None = None) -> None:
+        x = self.number(got, what)
+        if not graphs.close(x, expected, rel, abs_):
+            err = graphs.relative_error(x, expected)
+            lead = f"{context}\n" if context else ""
+            raise CheckFailed(f"{lead}got {what} = {fmt(x)}, expected {fmt(expected)} "
+                              f"(relative error {err:.2g})", diagnosis=diagnosis)
+
+    # -- the operation steps
+    def graph(self, spec: graphs.Spec, *, seed: float = 1.0,
+              seeds: dict[int, float] | None = None) -> dict[str, Any]:
+        """Build `spec` with the student's operations, set the sinks' grads, call every
+        _backward newest first (no backward() needed), and compare data and gradients."""
+        sinks = sinks_of(spec, seed, seeds)
+        try:
+            result = self.probe("graph", spec=spec, walk="manual", seed=seed,
+                                seeds={str(k): v for k, v in sinks.items()} if seeds else None)
+        except CheckFailed as failure:
+            # Diagnosed again, knowing the inputs (an overflow depends on how large they are).
+            inputs = [float(node[1]) for node in spec if node[0] == "leaf"]
+            failure.diagnosis = diagnosis.from_error(self.step, failure.error, inputs) or \
+                failure.diagnosis
+            raise
+        expected = graphs.evaluate(spec)
+        want = expected_grads(spec, sinks)
+        given = ", ".join(f"{graphs.node_name(spec, i)}.grad = {g:g}" for i, g in sinks.items())
+        how = f"built {graphs.render(spec)}\nthen set {given} and called every _backward, " \
+              f"newest first"
+        data, grads = result.get("data"), result.get("grad")
+        if not isinstance(data, list) or not isinstance(grads, list) or \
+                len(data) != len(spec) or len(grads) != len(spec):
+            raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
+        for i in range(len(spec)):
+            got = _number(data[i])
+            if got is None or not graphs.close(got, expected[i]):
+                raise CheckFailed(f"{how}\ngot {graphs.node_name(spec, i)}.data = {fmt(got)}, "
+                                  f"expected {fmt(expected[i])}", kind="wrong_data")
+        linked = result.get("linked")
+        if isinstance(linked, list) and len(linked) == len(spec):
+            for i, node in enumerate(spec):
+                parents = set(graphs.operands(node))
+                if linked[i] is not None and (not isinstance(linked[i], int) or
+                                              linked[i] < len(parents)):
+                    names = " and ".join(graphs.node_name(spec, j) for j in sorted(parents))
+                    raise CheckFailed(
+                        f"{how}\nthe result of {graphs.node_text(spec, i)} does not list "
+                        f"{names} in its _prev", kind="not_linked",
+                        diagnosis="a result that is not linked to its inputs is invisible to "
+                                  "backward(): make it with Value(data, children, op), its "
+                                  "inputs as the children.")
+        wrong = []
+        for i in range(len(spec)):
+            if i in sinks:
+                continue                 # set by the grader
+            got = _number(grads[i])
+            if got is None or not graphs.close(got, want[i]):
+                wrong.append((i, got))
+        if wrong:
+            i, got = wrong[0]
+            err = graphs.relative_error(got, want[i]) if got is not None else math.inf
+            text = (f"{how}\ngot {graphs.node_name(spec, i)}.grad = {fmt(got)}, expected "
+                    f"{fmt(want[i])}" + (f" (relative error {err:.2g})" if got is not None
+                                         else ""))
+            if len(wrong) > 1:
+                others = ", ".join(graphs.node_name(spec, j) + ".grad" for j, _ in wrong[1:4])
+                more = len(wrong) - 4
+                text += f"\nalso wrong: {others}" + (f" and {more} more" if more > 0 else "")
+            raise CheckFailed(text, kind="wrong_grad", diagnosis=self.explain_ops(spec))
+        return result
+
+    def local_probes(self, op: str) -> list[diagnosis.LocalProbe] | None:
+        """The operation's _backward called alone at each of its probe points."""
+        found = []
+        for inputs, presets, upstream in diagnosis.LOCAL_POINTS[op]:
+            spec = diagnosis.local_spec(op, inputs)
+            result = self.probe("local", spec=spec, presets=[*presets, None], seed=upstream)
+            got = [_number(g) for g in result.get("grad", [])][:len(inputs)]
+            values = graphs.evaluate(spec)
+            found.append(diagnosis.LocalProbe(
+                inputs=list(inputs), presets=list(presets), upstream=upstream,
+                output=values[-1], derivatives=graphs.local_derivatives(spec[-1], values),
+                got=got))
+        return found
+
+    def local(self, op: str) -> None:
+        """Only the result's own _backward, called once with the inputs' grads already set, at
+        several points: each input must get its grad plus local derivative times out.grad."""
+        probes = self.local_probes(op) or []
+        for probe in probes:
+            for k, got in enumerate(probe.got):
+                want = probe.presets[k] + probe.upstream * probe.derivatives[k]
+                if got is None or not graphs.close(got, want):
+                    spec = diagnosis.local_spec(op, probe.inputs)
+                    name = graphs.node_name(spec, k)
+                    before = ", ".join(f"{graphs.node_name(spec, j)}.grad = {p:g}"
+                                       for j, p in enumerate(probe.presets))
+                    raise CheckFailed(
+                        f"built {graphs.render(spec)}, set {before} and out.grad = "
+                        f"{probe.upstream:g}, then called out._backward() once\n"
+                        f"got {name}.grad = {fmt(got)}, expected {fmt(want)} "
+                        f"({probe.presets[k]:g} before, plus {fmt(want - probe.presets[k])})",
+                        kind="wrong_grad", diagnosis=diagnosis.local_rule(op, probes) or
+                        diagnosis.LIKELY.get(self.step))
+
+    def explain_ops(self, spec: graphs.Spec) -> str | None:
+        """Why a graph of the step's operations came out wrong: the first of its operations
+        whose _backward, called alone, breaks the chain rule, named by the candidate rules."""
+        kinds = [n[0] for n in spec if n[0] != "leaf"]
+        for op in dict.fromkeys(ops.STEP_OPS.get(self.step, ())):
+            if op not in kinds and not any(ops.OPS[k].step == self.step and
+                                           ops.OPS[k].shape == "right" for k in kinds):
+                continue
+            try:
+                probes = self.local_probes(op)
+            except CheckFailed:
+                continue
+            if probes and any(not graphs.close(diagnosis._or_nan(p.got[k]),
+                                               p.presets[k] + p.upstream * p.derivatives[k])
+                              for p in probes for k in range(len(p.inputs))):
+                return diagnosis.local_rule(op, probes) or diagnosis.LIKELY.get(self.step)
+        return diagnosis.LIKELY.get(self.step)
+
+    # -- backward()
+    def structure(self, spec: graphs.Spec, grads_of: Sequence[int] | None = None) -> None:
+        """backward() on the student's Values joined with the grader's own _backward functions
+        (local derivatives by finite differences): only the walk itself is graded."""
+        values = graphs.evaluate(spec)
+        locals_ = [graphs.local_derivatives(node, values) if node[0] != "leaf" else []
+                   for node in spec]
+        labels = [ops.OPS[node[0]].symbol if node[0] != "leaf" else "" for node in spec]
+        result = self.probe("structure", spec=spec, values=values, locals=locals_,
+                            labels=labels)
+        indices = list(range(len(spec))) if grads_of is None else list(grads_of)
+        want = graphs.finite_difference_grads(spec, only=indices)
+        grads = result.get("grad")
+        if not isinstance(grads, list) or len(grads) != len(spec):
+            raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
+        how = (f"built {graphs.render(spec)} as Values made with Value(data, children, op), "
+               f"each with a _backward of the grader's, then called out.backward()")
+        wrong = [(i, _number(grads[i])) for i in indices
+                 if _number(grads[i]) is None or not graphs.close(_number(grads[i]) or 0.0,
+                                                                  want[i])]
+        if not wrong:
+            return
+        i, got = wrong[0]
+        text = f"{how}\ngot {graphs.node_name(spec, i)}.grad = {fmt(got)}, expected {fmt(want[i])}"
+        if len(wrong) > 1:
+            others = ", ".join(graphs.node_name(spec, j) + ".grad" for j, _ in wrong[1:4])
+            text += f"\nalso wrong: {others}" + (f" and {len(wrong) - 4} more"
+                                                 if len(wrong) > 4 else "")
+        reset = None
+        leaf = next((k for k, n in enumerate(spec) if n[0] == "leaf"), None)
+        if leaf is not None:
+            again = self.quietly("structure", spec=spec, values=values, locals=locals_,
+                                 labels=labels, presets={str(leaf): 5.0})
+            if again is not None:
+                reset = {"leaf_before": 5.0, "leaf_after": _number((again.get("grad") or
+                                                                    [None] * len(spec))[leaf])}
+        explained = diagnosis.backward_trace(spec, [_number(g) for g in grads],
+                                             result.get("calls") or [], result.get("prev") or [],
+                                             reset)
+        raise CheckFailed(text, kind="wrong_grad",
+                          diagnosis=explained or diagnosis.LIKELY["backward"])
+
+    def started(self, step_id: str) -> None:
+        """Fail as "not started" while `step_id`'s TODO is still the stub: a step of given code
+        (network) is graded on its own, but only once the student has begun the code it
+        builds on, so that the stubs score 0."""
+        cached = self.session.started.get(step_id)
+        if cached is None:
+            task, args = {"neuron": ("neuron", {"n": 2, "init_seed": 1, "x": [0.5, -1.0]})}[step_id]
+            try:
+                self.probe(task, **args)   # type: ignore[arg-type]
+                cached = {}
+            except CheckFailed as failure:
+                cached = failure.error if failure.error.get("kind") == "not_implemented" and \
+                    failure.error.get("step") == step_id else {}
+            self.session.started[step_id] = cached
+        if cached:
+            raise CheckFailed(f"waits for {step_id}: {describe_error(cached)}",
+                              kind="not_implemented", error=cached)
+
+    # -- what an end-to-end run depends on
+    def blame(self, failure: BaseException) -> None:
+        """Explain an end-to-end failure by the earlier step (or given code) that causes it."""
+        if not isinstance(failure, CheckFailed):
+            return
+        needs = tuple(self.record.get("needs") or ())
+        culprits = self.culprits(needs)
+        if not culprits:
+            return
+        first = culprits[0]
+        failure.blocked_by = first if first in steps.STEP_IDS else None
+        what = f"{first} does not pass yet" if first in steps.STEP_IDS else \
+            f"the given {first} has been changed"
+        failure.message += (f"\nThis run uses every step of your engine: it fails because "
+                            f"{what}. Fix that first; this check should then pass with it.")
+        failure.diagnosis = (f"this run needs every step of the engine, and {first} does not "
+                             f"pass yet: see its own feedback." if first in steps.STEP_IDS else
+                             f"the given {first} has been changed from the kit's version: put "
+                             f"it back (the check of the given operations says what it gives).")
+
+    def culprits(self, needs: Sequence[str]) -> list[str]:
+        """The steps among `needs` (and the given operations) whose quick probes fail now."""
+        blamed: list[str] = []
+        for step_id in needs:
+            verdict = self._graded_verdict(step_id)
+            if not (self._passes_quickly(step_id) if verdict is None else verdict):
+                blamed.append(step_id)
+        if not blamed and "add" in needs:
+            try:
+                broken = [name for name, info in self.given_operations().items() if info]
+            except CheckFailed:
+                broken = []
+            blamed.extend(broken[:1])
+        return blamed
+
+    def _graded_verdict(self, step_id: str) -> bool | None:
+        """Whether `step_id` passed in this run, when its checks ran before this one (the steps
+        run in curriculum order); None when they did not run (grading --step)."""
+        graded = [r for r in self.session.records
+                  if r.get("step") == step_id and float(r.get("weight", 1.0)) > 0]
+        if not graded:
+            return None
+        return all(r.get("passed") is True for r in graded)
+
+    def _passes_quickly(self, step_id: str) -> bool:
+        try:
+            if step_id in ops.STEP_OPS:
+                for op in ops.STEP_OPS[step_id]:
+                    for p in self.local_probes(op) or []:
+                        for k in range(len(p.inputs)):
+                            grad = p.got[k]
+                            want = p.presets[k] + p.upstream * p.derivatives[k]
+                            if grad is None or not graphs.close(grad, want):
+                                return False
+            elif step_id == "backward":
+                self.structure([["leaf", 0.6], ["leaf", -1.3], ["mul", 0, 1], ["tanh", 2],
+                                ["add", 3, 2]])
+            elif step_id == "neuron":
+                params, x = [0.3, -0.6, 0.1], [1.2, -0.7]
+                out = _number(self.probe("neuron", n=2, init_seed=1, params=params,
+                                         x=x).get("out"))
+                spec, _, _ = graphs.mlp_graph(2, [1], params, [x])
+                return out is not None and graphs.close(out, graphs.evaluate(spec)[-2])
+            elif step_id == "network":
+                count = self.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=5).get("count")
+                return bool(count == graphs.mlp_size(3, [4, 4, 1]))
+            elif step_id == "softmax":
+                answer = self.probe("softmax", logits=[0.5, -1.0, 2.0], weights=[1.0, 0.0, 0.0])
+                top = max(0.5, -1.0, 2.0)
+                exps = [math.exp(v - top) for v in (0.5, -1.0, 2.0)]
+                first = _number((answer.get("out") or [None])[0])
+                return first is not None and graphs.close(first, exps[0] / sum(exps))
+        except CheckFailed:
+            return False
+        return True
+
+    def given_operations(self) -> dict[str, dict[str, Any]]:
+        """Each given operation on the student's engine: broken (with what it gave) or not."""
+        names = list(diagnosis.GIVEN_GRAPHS)
+        result = self.probe("given", graphs=[diagnosis.GIVEN_GRAPHS[n] for n in names])
+        found: dict[str, dict[str, Any]] = {}
+        for name, spec, got in zip(names, diagnosis.GIVEN_GRAPHS.values(),
+                                   result.get("results") or []):
+            if not isinstance(got, dict):
+                continue
+            if "error" in got:
+                found[name] = {"error": got["error"]}
+                continue
+            values = graphs.evaluate(spec)
+            want = graphs.finite_difference_grads(spec)
+            data = [_number(x) for x in got.get("data") or []]
+            grads = [_number(x) for x in got.get("grad") or []]
+            text = graphs.render(spec)
+            if len(data) != len(spec) or not graphs.close(data[-1] or math.nan, values[-1]):
+                found[name] = {"broken": f"{fmt(data[-1] if data else None)} for {text} "
+                                         f"(expected {fmt(values[-1])})"}
+            elif any(g is None or not graphs.close(g, w) for g, w in
+                     zip(grads[:-1], want[:-1])):
+                found[name] = {"broken": f"wrong gradients for {text}"}
+            else:
+                found[name] = {}
+        return found

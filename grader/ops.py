@@ -1,0 +1,182 @@
+"""The operations a Value supports, declared once, and graphs of them evaluated with plain floats.
+
+Every part of the kit reads this table: the checks build graphs from it, the worker builds them
+with the student's Values through the same `build` functions, the stand-in engine records its
+graph in the same form, and the visualizer and the diagnosis name nodes with its `text`.
+
+It holds forward values only. No derivative is written here or anywhere in the grader: expected
+gradients come from central finite differences (`finite_difference_grads`), so nothing the
+student release ships gives an operation's answer away. Standard library only: the worker loads
+this file too.
+
+A graph ("spec") is a list of nodes, each a JSON list: ["leaf", x] (optionally ["leaf", x, name]),
+then one of the shapes below, operands referring to earlier nodes; the last node is the output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+Spec = list[list[Any]]
+
+
+def _sigmoid(x: float) -> float:
+    # Either form of 1 / (1 + e^-x) keeps exp()'s argument at or below 0.
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: how a node of it is laid out, computed with floats, built with Values."""
+
+    name: str
+    shape: str                     # binary [op, i, j] | right [op, i, c] | left [op, c, i]
+    #                                unary [op, i] | power [op, i, k] | many [op, [i, ...]]
+    text: str                      # how it reads, {0} and {1} in the order of the shape
+    forward: Callable[..., float]  # on floats, arguments in the order of the shape
+    build: Callable[..., Any]      # the same on Values, through Python's operators and methods
+    step: str | None = None        # the step whose TODO writes it; None: given code
+
+    @property
+    def symbol(self) -> str:
+        """The operation on its own: "+", "*", "**", "tanh", "sum" (the label Value keeps)."""
+        bare = self.text.format("\0", "\0").replace("\0", "")
+        return bare.replace("([])", "").replace("()", "").strip()
+
+
+OPS: dict[str, Op] = {op.name: op for op in (
+    Op("add", "binary", "{0} + {1}", lambda a, b: a + b, lambda a, b: a + b, "add"),
+    Op("addc", "right", "{0} + {1}", lambda a, c: a + c, lambda a, c: a + c, "add"),
+    Op("cadd", "left", "{0} + {1}", lambda c, a: c + a, lambda c, a: c + a),
+    Op("mul", "binary", "{0}*{1}", lambda a, b: a * b, lambda a, b: a * b, "mul"),
+    Op("mulc", "right", "{0}*{1}", lambda a, c: a * c, lambda a, c: a * c, "mul"),
+    Op("cmul", "left", "{0}*{1}", lambda c, a: c * a, lambda c, a: c * a),
+    Op("sub", "binary", "{0} - {1}", lambda a, b: a - b, lambda a, b: a - b),
+    Op("csub", "left", "{0} - {1}", lambda c, a: c - a, lambda c, a: c - a),
+    Op("div", "binary", "{0} / {1}", lambda a, b: a / b, lambda a, b: a / b),
+    Op("cdiv", "left", "{0} / {1}", lambda c, a: c / a, lambda c, a: c / a),
+    Op("pow", "power", "{0}**{1}", lambda a, k: a ** k, lambda a, k: a ** k),
+    Op("neg", "unary", "-{0}", lambda a: -a, lambda a: -a),
+    Op("tanh", "unary", "tanh({0})", math.tanh, lambda a: a.tanh(), "tanh"),
+    Op("relu", "unary", "relu({0})", lambda a: max(0.0, a), lambda a: a.relu(), "activations"),
+    Op("sigmoid", "unary", "sigmoid({0})", _sigmoid, lambda a: a.sigmoid(), "activations"),
+    Op("exp", "unary", "exp({0})", math.exp, lambda a: a.exp(), "activations"),
+    Op("log", "unary", "log({0})", math.log, lambda a: a.log(), "activations"),
+    Op("sum", "many", "sum([{0}])", lambda *xs: math.fsum(xs), lambda *xs: sum(xs)),
+)}
+
+# The operations whose _backward a student writes, by step (a + 2 and a * 2 reuse them).
+STEP_OPS: dict[str, tuple[str, ...]] = {
+    step: tuple(op.name for op in OPS.values() if op.step == step and op.shape in
+                ("binary", "unary"))
+    for step in dict.fromkeys(op.step for op in OPS.values() if op.step)}
+
+
+def operands(node: Sequence[Any]) -> list[int]:
+    """The indices of the nodes a node is computed from, in the order of its shape."""
+    if node[0] == "leaf":
+        return []
+    shape = OPS[node[0]].shape
+    if shape == "binary":
+        return [node[1], node[2]]
+    if shape in ("right", "unary", "power"):
+        return [node[1]]
+    if shape == "left":
+        return [node[2]]
+    return list(node[1])
+
+
+def arguments(node: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+    """The node's arguments in the order of its shape: operands as `values[i]`, constants as is."""
+    shape = OPS[node[0]].shape
+    if shape == "binary":
+        return [values[node[1]], values[node[2]]]
+    if shape in ("right", "power"):
+        return [values[node[1]], node[2]]
+    if shape == "left":
+        return [node[1], values[node[2]]]
+    if shape == "unary":
+        return [values[node[1]]]
+    return [values[j] for j in node[1]]
+
+
+def renumber(node: Sequence[Any], new: dict[int, int]) -> list[Any]:
+    """The node with its operand indices mapped through `new`."""
+    node = list(node)
+    shape = "leaf" if node[0] == "leaf" else OPS[node[0]].shape
+    if shape == "binary":
+        node[1], node[2] = new[node[1]], new[node[2]]
+    elif shape in ("right", "unary", "power"):
+        node[1] = new[node[1]]
+    elif shape == "left":
+        node[2] = new[node[2]]
+    elif shape == "many":
+        node[1] = [new[j] for j in node[1]]
+    return node
+
+
+def apply(node: Sequence[Any], values: Sequence[float]) -> float:
+    if node[0] == "leaf":
+        return float(node[1])
+    return float(OPS[node[0]].forward(*arguments(node, values)))
+
+
+def evaluate(spec: Spec, override: dict[int, float] | None = None, start: int = 0,
+             base: Sequence[float] | None = None) -> list[float]:
+    """Every node's value. `override` pins chosen nodes to given values; nodes before `start`
+    are taken from `base` (a perturbation cannot change what was computed before it)."""
+    values: list[float] = list(base[:start]) if base is not None and start else []
+    for i in range(len(values), len(spec)):
+        if override and i in override:
+            values.append(override[i])
+        else:
+            values.append(apply(spec[i], values))
+    return values
+
+
+def finite_difference_grads(spec: Spec, seed: float = 1.0,
+                            only: Sequence[int] | None = None) -> list[float]:
+    """d(seed * output)/d(node) for every node (or those in `only`), by central differences.
+
+    A node is perturbed by pinning its value, so the gradient of every node (not only the
+    leaves) is known. A step of 1e-6 relative keeps truncation error (~h^2) and rounding error
+    (~1e-16 / h) both near 1e-10 for the magnitudes these graphs produce.
+    """
+    base = evaluate(spec)
+    out = len(spec) - 1
+    wanted = set(range(len(spec)) if only is None else only)
+    grads = []
+    for i in range(len(spec)):
+        if i not in wanted:
+            grads.append(math.nan)
+            continue
+        if i == out:
+            grads.append(seed)
+            continue
+        h = 1e-6 * max(1.0, abs(base[i]))
+        up = evaluate(spec, {i: base[i] + h}, start=i, base=base)[out]
+        down = evaluate(spec, {i: base[i] - h}, start=i, base=base)[out]
+        grads.append(seed * (up - down) / (2 * h))
+    return grads
+
+
+def local_derivatives(node: Sequence[Any], values: Sequence[float]) -> list[float]:
+    """d(node)/d(operand) for each operand of one node, at the operands' values, by central
+    differences: what a node's own _backward must multiply out.grad by, without the rule."""
+    indices = operands(node)
+    result = []
+    for k, i in enumerate(indices):
+        x = values[i]
+        h = 1e-6 * max(1.0, abs(x))
+
+        def moved(delta: float, i: int = i, x: float = x) -> float:
+            nudged = list(values)
+            nudged[i] = x + delta
+            return apply(node, nudged)
+        # An operand used twice (a * a) moves in both places: that is the node's derivative
+        # with respect to the operand node, which is what its _backward must add up to.
+        derivative = (moved(h) - moved(-h)) / (2 * h)
+        result.append(derivative if indices.index(i) == k else 0.0)
+    return result
