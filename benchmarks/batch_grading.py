@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from conftest import FIXTURES, SOLUTIONS, copy_tree, fixture_submission  # noqa: E402
 
 from grader import steps  # noqa: E402
-from grader.batch import run_batch  # noqa: E402
+from grader.commands.batch import run_batch  # noqa: E402
 
 
 def kinds():

@@ -2,7 +2,9 @@
 
 Compiled bytecode counts too: a `.pyc` planted in `grader/__pycache__` would run in every later
 grading. The grader writes no bytecode of its own while it grades (see api.grade_submission), so
-any change there during a grading is tampering, and the tampered caches are removed.
+any change there during a grading is tampering, and the tampered caches are removed. So do the
+files Python runs at every start-up (`.pth` files, sitecustomize): one planted in the grader's
+environment would run inside every later grading.
 """
 
 from __future__ import annotations
@@ -10,10 +12,30 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import site
 import stat
+import sys
 from pathlib import Path
 
 GRADER = Path(__file__).resolve().parent
+STARTUP_FILES = ("sitecustomize.py", "usercustomize.py")
+
+
+def _startup_files() -> list[Path]:
+    """The files Python reads when it starts, in this environment's site folders."""
+    folders = list(getattr(site, "getsitepackages", lambda: [])())
+    user = getattr(site, "getusersitepackages", lambda: "")()
+    folders += [user] if isinstance(user, str) and user else []
+    folders += [p for p in sys.path if p and p.endswith("site-packages")]
+    found: list[Path] = []
+    for folder in dict.fromkeys(folders):
+        try:
+            found += sorted(Path(folder).glob("*.pth"))
+            found += [Path(folder) / name for name in STARTUP_FILES
+                      if (Path(folder) / name).exists()]
+        except OSError:
+            continue
+    return found
 
 
 def _files(bytecode: bool) -> list[Path]:
@@ -26,10 +48,12 @@ def _files(bytecode: bool) -> list[Path]:
 
 
 def digest(bytecode: bool = True) -> dict[str, str]:
-    """Relative path -> hash of every file of the grader (bytecode caches included, or not)."""
+    """Relative path -> hash of every file of the grader (bytecode caches included, or not),
+    and of the start-up files of its environment (as "startup:PATH")."""
     found = {}
-    for path in _files(bytecode):
-        name = str(path.relative_to(GRADER))
+    files = [(str(path.relative_to(GRADER)), path) for path in _files(bytecode)]
+    files += [(f"startup:{path}", path) for path in _startup_files()]
+    for name, path in files:
         try:
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
@@ -52,3 +76,16 @@ def drop_bytecode() -> None:
     for folder, dirs, _ in os.walk(GRADER, followlinks=False):
         for name in [d for d in dirs if d == "__pycache__"]:
             shutil.rmtree(Path(folder) / name, ignore_errors=True)
+
+
+def remove_added_startup_files(before: dict[str, str]) -> list[str]:
+    """Delete start-up files that appeared since `before` (planted during a grading)."""
+    removed = []
+    for name in digest(bytecode=False):
+        if name.startswith("startup:") and name not in before:
+            try:
+                os.remove(name[len("startup:"):])
+                removed.append(name)
+            except OSError:
+                pass
+    return removed

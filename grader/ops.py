@@ -38,6 +38,11 @@ class Op:
     forward: Callable[..., float]  # on floats, arguments in the order of the shape
     build: Callable[..., Any]      # the same on Values, through Python's operators and methods
     step: str | None = None        # the step whose TODO writes it; None: given code
+    method: str = ""               # the Value method the student writes ("__add__", "tanh")
+    # Where the checks call its _backward alone: (operand values, their .grad before the call,
+    # out.grad), chosen so that the usual wrong rules give different numbers.
+    probes: tuple[tuple[tuple[float, ...], tuple[float, ...], float], ...] = ()
+    monotonic: tuple[float, float] | None = None   # where forward() is monotonic (inverted there)
 
     @property
     def symbol(self) -> str:
@@ -46,11 +51,22 @@ class Op:
         return bare.replace("([])", "").replace("()", "").strip()
 
 
+# A zero input, negative ones, and grads already on the inputs, for the binary operations.
+_TWO_INPUTS = (((1.5, -2.5), (0.3, 0.7), 1.7), ((0.0, 2.0), (-0.4, 1.1), -0.6),
+               ((-1.2, 0.7), (0.9, -0.2), 2.3))
+
+
+def _one_input(*xs: float) -> tuple[tuple[tuple[float, ...], tuple[float, ...], float], ...]:
+    return tuple(((x,), (g,), up) for x, g, up in zip(xs, (0.3, -0.4, 0.9), (1.7, -0.6, 2.3)))
+
+
 OPS: dict[str, Op] = {op.name: op for op in (
-    Op("add", "binary", "{0} + {1}", lambda a, b: a + b, lambda a, b: a + b, "add"),
+    Op("add", "binary", "{0} + {1}", lambda a, b: a + b, lambda a, b: a + b, "add", "__add__",
+       _TWO_INPUTS),
     Op("addc", "right", "{0} + {1}", lambda a, c: a + c, lambda a, c: a + c, "add"),
     Op("cadd", "left", "{0} + {1}", lambda c, a: c + a, lambda c, a: c + a),
-    Op("mul", "binary", "{0}*{1}", lambda a, b: a * b, lambda a, b: a * b, "mul"),
+    Op("mul", "binary", "{0}*{1}", lambda a, b: a * b, lambda a, b: a * b, "mul", "__mul__",
+       _TWO_INPUTS),
     Op("mulc", "right", "{0}*{1}", lambda a, c: a * c, lambda a, c: a * c, "mul"),
     Op("cmul", "left", "{0}*{1}", lambda c, a: c * a, lambda c, a: c * a),
     Op("sub", "binary", "{0} - {1}", lambda a, b: a - b, lambda a, b: a - b),
@@ -59,11 +75,16 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("cdiv", "left", "{0} / {1}", lambda c, a: c / a, lambda c, a: c / a),
     Op("pow", "power", "{0}**{1}", lambda a, k: a ** k, lambda a, k: a ** k),
     Op("neg", "unary", "-{0}", lambda a: -a, lambda a: -a),
-    Op("tanh", "unary", "tanh({0})", math.tanh, lambda a: a.tanh(), "tanh"),
-    Op("relu", "unary", "relu({0})", lambda a: max(0.0, a), lambda a: a.relu(), "activations"),
-    Op("sigmoid", "unary", "sigmoid({0})", _sigmoid, lambda a: a.sigmoid(), "activations"),
-    Op("exp", "unary", "exp({0})", math.exp, lambda a: a.exp(), "activations"),
-    Op("log", "unary", "log({0})", math.log, lambda a: a.log(), "activations"),
+    Op("tanh", "unary", "tanh({0})", math.tanh, lambda a: a.tanh(), "tanh", "tanh",
+       _one_input(0.8, -0.55, 0.3), (-20.0, 20.0)),
+    Op("relu", "unary", "relu({0})", lambda a: max(0.0, a), lambda a: a.relu(), "activations",
+       "relu", _one_input(1.3, -0.7, 2.1)),
+    Op("sigmoid", "unary", "sigmoid({0})", _sigmoid, lambda a: a.sigmoid(), "activations",
+       "sigmoid", _one_input(0.8, 0.15, 0.6), (-30.0, 30.0)),
+    Op("exp", "unary", "exp({0})", math.exp, lambda a: a.exp(), "activations", "exp",
+       _one_input(0.6, -1.2, 1.1), (-50.0, 50.0)),
+    Op("log", "unary", "log({0})", math.log, lambda a: a.log(), "activations", "log",
+       _one_input(1.7, 0.45, 2.6), (1e-9, 1e9)),
     Op("sum", "many", "sum([{0}])", lambda *xs: math.fsum(xs), lambda *xs: sum(xs)),
 )}
 

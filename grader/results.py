@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .steps import CORE_IDS
+
 
 @dataclass
 class CheckResult:
@@ -53,20 +55,21 @@ class GradingResult:
     problems: list[str] = field(default_factory=list)   # submission-level, e.g. a missing file
     seconds: float = 0.0
     status: str = "graded"      # graded | invalid | error (the grader itself failed)
+    incident: str | None = None  # "timed out" | "crashed": somewhere in the run, for the batch
+    reason: str = ""            # why: the first problem, the check that timed out, ...
     bonus_score: float = 0.0    # the extension steps, apart from the 100 points
     bonus_max: float = 0.0
+    grader_version: str = ""    # the grader that gave this grade
 
     def step(self, step_id: str) -> StepResult:
         return next(s for s in self.steps if s.id == step_id)
 
     @property
     def core_steps(self) -> list[StepResult]:
-        from .steps import CORE_IDS
         return [s for s in self.steps if s.id in CORE_IDS]
 
     @property
     def bonus_steps(self) -> list[StepResult]:
-        from .steps import CORE_IDS
         return [s for s in self.steps if s.id not in CORE_IDS]
 
     @property
@@ -81,3 +84,14 @@ class GradingResult:
             for check, raw_check in zip(step.checks, raw["checks"]):
                 raw_check["passed"] = check.passed
         return data
+
+
+def result_from_dict(data: dict[str, Any]) -> GradingResult:
+    """A GradingResult from its JSON form (as written by report/json.py); unknown keys ignored."""
+    def pick(cls: Any, raw: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+    steps = []
+    for raw_step in data.get("steps") or []:
+        checks = [CheckResult(**pick(CheckResult, c)) for c in raw_step.get("checks") or []]
+        steps.append(StepResult(**{**pick(StepResult, raw_step), "checks": checks}))
+    return GradingResult(**{**pick(GradingResult, data), "steps": steps})

@@ -1,12 +1,14 @@
-"""The score layer: pure functions from check records (plain data) to the result model."""
+"""The score layer, pure: check records and a submission's facts (plain data) -> GradingResult."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from . import steps
+from . import __version__, steps
+from .intake.facts import Facts
+from .intake.notebook import Rebuilt, relocate
+from .intake.todos import TodoStatus
 from .results import CheckResult, GradingResult, StepResult
-from .submission import Submission, todo_status
 from .untrusted import clean
 
 
@@ -42,7 +44,7 @@ def _not_implemented_in(check: CheckResult, record: dict[str, Any]) -> str | Non
     return None
 
 
-def score_step(step: steps.Step, records: Sequence[dict[str, Any]], earlier: dict[str, StepResult],
+def score_step(step: steps.Step, records: Sequence[dict[str, Any]],
                untouched_todos: Sequence[str], todo: str | None,
                file_absent: bool = False) -> StepResult:
     checks = [check_result(r) for r in records]
@@ -82,8 +84,20 @@ def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[dict[s
     return "failed"
 
 
-def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str, Any],
-          only: Sequence[str] | None = None, seconds: float = 0.0) -> GradingResult:
+# What an error kind says about the whole run, for the batch's status column.
+INCIDENTS: dict[str, str] = {"timeout": "timed out", "run_timeout": "timed out",
+                             "crash": "crashed", "killed": "crashed", "exit": "crashed"}
+
+
+def grade(facts: Facts, records: Iterable[dict[str, Any]], settings: dict[str, Any],
+          only: Sequence[str] | None = None, seconds: float = 0.0,
+          run_problems: Sequence[tuple[str, str]] = ()) -> GradingResult:
+    """The result of one run: check records and the submission's facts in, a GradingResult out.
+
+    `run_problems`: (error kind, text) of what went wrong outside the checks (a module that
+    could not be imported, a file not copied)."""
+    if facts.invalid:
+        return invalid(facts, settings, only)
     by_step: dict[str, list[dict[str, Any]]] = {s: [] for s in steps.STEP_IDS}
     for record in records:
         if record.get("step") in by_step:
@@ -92,36 +106,86 @@ def grade(sub: Submission, records: Iterable[dict[str, Any]], settings: dict[str
     for step in steps.STEPS:
         if only and step.id not in only:
             continue
-        status = todo_status(sub, step)
-        results[step.id] = score_step(step, by_step[step.id], results, status.untouched,
-                                      status.location, not sub.has(step.file))
-    ordered = [results[s] for s in steps.STEP_IDS if s in results]
+        status = facts.todos.get(step.id, TodoStatus((), step.file))
+        results[step.id] = score_step(step, by_step[step.id], status.untouched,
+                                      status.location, not facts.has(step.file))
+    problems = list(facts.problems) + [text for _, text in run_problems
+                                       if text not in facts.problems]
+    result = _total(facts.label, [results[s] for s in steps.STEP_IDS if s in results], settings,
+                    problems, seconds)
+    result.incident, result.reason = _incident(result, run_problems)
+    if facts.cells is not None:
+        _relocate(result, facts.cells)
+    return result
+
+
+def invalid(facts: Facts, settings: dict[str, Any],
+            only: Sequence[str] | None = None) -> GradingResult:
+    """Nothing could be graded (no engine.py, not a zip, not Python text): 0, with the reason."""
+    result = _zero(facts.label, settings, list(facts.problems), only)
+    result.status = "invalid"
+    result.reason = facts.problems[0] if facts.problems else "not a submission"
+    return result
+
+
+def failed(label: str, reason: str, settings: dict[str, Any], seconds: float = 0.0,
+           problems: Sequence[str] = ()) -> GradingResult:
+    """The one result for a grading that could not be done or trusted: 0, with the reason."""
+    result = _zero(label, settings, [*problems, reason], None, seconds)
+    result.status = "error"
+    result.reason = reason
+    return result
+
+
+def _zero(label: str, settings: dict[str, Any], problems: list[str],
+          only: Sequence[str] | None, seconds: float = 0.0) -> GradingResult:
+    chosen = [s for s in steps.STEPS if not only or s.id in only]
+    return _total(label, [StepResult(s.id, s.title, 0.0, float(s.points), "failed")
+                          for s in chosen], settings, problems, seconds)
+
+
+def _total(label: str, ordered: list[StepResult], settings: dict[str, Any],
+           problems: Sequence[str], seconds: float) -> GradingResult:
     core = [s for s in ordered if not steps.get(s.id).bonus]
     bonus = [s for s in ordered if steps.get(s.id).bonus]
     return GradingResult(
-        submission=clean(sub.label),
+        submission=clean(label),
         score=float(round(sum(s.points for s in core), 2)),
         max_score=float(sum(s.max_points for s in core)),
         bonus_score=float(round(sum(s.points for s in bonus), 2)),
         bonus_max=float(sum(s.max_points for s in bonus)),
         steps=ordered,
         settings=dict(settings),
-        problems=[clean(p) for p in sub.problems],
+        problems=[clean(p) for p in problems],
         seconds=round(seconds, 2),
+        grader_version=__version__,
     )
 
 
-def failed(sub: Submission, reason: str, settings: dict[str, Any]) -> GradingResult:
-    """A result of 0 with the reason, for when grading itself could not be done or trusted."""
-    try:
-        result = grade(sub, [], settings)
-    except Exception:
-        result = GradingResult(sub.label, 0.0, float(steps.TOTAL_POINTS),
-                               [StepResult(s.id, s.title, 0.0, float(s.points), "failed")
-                                for s in steps.STEPS], dict(settings))
+def _incident(result: GradingResult, run_problems: Sequence[tuple[str, str]]
+              ) -> tuple[str | None, str]:
+    """Whether the run timed out or crashed somewhere, and where: from error kinds, never from
+    the wording of a message."""
+    for wanted in ("timed out", "crashed"):
+        for kind, text in run_problems:
+            if INCIDENTS.get(kind) == wanted:
+                return wanted, clean(text)
+        for step in result.steps:
+            for check in step.checks:
+                if INCIDENTS.get(check.error_kind or "") == wanted:
+                    first = check.message.splitlines()[0] if check.message else ""
+                    return wanted, f"{check.number}: {first}"
+    return None, "; ".join(result.problems)
+
+
+def _relocate(result: GradingResult, cells: Rebuilt) -> None:
+    """Every file:line of a notebook's result as the cell and line it came from."""
+    result.problems = [relocate(p, cells) for p in result.problems]
+    result.reason = relocate(result.reason, cells)
     for step in result.steps:
-        step.points, step.state = 0.0, "failed"
-    result.score = 0.0
-    result.problems = list(sub.problems) + [reason]
-    result.status = "error"
-    return result
+        if step.todo:
+            step.todo = relocate(step.todo, cells)
+        for check in step.checks:
+            check.message = relocate(check.message, cells)
+            if check.diagnosis:
+                check.diagnosis = relocate(check.diagnosis, cells)

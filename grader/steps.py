@@ -14,6 +14,7 @@ class Step:
     todos: tuple[str, ...]      # functions with a `TODO(<id>)` stub; () when the step has no TODO
     needs: tuple[str, ...]      # steps its end-to-end check runs through (the others need none)
     hint: str
+    likely: str = ""            # what usually causes a failure nothing more specific explains
     bonus: bool = False         # an extension: scored apart from the 100 points
 
     @property
@@ -37,6 +38,10 @@ STEPS: tuple[Step, ...] = (
             "(a + a): two contributions arrive at a, and neither may erase the other. And a + 2 "
             "must work too: 2 has no .data until you give it one."
         ),
+        likely=(
+            "Likely causes: the result not linked to its inputs, `=` where `+=` belongs, out.grad "
+            "missing from the chain rule, or a plain number (a + 2) not wrapped in a Value."
+        ),
     ),
     Step(
         id="mul",
@@ -51,6 +56,10 @@ STEPS: tuple[Step, ...] = (
             "to see how much a*b moves. Remember that the result may itself feed into later "
             "operations, so its own gradient (out.grad) is part of every contribution."
         ),
+        likely=(
+            "Likely causes: the two local gradients mixed up, `=` where `+=` belongs, out.grad "
+            "missing from the chain rule, or a plain number (a * 2) not wrapped in a Value."
+        ),
     ),
     Step(
         id="tanh",
@@ -64,6 +73,10 @@ STEPS: tuple[Step, ...] = (
             "it up or derive it from tanh = sinh/cosh, then decide whether your closure should use "
             "the input x or the output t. Test your forward value with x = 1000 and x = -1000: "
             "a formula built from exp() can overflow there, math.tanh does not."
+        ),
+        likely=(
+            "Likely causes: the derivative written with the input where it needs the output, `=` "
+            "where `+=` belongs, out.grad missing, or a forward formula that overflows."
         ),
     ),
     Step(
@@ -80,6 +93,10 @@ STEPS: tuple[Step, ...] = (
             "order from the output end. Two things to get right: a node reached by two paths must "
             "appear only once, and the output's own gradient has to start somewhere other than 0."
         ),
+        likely=(
+            "Likely causes: a node visited twice, an order that is not topological, the output's "
+            "gradient not started at 1, or .grad changed after the walk."
+        ),
     ),
     Step(
         id="neuron",
@@ -94,6 +111,10 @@ STEPS: tuple[Step, ...] = (
             "output is the tanh of the weighted sum plus the bias. parameters() must list every "
             "Value training should change, or training will never touch the missing ones."
         ),
+        likely=(
+            "Likely causes: the weights and inputs paired up wrongly, the bias or tanh missing or "
+            "in the wrong place, or parameters() not listing every Value."
+        ),
     ),
     Step(
         id="network",
@@ -106,6 +127,10 @@ STEPS: tuple[Step, ...] = (
             "Layer and MLP are given: they only combine Neurons. If this step fails while neuron "
             "and backward pass, check that you did not change Layer or MLP, and that "
             "Neuron.parameters() returns fresh lists (not a list you later append to)."
+        ),
+        likely=(
+            "Likely causes: Layer or MLP changed from the kit's given code, or Neuron.parameters() "
+            "returning the same list each time."
         ),
     ),
     Step(
@@ -120,6 +145,10 @@ STEPS: tuple[Step, ...] = (
             "backward() adds into .grad, so gradients from the previous step must be cleared before "
             "it runs. The gradient points uphill: which sign makes the loss go down? Return the "
             "loss Value you called backward() on."
+        ),
+        likely=(
+            "Likely causes: the loss not summed over every example, gradients not cleared before "
+            "backward(), or the update not -learning_rate * p.grad."
         ),
     ),
 )
@@ -140,6 +169,11 @@ BONUS_STEPS: tuple[Step, ...] = (
             "is 0 or 1 depending on one comparison. For sigmoid, 1 / (1 + exp(-x)) overflows for "
             "x = -1000: use another form of the same function when x is negative."
         ),
+        likely=(
+            "Likely causes: a derivative written with the input where it needs the output (or the "
+            "other way round), `=` where `+=` belongs, out.grad missing, or an exp() that "
+            "overflows."
+        ),
     ),
     Step(
         id="softmax",
@@ -156,6 +190,10 @@ BONUS_STEPS: tuple[Step, ...] = (
             "probability; computing it as a log of a sum of exponentials minus the target's "
             "score (with the same shift) never takes the log of 0."
         ),
+        likely=(
+            "Likely causes: the probabilities not divided by their sum, exp() of unshifted scores, "
+            "or the loss not -log of the target's probability."
+        ),
     ),
     Step(
         id="classifier",
@@ -170,6 +208,10 @@ BONUS_STEPS: tuple[Step, ...] = (
             "as scores (tanh keeps them in (-1, 1), so scale them up before the softmax), the "
             "mean cross-entropy over a small batch as the loss, and the same step as train_step. "
             "A few hundred updates are enough; shuffle the examples with the seed you are given."
+        ),
+        likely=(
+            "Likely causes: outputs not scaled before the softmax, gradients not cleared, the "
+            "learning rate or the number of epochs, or the classes' order."
         ),
     ),
 )

@@ -24,7 +24,8 @@ from . import steps
 from .checks import graphs
 from .checks.kit import describe_error
 from .ops import OPS
-from .run.sandbox import Limits, Sandbox
+from .limits import Limits
+from .run.sandbox import Sandbox
 
 PARAMETERS = (("x1", 2.0), ("w1", -3.0), ("x2", 0.0), ("w2", 1.0), ("b", 6.8813735870195432))
 

@@ -94,5 +94,5 @@ def test_colour_only_on_a_terminal():
 
 
 def test_readme_step_table_is_the_step_table():
-    from grader.cli import steps_markdown
+    from grader.commands.steps import steps_markdown
     assert steps_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from grader import steps
-from grader.submission import locate, todo_status
-from conftest import EXERCISES, FIXTURES, ROOT, SOLUTIONS, grade, splice
+from grader.intake import given
+from grader.intake.todos import todo_status
+from conftest import EXERCISES, FIXTURES, ROOT, SOLUTIONS, fixture_submission, grade, splice
 
 
 def _public_api(path):
@@ -102,9 +103,8 @@ def test_every_step_has_checks_and_every_check_names_a_step():
 
 
 def test_todo_location_points_at_the_todo_comment():
-    sub = locate(EXERCISES)
     for step in steps.STEPS:
-        status = todo_status(sub, step)
+        status = todo_status(EXERCISES, step)
         if step.todos:
             assert status.untouched == step.todos
             file, line = status.location.split(":")
@@ -152,3 +152,16 @@ def test_work_begun_on_an_earlier_release_grades_as_it_would_have(release, tmp_p
     assert result.bonus_score == (30 if has_bonus else 0)
     if not has_bonus:
         assert {s.state for s in result.bonus_steps} == {"not started"}
+
+
+def test_the_given_code_of_every_release_is_known_and_a_change_is_seen(tmp_path):
+    # grader/data/given.json: the fingerprints of the code the kit hands out complete, in every
+    # release. A submission's given code is "changed" only when it matches none of them.
+    trees = [EXERCISES, SOLUTIONS, *sorted(p for p in (FIXTURES / "releases").iterdir()
+                                           if p.is_dir())]
+    assert given.known() == given.known_from(trees), (
+        "grader/data/given.json is out of date: write json.dumps(given.known_from(trees), "
+        "indent=1) into it, with the trees of this test")
+    assert all(given.changed(tree) == () for tree in trees)
+    changed = fixture_submission("given_pow_changed", tmp_path / "pow")
+    assert given.changed(changed) == ("Value.__pow__",)

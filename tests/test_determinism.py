@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from grader.api import grade_path
-from grader.run.sandbox import Limits
+from grader.checks.runner import run_checks
+from grader.intake.submission import locate
+from grader.limits import Limits
 from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
 
 RUNS = 20
@@ -53,8 +55,6 @@ def test_no_false_failures_of_the_reference_over_200_graph_seeds():
 
 def test_the_reference_needs_under_a_tenth_of_every_limit():
     limits = Limits()
-    from grader.runner import run_checks
-    from grader.submission import locate
     records = run_checks(locate(SOLUTIONS), limits).records
     # Each check against its own limit: the classifier's training has a longer one than the rest.
     ratios = {r["number"]: r.get("seconds", 0.0) / r["limit"] for r in records if "limit" in r}

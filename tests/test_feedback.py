@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import shutil
 
-from grader import report, steps
-from grader.watch import watch
-from grader.run.sandbox import Limits
+from grader import steps
+from grader.commands.watch import watch
+from grader.report import text as report
+from grader.limits import Limits
 from conftest import EXERCISES, SOLUTIONS, fixture_submission, grade, partly_done
 
 
@@ -44,7 +45,7 @@ def test_wording_is_honest_about_hidden_checks(solutions_result, tmp_path):
     assert "Every step" not in single
     failing = grade(fixture_submission("backward_no_seed", tmp_path / "b"))
     line = report.step_feedback(failing.step("backward"), "ex")[0]
-    assert "0 of 12 checks passed, 11 of them hidden" in line
+    assert "0 of 13 checks passed, 12 of them hidden" in line
 
 
 def test_colour_only_when_asked_and_never_with_no_color(solutions_result, monkeypatch):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from grader import steps
-from grader.gradescope import VISIBILITIES, build_zip
+from grader.commands.gradescope import build_zip
+from grader.report.gradescope import VISIBILITIES
 from conftest import SOLUTIONS, copy_tree, fixture_submission
 
 POSIX = os.name == "posix"

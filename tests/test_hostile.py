@@ -18,7 +18,8 @@ import pytest
 
 from grader import integrity, steps
 from grader.api import grade_path
-from grader.run.sandbox import Limits, Protections, Sandbox, bwrap_works
+from grader.limits import Limits, Protections
+from grader.run.sandbox import Sandbox, bwrap_works
 from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 POSIX = os.name == "posix"
@@ -247,6 +248,24 @@ def test_a_submission_that_edits_the_grader_is_graded_0(tmp_path, monkeypatch):
         admission=False, guard=False, isolation="process"))
     assert result.score == 0 and result.status == "error"
     assert any("grader's own files changed" in p for p in result.problems)
+
+
+def test_a_startup_file_planted_in_the_graders_environment_fails_the_grading_and_goes(
+        tmp_path, monkeypatch):
+    # A .pth file in site-packages runs in every later Python start: the grading that saw one
+    # appear is not trusted, and the file is removed. A stand-in site folder keeps the real one
+    # out of harm's way; the submission writes there as a same-user worker could.
+    site_folder = tmp_path / "site-packages"
+    site_folder.mkdir()
+    monkeypatch.setattr(integrity, "_startup_files", lambda: sorted(site_folder.glob("*.pth")))
+    targets = repr([str(site_folder / "zz_planted.pth")])
+    path = fixture_submission("hostile_writes_files", tmp_path / "writer",
+                              {"__TARGETS__": targets})
+    result = grade_path(path, run_as="none", protections=Protections(
+        admission=False, guard=False, isolation="process"))
+    assert result.score == 0 and result.status == "error"
+    assert "zz_planted.pth" in result.reason
+    assert not (site_folder / "zz_planted.pth").exists()
 
 
 def test_deleting_its_working_directory_harms_nothing(tmp_path):

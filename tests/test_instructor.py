@@ -11,8 +11,11 @@ import zipfile
 import pytest
 
 from grader import steps
-from grader.batch import classify, entries, run_batch
-from grader.run.sandbox import Limits
+from grader import __version__, scoring
+from grader.commands.batch import entries, run_batch
+from grader.intake.facts import Facts
+from grader.report.csv import status_of
+from grader.limits import Limits
 from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
 
 
@@ -103,13 +106,14 @@ def test_batch_grades_a_class_into_csv_json_and_summary(small_class, tmp_path):
     assert set(rows) == {"ada", "bob", "cy", "dee", "eve", "fay", "'=cmd"}
     assert list(next(iter(rows.values()))) == [
         "student", "status", "reason", *steps.CORE_IDS, "total",
-        *[s.id for s in steps.BONUS_STEPS], "bonus"]
+        *[s.id for s in steps.BONUS_STEPS], "bonus", "grader"]
     assert rows["ada"]["status"] == "graded" and float(rows["ada"]["total"]) == 100
     assert rows["cy"]["total"] == "100.0"
     assert rows["bob"]["status"] == "graded" and float(rows["bob"]["mul"]) < 10
     assert rows["dee"]["status"] == "timed out" and "timed out" in rows["dee"]["reason"]
     assert rows["eve"]["status"] == "crashed" and float(rows["eve"]["add"]) == 10
     assert rows["fay"]["status"] == "invalid" and "no engine.py" in rows["fay"]["reason"]
+    assert {r["grader"] for r in rows.values()} == {__version__}
     detail = json.loads((tmp_path / "out" / "grades" / "bob.json").read_text())
     assert detail["score"] == float(rows["bob"]["total"]) and detail["steps"]
     summary = (tmp_path / "out" / "grades-summary.txt").read_text()
@@ -145,5 +149,7 @@ def test_entries_and_status_classification(tmp_path):
     (tmp_path / "__MACOSX").mkdir()
     (tmp_path / ".hidden").mkdir()
     assert [e.name for e in entries(tmp_path)] == ["a", "a-2"]
-    assert classify({"status": "invalid", "problems": ["x"]}) == ("invalid", "x")
-    assert classify({"status": "graded", "problems": [], "steps": []}) == ("graded", "")
+    assert status_of(scoring.invalid(Facts("a", ("x",), invalid=True), {})) == ("invalid", "x")
+    assert status_of(scoring.grade(Facts("a"), [], {})) == ("graded", "")
+    timed_out = scoring.grade(Facts("a"), [], {}, run_problems=[("timeout", "engine.py hung")])
+    assert status_of(timed_out) == ("timed out", "engine.py hung")

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from grader import steps
-from grader.notebook import build, write
+from grader.lesson import build, write
 from conftest import EXERCISES, SOLUTIONS, grade
 
 

@@ -156,6 +156,19 @@ CORRECT_STYLES = {
                     warnings.warn("only constant powers are supported")
                 return self
 
+        def show(v):
+            print(v, file=sys.stderr)
+            sys.stdout.write(f"{v!r}\\n")
+            return "{0.data:.4f}".format(v) + f"{v.data:.2f}"
+
+        def _unary(name):
+            def method(self):
+                return self
+            return method
+
+        for _name in ("relu", "exp"):
+            setattr(Value, _name, _unary(_name))    # methods from a table
+
         if __name__ == "__main__" and len(sys.argv) > 1:
             import os
             print(os.getcwd())
@@ -241,6 +254,23 @@ ESCAPES = [
     ("import engine\nengine.random._os", "random._os"),
     ("s = '{0.a[1].gi_frame}'.format(1)", "the format field"),
     ("s = '{0:{1.__globals__}}'.format(1, 2)", "the format field"),
+    # round 2: attribute gadgets, generated code, methods Python calls by itself
+    ("import functools\ndef f(b, o, n):\n    functools.update_wrapper(b, o, assigned=(n,))",
+     "functools.update_wrapper() with the names it copies"),
+    ("from functools import wraps\ndef f(o, n):\n    return wraps(o, (n,), ())",
+     "functools.wraps() with the names it copies"),
+    ("import functools\nw = functools.wraps", "functools.wraps used as a value"),
+    ("def f(x, v):\n    setattr(x, '__globals__', v)", ".__globals__"),
+    ("def f(t, x):\n    return t.format(x)", "format string that is not written out"),
+    ("def f(x):\n    return str.format('{0.__self__}', x)", "str.format"),
+    ("import sys\ns = [sys.stdout][0]", "sys.stdout used as a value"),
+    ("import dataclasses\nC = dataclasses.make_dataclass('C', ['a'])", "make_dataclass"),
+    ("from dataclasses import fields", "dataclasses.fields"),
+    ("class C:\n    pass\nf = C.__dataclass_fields__", "__dataclass_fields__"),
+    ("class E(Exception):\n    @property\n    def __traceback__(self):\n        return 1",
+     "defining __traceback__"),
+    ("class V:\n    def __getattribute__(self, n):\n        return 1", "defining __getattribute__"),
+    ("class V:\n    def __del__(self):\n        pass", "defining __del__"),
     ("from pathlib import Path\nPath('/etc/passwd').read_text()", "pathlib.Path"),
 ]
 

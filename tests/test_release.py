@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader import steps
-from grader.release import build_release, student_readme
+from grader.commands.release import build_release, student_readme
 from conftest import EXERCISES, ROOT, SOLUTIONS
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from grader.api import grade_path
-from grader.batch import run_batch
+from grader.commands.batch import run_batch
 from grader.run import protocol
-from grader.run.sandbox import Limits, Protections, bwrap_works
+from grader.limits import Limits, Protections
+from grader.run.sandbox import Sandbox, bwrap_works
 from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission
 
 BWRAP = bwrap_works()
@@ -56,14 +57,19 @@ def printed(result) -> str:
 
 
 # ------------------------------------------------------------------------- forged answers
+TAKEOVERS = ["hostile_forges_answers", "hostile_takes_over_through_gc"]
+
+
+@pytest.mark.parametrize("name", TAKEOVERS)
 @pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard"))
-def test_a_submission_cannot_take_over_the_worker_to_forge_answers(shield, tmp_path):
-    result = grade_path(fixture_submission("hostile_forges_answers", tmp_path / "f"),
+def test_a_submission_cannot_take_over_the_worker_to_forge_answers(name, shield, tmp_path):
+    result = grade_path(fixture_submission(name, tmp_path / "f"),
                         protections=shield, limits=FAST)
     # Its nn.py and train.py are the kit's own, graded on the grader's stand-in engine; the
     # engine's steps, which the forged answers are about, get nothing.
     assert _engine_points(result) == 0
-    if not shield.admission:          # the guard alone: every route was tried and refused
+    if not shield.admission and name == "hostile_forges_answers":
+        # The guard alone: every route was tried and refused.
         assert "handler tables taken over: 0" in printed(result)
 
 
@@ -72,10 +78,34 @@ def _engine_points(result) -> float:
                if s.id in ("add", "mul", "tanh", "backward", "activations"))
 
 
-def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(tmp_path):
-    result = grade_path(fixture_submission("hostile_forges_answers", tmp_path / "f"),
+@pytest.mark.parametrize("name", TAKEOVERS)
+def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(name, tmp_path):
+    result = grade_path(fixture_submission(name, tmp_path / "f"),
                         protections=NOTHING, limits=FAST)
     assert _engine_points(result) > 20 and "handler tables taken over: 0" not in printed(result)
+
+
+# Frames reached from inside the worker: each prints the worker's secret token when it works.
+FRAME_THEFTS = [("hostile_traceback_property", "STOLEN token"),
+                ("hostile_rebuilds_signal", "signal route: [b")]
+
+
+@pytest.mark.parametrize("name, tell", FRAME_THEFTS)
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard"))
+def test_no_route_reaches_the_workers_frames(name, tell, shield, tmp_path):
+    result = grade_path(fixture_submission(name, tmp_path / "f"), protections=shield,
+                        limits=FAST)
+    assert tell not in printed(result)
+
+
+# The look-alike traceback is stopped in every mode, by how the worker reads tracebacks (through
+# the types' own descriptors); the rebuilt signal module only by the layers.
+@pytest.mark.parametrize("name, tell", FRAME_THEFTS[1:])
+def test_with_no_layer_on_the_frames_are_reached_so_the_test_above_can_fail(name, tell,
+                                                                             tmp_path):
+    result = grade_path(fixture_submission(name, tmp_path / "f"), protections=NOTHING,
+                        limits=FAST)
+    assert tell in printed(result)
 
 
 def _global_reads(source: str) -> dict[str, set[str]]:
@@ -122,6 +152,33 @@ def test_with_no_layer_on_the_thief_runs_the_solutions_so_the_test_above_can_fai
                               {"__PLACES__": repr([str(SOLUTIONS)])})
     result = grade_path(path, protections=NOTHING, limits=FAST)
     assert result.score > 20 and "running the engine found in" in printed(result)
+
+
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _classmate_read(tmp_path: Path, run_as: str) -> str:
+    # alice's worker folder exists while her sandbox is open, as in a batch of two jobs.
+    alice = Sandbox(copy_tree(SOLUTIONS, tmp_path / "alice"), FAST, run_as=run_as,
+                    protections=CLEANUP_ONLY)
+    try:
+        eve = grade_path(fixture_submission("hostile_reads_a_classmates_copy", tmp_path / "eve"),
+                         protections=CLEANUP_ONLY, limits=FAST, run_as=run_as)
+        return printed(eve)
+    finally:
+        alice.close()
+
+
+@pytest.mark.skipif(not (AS_ROOT and LINUX), reason="workers get user ids of their own as root")
+def test_as_root_each_worker_has_a_user_of_its_own_and_cannot_read_a_classmates_copy(tmp_path):
+    seen = _classmate_read(tmp_path, "auto")
+    assert "READ A CLASSMATE" not in seen
+
+
+@pytest.mark.skipif(not (AS_ROOT and LINUX), reason="workers get user ids of their own as root")
+def test_with_one_shared_user_a_worker_reads_a_classmates_copy_so_the_test_above_can_fail(
+        tmp_path):
+    assert "READ A CLASSMATE" in _classmate_read(tmp_path, "nobody")
 
 
 # ------------------------------------------------------------------------- symbolic links

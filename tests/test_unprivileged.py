@@ -24,8 +24,8 @@ pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")
 SCRIPT = """\
 import json, sys
 from pathlib import Path
-from grader.batch import run_batch
-from grader.run.sandbox import Protections
+from grader.commands.batch import run_batch
+from grader.limits import Protections
 
 if __name__ == "__main__":
     shield = Protections(**json.loads(sys.argv[1]))

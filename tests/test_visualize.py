@@ -13,7 +13,8 @@ import time
 import pytest
 
 from grader.checks import graphs
-from grader.run.sandbox import Limits, Sandbox
+from grader.limits import Limits
+from grader.run.sandbox import Sandbox
 from grader.visualize import Server, draw, neuron, observe
 from conftest import EXERCISES, ROOT, SOLUTIONS, fixture_submission
 

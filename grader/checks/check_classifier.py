@@ -1,6 +1,7 @@
 """Bonus step classifier: train on the Iris flowers with the student's whole engine, then classify
 flowers it has not seen (the bonus steps' end-to-end check)."""
 
+from typing import Any
 import math
 import random
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader import steps
+from grader.checks.kit import Kit
 
 STEP = "classifier"
 DATA = Path(__file__).resolve().parent.parent / "data" / "iris.csv"
@@ -21,13 +23,14 @@ PASS_MARK = 40
 TIME_LIMIT = 60.0     # seconds; the reference needs about 3 on a 2-core machine
 
 
-def split(seed=SPLIT_SEED, n_test=45):
+def split(seed: int = SPLIT_SEED, n_test: int = 45) -> tuple[list[list[float]], list[int],
+                                                             list[list[float]], list[int]]:
     rows = DATA.read_text(encoding="utf-8").splitlines()[1:]
     xs = [[float(v) for v in row.split(",")[:4]] for row in rows]
     ys = [int(row.split(",")[4]) for row in rows]
-    order = list(range(len(xs)))
-    random.Random(seed).shuffle(order)
-    train, test = order[:-n_test], order[-n_test:]
+    shuffled = list(range(len(xs)))
+    random.Random(seed).shuffle(shuffled)
+    train, test = shuffled[:-n_test], shuffled[-n_test:]
     columns = list(zip(*[xs[i] for i in train]))
     mean = [sum(c) / len(c) for c in columns]
     spread = [math.sqrt(sum((v - m) ** 2 for v in c) / len(c)) for c, m in zip(columns, mean)]
@@ -36,7 +39,8 @@ def split(seed=SPLIT_SEED, n_test=45):
             [scale(i) for i in test], [ys[i] for i in test])
 
 
-def _why(kit, predictions, right, train_x, train_y, test_x):
+def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]],
+         train_y: list[int], test_x: list[list[float]]) -> str | None:
     """What the predictions say about the training."""
     if len(set(predictions)) == 1:
         return ("every prediction is the same class: the network did not learn to tell the "
@@ -58,7 +62,7 @@ def _why(kit, predictions, right, train_x, train_y, test_x):
 
 @pytest.mark.check(step=STEP, weight=1, end_to_end=True, needs=steps.get(STEP).needs,
                    title="test accuracy on 45 held-out flowers")
-def check_accuracy(kit):
+def check_accuracy(kit: Kit) -> None:
     train_x, train_y, test_x, test_y = split()
     try:
         result = kit.probe("classifier", timeout=TIME_LIMIT, train_x=train_x, train_y=train_y,

@@ -6,17 +6,18 @@ import random
 import pytest
 
 from grader.checks import graphs
+from grader.checks.kit import Kit
 
 STEP = "network"
 
 
-def _params(seed, count):
+def _params(seed: int, count: int) -> list[float]:
     rng = random.Random(seed)
     return [round(rng.uniform(-1, 1), 4) for _ in range(count)]
 
 
 @pytest.mark.check(step=STEP, weight=2, title="MLP(3, [4, 4, 1]) has 41 parameters")
-def check_parameter_count(kit):
+def check_parameter_count(kit: Kit) -> None:
     kit.started("neuron")
     for nin, sizes in ((3, [4, 4, 1]), (2, [3, 2])):
         result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=5, neurons="standin")
@@ -32,7 +33,7 @@ def check_parameter_count(kit):
 
 
 @pytest.mark.check(step=STEP, weight=2, title="Layer(3, 1) gives one Value, Layer(3, 2) a list")
-def check_layer_shapes(kit):
+def check_layer_shapes(kit: Kit) -> None:
     kit.started("neuron")
     for nout, shape in ((1, "value"), (2, "list of 2")):
         result = kit.probe("layer", nin=3, nout=nout, init_seed=6, x=[0.5, -1.0, 2.0],
@@ -45,7 +46,7 @@ def check_layer_shapes(kit):
 
 
 @pytest.mark.check(step=STEP, weight=2, title="MLP(3, [4, 4, 1]) forward value")
-def check_forward(kit):
+def check_forward(kit: Kit) -> None:
     kit.started("neuron")
     params = _params(41, 41)
     x = [2.0, 3.0, -1.0]
@@ -62,7 +63,7 @@ SHAPES = ((3, [4, 4, 1]), (2, [3, 2]), (4, [2, 3, 1]))
 
 @pytest.mark.check(step=STEP, weight=2, title="every parameter's gradient after backward()",
                    seeds=(51, 52))
-def check_gradients(kit, seed):
+def check_gradients(kit: Kit, seed: int) -> None:
     kit.started("neuron")
     nin, sizes = SHAPES[seed % len(SHAPES)]
     count = graphs.mlp_size(nin, sizes)

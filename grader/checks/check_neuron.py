@@ -3,23 +3,24 @@
 The neuron runs on the grader's stand-in Value (grader/run/standin.py), which computes gradients
 by finite differences: a mistake in an operation or in backward() costs nothing here."""
 
+from typing import Any
 import random
 
 import pytest
 
 from grader.checks import diagnosis, graphs
-from grader.checks.kit import CheckFailed
+from grader.checks.kit import CheckFailed, Kit, as_number
 
 STEP = "neuron"
 
 
-def neuron_graph(params, x):
+def neuron_graph(params: list[float], x: list[float]) -> graphs.Spec:
     spec, _, _ = graphs.mlp_graph(len(x), [1], params, [x])
     return spec[:-1]   # drop the final sum over outputs: the neuron's output is the last node
 
 
 @pytest.mark.check(step=STEP, weight=2, title="Neuron(3).parameters(): 3 weights and a bias")
-def check_parameters(kit):
+def check_parameters(kit: Kit) -> None:
     for n in (3, 1, 6):
         try:
             result = kit.probe("neuron", n=n, init_seed=7)
@@ -30,7 +31,8 @@ def check_parameters(kit):
             raise
         count = int(kit.number(result.get("count"), "len(parameters())"))
         distinct = int(kit.number(result.get("distinct"), "the number of different Values"))
-        why = diagnosis.neuron_parameters(n, count, distinct)
+        initial = [as_number(v) for v in result.get("initial") or []]
+        why = diagnosis.neuron_parameters(n, count, distinct, initial)
         if count != n + 1:
             raise kit.fail(f"Neuron({n}).parameters() has {count} Values, expected {n + 1} "
                            f"({n} weights and 1 bias)", diagnosis=why)
@@ -41,7 +43,7 @@ def check_parameters(kit):
 
 
 @pytest.mark.check(step=STEP, weight=3, title="weights drawn uniformly from [-1, 1], bias 0")
-def check_initial_values(kit):
+def check_initial_values(kit: Kit) -> None:
     samples = kit.probe("neuron_sample", n=5, count=200, init_seed=11).get("samples")
     if not isinstance(samples, list) or not all(isinstance(s, list) and len(s) == 6
                                                  for s in samples):
@@ -70,7 +72,8 @@ def check_initial_values(kit):
                        diagnosis=diagnosis.neuron_weights(weights))
 
 
-def _forward(kit, n, seed, x_values, backward=False, zero=False):
+def _forward(kit: Kit, n: int, seed: int, x_values: bool, backward: bool = False,
+             zero: bool = False) -> Any:
     rng = random.Random(seed)
     params = [round(rng.uniform(-1, 1), 4) for _ in range(n + 1)]
     x = [graphs.magnitude(rng, 0.3, 1.5) for _ in range(n)]
@@ -89,13 +92,13 @@ def _forward(kit, n, seed, x_values, backward=False, zero=False):
 
 @pytest.mark.check(step=STEP, weight=3, title="forward: tanh(w . x + b) on a list of numbers",
                    seeds=(21, 22, 23))
-def check_forward(kit, seed):
+def check_forward(kit: Kit, seed: int) -> None:
     _forward(kit, 2 + seed % 4, seed, x_values=False, zero=seed == 23)
 
 
 @pytest.mark.check(step=STEP, weight=3, title="gradients of the weights, the bias and the inputs",
                    seeds=(31, 32))
-def check_gradients(kit, seed):
+def check_gradients(kit: Kit, seed: int) -> None:
     n = 2 + seed % 4
     result, spec, params, x, context = _forward(kit, n, seed, x_values=True, backward=True)
     want = graphs.finite_difference_grads(spec)

@@ -3,28 +3,30 @@
 They run on the grader's stand-in Value, so a mistake in exp or log (the activations step) costs
 nothing here."""
 
+from typing import Any, Callable, Sequence
 import math
 import random
 
 import pytest
 
 from grader.checks import graphs
+from grader.checks.kit import Kit
 
 STEP = "softmax"
 
 
-def softmax(xs):
+def softmax(xs: Sequence[float]) -> list[float]:
     top = max(xs)
     exps = [math.exp(x - top) for x in xs]
     return [e / sum(exps) for e in exps]
 
 
-def cross_entropy(xs, target):
+def cross_entropy(xs: Sequence[float], target: int) -> float:
     top = max(xs)
     return math.log(math.fsum(math.exp(x - top) for x in xs)) + top - xs[target]
 
 
-def numeric_grad(f, xs):
+def numeric_grad(f: Callable[[list[float]], float], xs: Sequence[float]) -> list[float]:
     """Central differences of a function of a list of floats (see graphs.finite_difference_grads)."""
     grads = []
     for i, x in enumerate(xs):
@@ -36,19 +38,20 @@ def numeric_grad(f, xs):
     return grads
 
 
-def _compare(kit, got, want, what, context, diagnosis=None):
+def _compare(kit: Kit, got: Any, want: list[float], what: str, context: str,
+             diagnosis: str | None = None) -> None:
     if not isinstance(got, list) or len(got) != len(want):
         raise kit.fail(f"{context}\nexpected {len(want)} {what}, got {got!r}"[:300])
     for i, (g, w) in enumerate(zip(got, want)):
         kit.expect_close(g, w, f"{what}[{i}]", context, diagnosis=diagnosis)
 
 
-def _fits(got, want):
+def _fits(got: Any, want: Sequence[float]) -> bool:
     return isinstance(got, list) and len(got) == len(want) and all(
         isinstance(g, (int, float)) and graphs.close(g, w) for g, w in zip(got, want))
 
 
-def _plain_normaliser(logits, weights, got):
+def _plain_normaliser(logits: list[float], weights: list[float], got: Any) -> str | None:
     """Whether the gradients are those of a softmax that divides by its sum as a plain number."""
     total = sum(math.exp(x - max(logits)) for x in logits)
     fixed = numeric_grad(lambda xs: sum(w * math.exp(x - max(logits)) / total
@@ -62,7 +65,7 @@ def _plain_normaliser(logits, weights, got):
 
 @pytest.mark.check(step=STEP, weight=3, title="softmax: probabilities and the scores' gradients",
                    seeds=(401, 402))
-def check_softmax(kit, seed):
+def check_softmax(kit: Kit, seed: int) -> None:
     rng = random.Random(seed)
     logits = [graphs.magnitude(rng) for _ in range(4)]
     weights = [graphs.magnitude(rng) for _ in range(4)]
@@ -77,7 +80,7 @@ def check_softmax(kit, seed):
 
 @pytest.mark.check(step=STEP, weight=3, title="cross-entropy: loss and the scores' gradients",
                    seeds=(411, 412))
-def check_cross_entropy(kit, seed):
+def check_cross_entropy(kit: Kit, seed: int) -> None:
     rng = random.Random(seed)
     logits = [graphs.magnitude(rng) for _ in range(3)]
     target = rng.randrange(3)
@@ -89,7 +92,7 @@ def check_cross_entropy(kit, seed):
 
 
 @pytest.mark.check(step=STEP, weight=2, title="large scores like [1000, 1001, 998] do not overflow")
-def check_large_scores(kit):
+def check_large_scores(kit: Kit) -> None:
     logits = [1000.0, 1001.0, 998.0]
     result = kit.probe("softmax", logits=logits, weights=[1.0, -1.0, 0.5])
     _compare(kit, result.get("out"), softmax(logits), "the probabilities",

@@ -21,24 +21,6 @@ from .. import ops, steps
 from .graphs import node_text, path_lengths
 
 # ------------------------------------------------------------------------ an operation's rule
-# How the checks call an operation's _backward alone: distinct grads already on the inputs, an
-# upstream gradient other than 1, at points chosen so that the candidates below differ.
-LOCAL_POINTS: dict[str, list[tuple[list[float], list[float], float]]] = {
-    # op: [(operand values, their grads before the call, out.grad), ...]
-    "add": [([1.5, -2.5], [0.3, 0.7], 1.7), ([0.0, 2.0], [-0.4, 1.1], -0.6),
-            ([-1.2, 0.7], [0.9, -0.2], 2.3)],
-    "mul": [([1.5, -2.5], [0.3, 0.7], 1.7), ([0.0, 2.0], [-0.4, 1.1], -0.6),
-            ([-1.2, 0.7], [0.9, -0.2], 2.3)],
-    "tanh": [([0.8], [0.3], 1.7), ([-0.55], [-0.4], -0.6), ([0.3], [0.9], 2.3)],
-    "relu": [([1.3], [0.3], 1.7), ([-0.7], [-0.4], -0.6), ([2.1], [0.9], 2.3)],
-    "sigmoid": [([0.8], [0.3], 1.7), ([0.15], [-0.4], -0.6), ([0.6], [0.9], 2.3)],
-    "exp": [([0.6], [0.3], 1.7), ([-1.2], [-0.4], -0.6), ([1.1], [0.9], 2.3)],
-    "log": [([1.7], [0.3], 1.7), ([0.45], [-0.4], -0.6), ([2.6], [0.9], 2.3)],
-}
-METHOD = {"add": "__add__", "mul": "__mul__", "tanh": "tanh", "relu": "relu",
-          "sigmoid": "sigmoid", "exp": "exp", "log": "log"}
-
-
 def local_spec(op: str, inputs: Sequence[float]) -> ops.Spec:
     """The graph of one call: the inputs as leaves, then the operation on them."""
     leaves: ops.Spec = [["leaf", x] for x in inputs]
@@ -56,6 +38,7 @@ class LocalProbe:
     output: float
     derivatives: list[float]        # d out / d input, by finite differences
     got: list[float | None]
+    default_backward: bool | None = None   # out._backward is a fresh Value's: never attached
 
 
 @dataclass(frozen=True)
@@ -71,8 +54,7 @@ class Part:
 def _inverse(op: str, y: float) -> float | None:
     """x with op(x) = y, by bisection, for the monotonic operations (None elsewhere)."""
     f = ops.OPS[op].forward
-    bounds = {"tanh": (-20.0, 20.0), "sigmoid": (-30.0, 30.0), "exp": (-50.0, 50.0),
-              "log": (1e-9, 1e9)}.get(op)
+    bounds = ops.OPS[op].monotonic
     if bounds is None:
         return None
     low, high = bounds
@@ -81,7 +63,7 @@ def _inverse(op: str, y: float) -> float | None:
             return None
         increasing = f(high) > f(low)
         for _ in range(200):
-            mid = (low + high) / 2 if op != "log" else math.sqrt(low * high)
+            mid = math.sqrt(low * high) if low > 0 else (low + high) / 2
             if (f(mid) < y) == increasing:
                 low = mid
             else:
@@ -212,11 +194,16 @@ def local_rule(op: str, probes: Sequence[LocalProbe]) -> str | None:
     the code is right, or when no single explanation fits (the caller then shows the numbers).
     Two candidates that predict the same numbers are one computation: the first one in the
     table names it."""
-    name = METHOD[op]
+    name = ops.OPS[op].method
     if all(all(_fits(p.got[k], p.presets[k]) for k in range(len(p.inputs))) for p in probes):
+        if all(p.default_backward is False for p in probes):
+            # A closure of its own is there, and adds nothing: the out.grad it uses was read
+            # when the result was made, when it was still 0.
+            return (f"calling {name}'s out._backward() changes nothing, though it is a "
+                    f"function of yours: it uses out.grad as it was when the result was made "
+                    f"(0), not as it is when _backward runs. Read out.grad inside _backward.")
         return (f"calling {name}'s out._backward() changes nothing: the closure is attached to "
-                f"another Value than the result (it must be out._backward = _backward), or "
-                f"never attached.")
+                f"another Value than the result (out), or never attached.")
     binary = ops.OPS[op].shape == "binary"
     who_names = ["self", "other"] if binary else ["self"]
     twice = ops.OPS[op].text.format("a", "a") if binary else "the same input used twice"
@@ -250,29 +237,6 @@ def local_rule(op: str, probes: Sequence[LocalProbe]) -> str | None:
     return f"{name}'s _backward " + "; and it ".join(text for _, text in found) + "."
 
 
-LIKELY: dict[str, str] = {
-    "add": "Likely causes: the result not linked to its inputs, `=` where `+=` belongs, out.grad "
-           "missing from the chain rule, or a plain number (a + 2) not wrapped in a Value.",
-    "mul": "Likely causes: the two local gradients mixed up, `=` where `+=` belongs, out.grad "
-           "missing from the chain rule, or a plain number (a * 2) not wrapped in a Value.",
-    "tanh": "Likely causes: the derivative written with the input where it needs the output, "
-            "`=` where `+=` belongs, out.grad missing, or a forward formula that overflows.",
-    "activations": "Likely causes: a derivative written with the input where it needs the "
-                   "output (or the other way round), `=` where `+=` belongs, out.grad missing, "
-                   "or an exp() that overflows.",
-    "backward": "Likely causes: a node visited twice, an order that is not topological, the "
-                "output's gradient not started at 1, or .grad changed after the walk.",
-    "neuron": "Likely causes: the weights and inputs paired up wrongly, the bias or tanh "
-              "missing or in the wrong place, or parameters() not listing every Value.",
-    "network": "Likely causes: Layer or MLP changed from the kit's given code, or "
-               "Neuron.parameters() returning the same list each time.",
-    "training": "Likely causes: the loss not summed over every example, gradients not cleared "
-                "before backward(), or the update not -learning_rate * p.grad.",
-    "softmax": "Likely causes: the probabilities not divided by their sum, exp() of unshifted "
-               "scores, or the loss not -log of the target's probability.",
-    "classifier": "Likely causes: outputs not scaled before the softmax, gradients not cleared, "
-                  "the learning rate or the number of epochs, or the classes' order.",
-}
 
 
 # ------------------------------------------------------------------------ backward()
@@ -311,20 +275,19 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
     counts = {i: order.count(i) for i in set(order)}
     repeated = [i for i in interior if counts.get(i, 0) > 1]
     if repeated:
-        name = node_text(spec, repeated[0])
-        following = order[1] if len(order) > 1 and order[0] == out else None
-        parents = [p for p in (prev[out] or []) if isinstance(p, int) and p >= 0] \
-            if out < len(prev) and isinstance(prev[out], list) else []
-        if len(set(parents)) > 1 and following == parents[0]:
-            # Right after the output it went into its first input: a walk that recurses into
-            # each input as soon as a node is done, with no order built first.
+        name, times = node_text(spec, repeated[0]), counts[repeated[0]]
+        style = _walk_style(order, spec, prev)
+        if style == "recursive":
             return (f"backward() pushes gradients down recursively, without a topological "
-                    f"order: the _backward of {name} ran {counts[repeated[0]]} times, and a "
-                    f"node passed its gradient on before every node using it had added to it. "
-                    f"Build the whole order first, then walk it from the output.")
-        return (f"backward() called the _backward of {name} {counts[repeated[0]]} times: a node "
-                f"reached by two paths was placed in the order once per path. The topological "
-                f"sort needs a visited set, so each node is placed, and walked, once.")
+                    f"order: the _backward of {name} ran {times} times, and a node passed its "
+                    f"gradient on before every node using it had added to it. Build the whole "
+                    f"order first, then walk it from the output.")
+        if style == "topological":
+            return (f"backward() called the _backward of {name} {times} times: a node reached "
+                    f"by two paths was placed in the order once per path. The topological sort "
+                    f"needs a visited set, so each node is placed, and walked, once.")
+        return (f"backward() called the _backward of {name} {times} times: each node's "
+                f"_backward must run once, after every node that uses it has added its share.")
     users: dict[int, list[int]] = {}
     for i in interior:
         for j in ops.operands(spec[i]):
@@ -350,6 +313,26 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
     return None
 
 
+def _walk_style(order: Sequence[int], spec: ops.Spec, prev: Sequence[Any]) -> str | None:
+    """How a walk that calls some _backward twice moves, told by the first node with two
+    different interior inputs: a recursive push goes on to its first input (in its _prev's
+    order) at once; the reverse of a depth-first post-order comes to it from its last one.
+    None when no node tells (a chain, or a walk that matches neither)."""
+    for k, node in enumerate(order[:-1]):
+        if node >= len(prev) or not isinstance(prev[node], list):
+            continue
+        inputs = [j for j in dict.fromkeys(prev[node]) if isinstance(j, int) and 0 <= j < len(spec)
+                  and spec[j][0] != "leaf"]
+        if len(inputs) < 2:
+            continue
+        if order[k + 1] == inputs[0]:
+            return "recursive"
+        if order[k + 1] == inputs[-1]:
+            return "topological"
+        return None
+    return None
+
+
 def _breadth_first(order: Sequence[int], spec: ops.Spec) -> bool:
     """Whether `order` visits nodes by their shortest distance from the output."""
     shortest = [min(s) if s else math.inf for s in path_lengths(spec)]
@@ -372,9 +355,11 @@ def short_name(function: str) -> str:
     return ".".join(parts) or function
 
 
-def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = ()) -> str | None:
+def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
+               changed: Sequence[str] = ()) -> str | None:
     """A diagnosis for an exception, from where it happened (not from the step being graded).
-    `inputs`: the values the failing probe started from, when it knows them."""
+    `inputs`: the values the failing probe started from, when it knows them; `changed`: the
+    given functions the submission changed (the evidence that given code is to blame)."""
     etype = str(error.get("type", ""))
     message = str(error.get("message", ""))
     stack = [f for f in error.get("stack") or [] if isinstance(f, dict)]
@@ -384,8 +369,18 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = ()) -
     file, function = str(innermost.get("file")), str(innermost.get("function"))
     name, place = short_name(function), f"{file}:{innermost.get('line')}"
     if given_function(file, function):
-        return (f"the error is in {name} ({place}), code the kit hands out complete: it has "
-                f"been changed. Put back the kit's version of it.")
+        if function in changed:
+            return (f"the error is in {name} ({place}), code the kit hands out complete: it "
+                    f"has been changed. Put back the kit's version of it.")
+        # The kit's own code, as handed out: what reached it from the student's code is wrong.
+        caller = next((f for f in reversed(stack[:-1])
+                       if not given_function(str(f.get("file")), str(f.get("function")))), None)
+        if caller is not None:
+            return (f"the error happens in {name} ({place}), the kit's own code, when "
+                    f"{short_name(str(caller.get('function')))} ({caller.get('file')}:"
+                    f"{caller.get('line')}) calls it: look at what that line gives it.")
+        return (f"the error happens in {name} ({place}), the kit's own code as handed out: "
+                f"something it uses from your Value is not as it expects.")
     if etype == "OverflowError":
         big = max(inputs, key=abs) if inputs else None
         at = f" for an input of {big:g}" if big is not None else ""
@@ -467,7 +462,13 @@ def neuron_forward(params: Sequence[float], x: Sequence[float], got: float) -> s
     return None
 
 
-def neuron_parameters(n: int, count: int, distinct: int) -> str | None:
+def neuron_parameters(n: int, count: int, distinct: int,
+                      initial: Sequence[float | None] = ()) -> str | None:
+    """`initial`: the values parameters() holds when the neuron is new (weights drawn at
+    random, the bias 0): which of the two is missing shows in them."""
+    if count == n and any(v == 0.0 for v in initial):
+        return (f"Neuron({n}) has {n - 1} weights for its {n} inputs (the 0 among its "
+                f"parameters is the bias): make one weight per input.")
     if count == n:
         return ("parameters() returns the weights but not the bias: training would never change "
                 "it. It must list every Value training should adjust.")
@@ -542,6 +543,12 @@ def training(step: TrainingStep) -> str | None:
     for predicted, sentence in models:
         if _all_fit(step.moved, predicted):
             return sentence
+    # Against its gradient, but by a rate of its own: the same factor for every parameter.
+    ratios = [-m / x for m, x in zip(step.moved, g) if abs(x) > 1e-6]
+    if len(ratios) >= 3 and min(ratios) > 0 and not _fits(ratios[0], lr) and \
+            _all_fit(step.moved, [-ratios[0] * x for x in g]):
+        return (f"train_step moves each parameter by {ratios[0]:.4g} times its gradient, not "
+                f"by the learning_rate it is given ({lr:g}): use its learning_rate argument.")
     if step.second_moved is not None and step.second_grads is not None and \
             _all_fit(step.moved, [-lr * x for x in g]):
         piled = [-lr * (a + b) for a, b in zip(step.second_grads, g)]

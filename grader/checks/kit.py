@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .. import ops, steps
-from ..run.sandbox import Limits, Outcome, Sandbox
+from ..limits import Limits
+from ..run.sandbox import Outcome, Sandbox
 from . import diagnosis, graphs
 
 
@@ -49,6 +50,7 @@ class Session:
     standin: str = "standin"
     notes: list[str] = field(default_factory=list)
     started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
+    given_changed: tuple[str, ...] = ()           # given functions the submission changed
 
 
 # The student's files each probe needs, and the engine it runs on by default.
@@ -98,7 +100,7 @@ def describe_error(error: dict[str, Any]) -> str:
     return text
 
 
-def _number(x: Any) -> float | None:
+def as_number(x: Any) -> float | None:
     """A value from the worker as a float; None unless it is a real, finite JSON number."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
@@ -162,7 +164,8 @@ class Kit:
             if engine == "standin" and self._standin_lacks(error):
                 return self._fall_back(task, timeout, error, **args)
             raise CheckFailed(describe_error(error), kind=error.get("kind", "error"),
-                              error=error, diagnosis=diagnosis.from_error(self.step, error))
+                              error=error, diagnosis=diagnosis.from_error(
+                                  self.step, error, changed=self.session.given_changed))
         assert outcome.result is not None
         return outcome.result
 
@@ -226,7 +229,8 @@ class Kit:
         if error.get("kind") not in NOT_THE_SUBMISSION:
             self.session.load_failures[key] = {"text": text, "error": error}
         raise CheckFailed(text, kind="import", error=error,
-                          diagnosis=diagnosis.from_error(self.step, error))
+                          diagnosis=diagnosis.from_error(
+                                  self.step, error, changed=self.session.given_changed))
 
     def _keep(self, outcome: Outcome) -> None:
         self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)
@@ -246,7 +250,7 @@ class Kit:
         return CheckFailed(message, kind=kind, diagnosis=diagnosis)
 
     def number(self, value: Any, what: str) -> float:
-        x = _number(value)
+        x = as_number(value)
         if x is None:
             raise CheckFailed(f"{what} should be a finite number, got {value!r}"[:300])
         return x
@@ -273,7 +277,8 @@ class Kit:
         except CheckFailed as failure:
             # Diagnosed again, knowing the inputs (an overflow depends on how large they are).
             inputs = [float(node[1]) for node in spec if node[0] == "leaf"]
-            failure.diagnosis = diagnosis.from_error(self.step, failure.error, inputs) or \
+            failure.diagnosis = diagnosis.from_error(self.step, failure.error, inputs,
+                                                        self.session.given_changed) or \
                 failure.diagnosis
             raise
         expected = graphs.evaluate(spec)
@@ -286,7 +291,7 @@ class Kit:
                 len(data) != len(spec) or len(grads) != len(spec):
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
         for i in range(len(spec)):
-            got = _number(data[i])
+            got = as_number(data[i])
             if got is None or not graphs.close(got, expected[i]):
                 raise CheckFailed(f"{how}\ngot {graphs.node_name(spec, i)}.data = {fmt(got)}, "
                                   f"expected {fmt(expected[i])}", kind="wrong_data")
@@ -307,7 +312,7 @@ class Kit:
         for i in range(len(spec)):
             if i in sinks:
                 continue                 # set by the grader
-            got = _number(grads[i])
+            got = as_number(grads[i])
             if got is None or not graphs.close(got, want[i]):
                 wrong.append((i, got))
         if wrong:
@@ -326,15 +331,16 @@ class Kit:
     def local_probes(self, op: str) -> list[diagnosis.LocalProbe] | None:
         """The operation's _backward called alone at each of its probe points."""
         found = []
-        for inputs, presets, upstream in diagnosis.LOCAL_POINTS[op]:
+        for inputs, presets, upstream in ops.OPS[op].probes:
             spec = diagnosis.local_spec(op, inputs)
             result = self.probe("local", spec=spec, presets=[*presets, None], seed=upstream)
-            got = [_number(g) for g in result.get("grad", [])][:len(inputs)]
+            got = [as_number(g) for g in result.get("grad", [])][:len(inputs)]
             values = graphs.evaluate(spec)
+            default = result.get("default_backward")
             found.append(diagnosis.LocalProbe(
                 inputs=list(inputs), presets=list(presets), upstream=upstream,
                 output=values[-1], derivatives=graphs.local_derivatives(spec[-1], values),
-                got=got))
+                got=got, default_backward=default if isinstance(default, bool) else None))
         return found
 
     def local(self, op: str) -> None:
@@ -355,7 +361,7 @@ class Kit:
                         f"got {name}.grad = {fmt(got)}, expected {fmt(want)} "
                         f"({probe.presets[k]:g} before, plus {fmt(want - probe.presets[k])})",
                         kind="wrong_grad", diagnosis=diagnosis.local_rule(op, probes) or
-                        diagnosis.LIKELY.get(self.step))
+                        steps.get(self.step).likely or None)
 
     def explain_ops(self, spec: graphs.Spec) -> str | None:
         """Why a graph of the step's operations came out wrong: the first of its operations
@@ -372,19 +378,28 @@ class Kit:
             if probes and any(not graphs.close(diagnosis._or_nan(p.got[k]),
                                                p.presets[k] + p.upstream * p.derivatives[k])
                               for p in probes for k in range(len(p.inputs))):
-                return diagnosis.local_rule(op, probes) or diagnosis.LIKELY.get(self.step)
-        return diagnosis.LIKELY.get(self.step)
+                return diagnosis.local_rule(op, probes) or steps.get(self.step).likely or None
+        return steps.get(self.step).likely or None
 
     # -- backward()
-    def structure(self, spec: graphs.Spec, grads_of: Sequence[int] | None = None) -> None:
-        """backward() on the student's Values joined with the grader's own _backward functions
-        (local derivatives by finite differences): only the walk itself is graded."""
+    @staticmethod
+    def _structure_args(spec: graphs.Spec) -> dict[str, Any]:
         values = graphs.evaluate(spec)
-        locals_ = [graphs.local_derivatives(node, values) if node[0] != "leaf" else []
-                   for node in spec]
+        return {"spec": spec, "values": values,
+                "locals": [graphs.local_derivatives(node, values) if node[0] != "leaf" else []
+                           for node in spec]}
+
+    def structure(self, spec: graphs.Spec, grads_of: Sequence[int] | None = None,
+                  after: graphs.Spec | None = None) -> None:
+        """backward() on the student's Values joined with the grader's own _backward functions
+        (local derivatives by finite differences): only the walk itself is graded. `after`:
+        a graph on the same leaves that backward() walks first."""
+        args = self._structure_args(spec)
+        values, locals_ = args["values"], args["locals"]
         labels = [ops.OPS[node[0]].symbol if node[0] != "leaf" else "" for node in spec]
+        first = self._structure_args(after) if after is not None else None
         result = self.probe("structure", spec=spec, values=values, locals=locals_,
-                            labels=labels)
+                            labels=labels, after=first)
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
         want = graphs.finite_difference_grads(spec, only=indices)
         grads = result.get("grad")
@@ -392,8 +407,11 @@ class Kit:
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
         how = (f"built {graphs.render(spec)} as Values made with Value(data, children, op), "
                f"each with a _backward of the grader's, then called out.backward()")
-        wrong = [(i, _number(grads[i])) for i in indices
-                 if _number(grads[i]) is None or not graphs.close(_number(grads[i]) or 0.0,
+        if after is not None:
+            how = (f"called backward() on {graphs.render(after)}, set its leaves' grads to 0, "
+                   f"then {how} (the same leaves)")
+        wrong = [(i, as_number(grads[i])) for i in indices
+                 if as_number(grads[i]) is None or not graphs.close(as_number(grads[i]) or 0.0,
                                                                   want[i])]
         if not wrong:
             return
@@ -409,13 +427,20 @@ class Kit:
             again = self.quietly("structure", spec=spec, values=values, locals=locals_,
                                  labels=labels, presets={str(leaf): 5.0})
             if again is not None:
-                reset = {"leaf_before": 5.0, "leaf_after": _number((again.get("grad") or
+                reset = {"leaf_before": 5.0, "leaf_after": as_number((again.get("grad") or
                                                                     [None] * len(spec))[leaf])}
-        explained = diagnosis.backward_trace(spec, [_number(g) for g in grads],
-                                             result.get("calls") or [], result.get("prev") or [],
-                                             reset)
+        calls = result.get("calls") or []
+        if after is not None and any(isinstance(c, list) and c and isinstance(c[0], int) and
+                                     c[0] < 0 for c in calls):
+            raise CheckFailed(text, kind="wrong_grad", diagnosis=(
+                "backward() also called the _backward of nodes of the graph it walked before: "
+                "it keeps nodes from one call to the next (a default argument such as "
+                "topo=[] or visited=set() is made once, not at each call; so is a list at "
+                "module level). Start each call with an empty order and visited set."))
+        explained = diagnosis.backward_trace(spec, [as_number(g) for g in grads], calls,
+                                             result.get("prev") or [], reset)
         raise CheckFailed(text, kind="wrong_grad",
-                          diagnosis=explained or diagnosis.LIKELY["backward"])
+                          diagnosis=explained or steps.get("backward").likely)
 
     def started(self, step_id: str) -> None:
         """Fail as "not started" while `step_id`'s TODO is still the stub: a step of given code
@@ -463,8 +488,10 @@ class Kit:
             if not (self._passes_quickly(step_id) if verdict is None else verdict):
                 blamed.append(step_id)
         if not blamed and "add" in needs:
+            # A given operation is to blame only when it is not the kit's own code any more.
             try:
-                broken = [name for name, info in self.given_operations().items() if info]
+                broken = [name for name, info in self.given_operations().items()
+                          if info and name in self.session.given_changed]
             except CheckFailed:
                 broken = []
             blamed.extend(broken[:1])
@@ -494,7 +521,7 @@ class Kit:
                                 ["add", 3, 2]])
             elif step_id == "neuron":
                 params, x = [0.3, -0.6, 0.1], [1.2, -0.7]
-                out = _number(self.probe("neuron", n=2, init_seed=1, params=params,
+                out = as_number(self.probe("neuron", n=2, init_seed=1, params=params,
                                          x=x).get("out"))
                 spec, _, _ = graphs.mlp_graph(2, [1], params, [x])
                 return out is not None and graphs.close(out, graphs.evaluate(spec)[-2])
@@ -505,7 +532,7 @@ class Kit:
                 answer = self.probe("softmax", logits=[0.5, -1.0, 2.0], weights=[1.0, 0.0, 0.0])
                 top = max(0.5, -1.0, 2.0)
                 exps = [math.exp(v - top) for v in (0.5, -1.0, 2.0)]
-                first = _number((answer.get("out") or [None])[0])
+                first = as_number((answer.get("out") or [None])[0])
                 return first is not None and graphs.close(first, exps[0] / sum(exps))
         except CheckFailed:
             return False
@@ -525,8 +552,8 @@ class Kit:
                 continue
             values = graphs.evaluate(spec)
             want = graphs.finite_difference_grads(spec)
-            data = [_number(x) for x in got.get("data") or []]
-            grads = [_number(x) for x in got.get("grad") or []]
+            data = [as_number(x) for x in got.get("data") or []]
+            grads = [as_number(x) for x in got.get("grad") or []]
             text = graphs.render(spec)
             if len(data) != len(spec) or not graphs.close(data[-1] or math.nan, values[-1]):
                 found[name] = {"broken": f"{fmt(data[-1] if data else None)} for {text} "

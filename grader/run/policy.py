@@ -15,7 +15,6 @@ admitted as written, or refused with the line and the reason.
 from __future__ import annotations
 
 import ast
-import hashlib
 import importlib
 import re
 import string
@@ -24,6 +23,8 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from ..intake.given import fingerprint
 
 # ------------------------------------------------------------------------------------ the data
 # The submission's own modules: they may import each other freely.
@@ -70,6 +71,9 @@ REFUSED_NAMES: dict[str, str] = {
     "typing.ForwardRef": "it evaluates annotations written as text, i.e. runs code",
     "functools.singledispatch": "it evaluates annotations written as text, i.e. runs code",
     "functools.singledispatchmethod": "it evaluates annotations written as text, i.e. runs code",
+    "dataclasses.make_dataclass": "it builds a class from names and a namespace given at run "
+                                  "time, which admission cannot check",
+    "dataclasses.fields": "its Field objects name attributes that generated code then reads",
 }
 
 # What `sys.stdout` and `sys.stderr` may be asked for.
@@ -89,7 +93,7 @@ OPERATOR_DUNDERS: frozenset[str] = frozenset("""
 PLAIN_DUNDERS: frozenset[str] = frozenset("""
     __init__ __new__ __post_init__ __setattr__ __getattr__ __delattr__ __copy__ __deepcopy__
     __class__ __name__ __qualname__ __doc__ __module__ __slots__ __annotations__
-    __dataclass_fields__ __wrapped__ __version__ __init_subclass__ __set_name__
+    __wrapped__ __version__ __init_subclass__ __set_name__
 """.split())
 DUNDER_ATTRIBUTES: frozenset[str] = OPERATOR_DUNDERS | PLAIN_DUNDERS
 
@@ -121,6 +125,9 @@ FORBIDDEN_BUILTINS: dict[str, str] = {
 # only be called with the name written out as a string.
 COMPUTED_NAME_CALLS: tuple[str, ...] = ("getattr", "hasattr", "delattr", "operator.attrgetter",
                                         "operator.methodcaller")
+# Calls that copy attributes named by an argument (functools.wraps(f, assigned=(name,)) reads
+# f.<name>): only with the wrapped function(s), the names left to functools.
+WRAPPER_CALLS: dict[str, int] = {"functools.update_wrapper": 2, "functools.wraps": 1}
 
 # Attributes that lead from any object to the interpreter's internals: frames (and through
 # them every variable of every caller), tracebacks, code objects, closure cells.
@@ -262,19 +269,6 @@ WHY_COMPUTED = ("an attribute name computed at run time cannot be checked: write
 MAX_FILE_BYTES = 1_000_000
 
 
-def fingerprint(node: ast.AST) -> str:
-    """A hash of a definition's syntax tree, the same on every Python version (comments, blank
-    lines and line numbers do not count)."""
-    def canonical(value: Any) -> Any:
-        if isinstance(value, ast.AST):
-            fields = [(name, canonical(getattr(value, name, None))) for name in value._fields]
-            return [type(value).__name__] + [[n, v] for n, v in fields if v not in (None, [])]
-        if isinstance(value, list):
-            return [canonical(v) for v in value]
-        return repr(value)
-    return hashlib.sha256(repr(canonical(node)).encode()).hexdigest()
-
-
 @dataclass
 class _Scope:
     kind: str                       # module | function | class | comprehension
@@ -374,6 +368,7 @@ class _Checker:
         self.exempt = self._exempt_functions()
         self.calls_checked: set[int] = set()
         self.attribute_bases: set[int] = set()
+        self.stream_arguments: set[int] = set()      # print(..., file=sys.stdout)
         self.annotations = {id(a) for a in _annotations(tree)}
 
     # -- what names stand for
@@ -499,6 +494,12 @@ class _Checker:
         elif isinstance(node, ast.MatchClass):
             for attr in node.kwd_attrs:
                 self._check_attribute(node, attr)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = node.name
+            if name.startswith("__") and name.endswith("__") and name not in DUNDER_ATTRIBUTES:
+                # A method Python calls by itself (__getattribute__, __del__, a __traceback__
+                # property...) runs where nothing of it was written out.
+                self.refuse(node, f"defining {name}", WHY_DUNDER)
 
     def _check_import(self, node: ast.AST, name: str) -> None:
         top = name.split(".")[0]
@@ -568,8 +569,10 @@ class _Checker:
             return
         if not isinstance(node.ctx, ast.Load):
             return
-        if self._qualified(node) in COMPUTED_NAME_CALLS and id(node) not in self.calls_checked:
-            self.refuse(node, f"{self._qualified(node)} used as a value", WHY_COMPUTED)
+        qualified = self._qualified(node)
+        if (qualified in COMPUTED_NAME_CALLS or qualified in WRAPPER_CALLS) and \
+                id(node) not in self.calls_checked:
+            self.refuse(node, f"{qualified} used as a value", WHY_COMPUTED)
             return
         if not self._resolves_to_builtin(name, scope):
             return
@@ -581,6 +584,11 @@ class _Checker:
 
     def _check_attribute(self, node: ast.AST, attr: str) -> None:
         value = node.value if isinstance(node, ast.Attribute) else None
+        if attr in ("format", "format_map") and isinstance(value, ast.Name) and \
+                value.id == "str":
+            self.refuse(node, f"str.{attr}", "format fields read attributes: write the string "
+                                             "out ('{0.data}'.format(x)) or use an f-string")
+            return
         if attr.startswith("__") and attr.endswith("__") and attr not in DUNDER_ATTRIBUTES:
             self.refuse(node, f".{attr}", WHY_DUNDER)
             return
@@ -594,11 +602,16 @@ class _Checker:
 
     def _check_module_use(self, node: ast.Name | ast.Attribute) -> None:
         """A module may be used only by naming its attributes (math.exp), never as a value:
-        passed around, it would let code read attributes this check never sees."""
+        passed around, it would let code read attributes this check never sees. The same for
+        sys.stdout and sys.stderr, which may also be given to print(file=...)."""
         if not isinstance(node.ctx, ast.Load) or id(node) in self.attribute_bases or \
                 id(node) in self.alias_values:
             return
         qualified = self._qualified(node)
+        if qualified in ("sys.stdout", "sys.stderr") and id(node) not in self.stream_arguments:
+            self.refuse(node, f"{qualified} used as a value",
+                        f"write to it as {qualified}.write(...) or print(..., file={qualified})")
+            return
         if qualified is not None and self._is_module(qualified):
             self.refuse(node, f"the module {qualified} used as a value",
                         "a module may only be used by naming what you take from it, "
@@ -618,8 +631,8 @@ class _Checker:
         if qualified in REFUSED_NAMES:
             self.refuse(node, qualified, REFUSED_NAMES[qualified])
             return
-        if qualified in COMPUTED_NAME_CALLS and id(node) not in self.calls_checked and \
-                isinstance(node, ast.Attribute):
+        if (qualified in COMPUTED_NAME_CALLS or qualified in WRAPPER_CALLS) and \
+                id(node) not in self.calls_checked and isinstance(node, ast.Attribute):
             self.refuse(node, f"{qualified} used as a value", WHY_COMPUTED)
             return
         if base in MODULES and qualified not in MODULES and not attr.startswith("_") and \
@@ -645,6 +658,30 @@ class _Checker:
 
     def _check_call(self, node: ast.Call, scope: _Scope) -> None:
         func = node.func
+        wrapper = self._qualified(func)
+        if wrapper in WRAPPER_CALLS:
+            self.calls_checked.add(id(func))
+            if len(node.args) > WRAPPER_CALLS[wrapper] or any(
+                    k.arg in (None, "assigned", "updated") for k in node.keywords):
+                self.refuse(node, f"{wrapper}() with the names it copies", WHY_COMPUTED)
+            return
+        if isinstance(func, ast.Attribute) and func.attr in ("format", "format_map") and \
+                not (isinstance(func.value, ast.Constant) and isinstance(func.value.value, str)):
+            # A format string made at run time could name any attribute ('{0.__globals__}').
+            self.refuse(node, f".{func.attr}() of a format string that is not written out",
+                        "format fields read attributes: write the string out ('{0.data}'.format(x)) "
+                        "or use an f-string")
+            return
+        if isinstance(func, ast.Name) and func.id == "setattr" and \
+                self._resolves_to_builtin("setattr", scope) and len(node.args) >= 2 and \
+                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            # Setting an attribute reaches nothing new (methods set from a table are fine),
+            # but a name written out follows the attribute rules.
+            self._check_attribute(_At(node), node.args[1].value)
+        if isinstance(func, ast.Name) and func.id == "print":
+            for keyword in node.keywords:
+                if keyword.arg == "file":
+                    self.stream_arguments.add(id(keyword.value))
         target = None
         if isinstance(func, ast.Name) and func.id in COMPUTED_NAME_CALLS and \
                 self._resolves_to_builtin(func.id, scope):
@@ -910,9 +947,12 @@ def markdown() -> str:
     lines.append(f"| double-underscore attributes | the operator methods (`__add__`, "
                  f"`__mul__`, `__eq__`, ...) and "
                  f"{', '.join(f'`{n}`' for n in sorted(PLAIN_DUNDERS))} |")
-    lines.append("| `getattr`, `hasattr`, `delattr`, `operator.attrgetter`, "
-                 "`operator.methodcaller` | only with the attribute's name written out as a "
-                 "string |")
+    lines.append(f"| {', '.join(f'`{c}`' for c in COMPUTED_NAME_CALLS)} | only with the "
+                 f"attribute's name written out as a string |")
+    lines.append(f"| {', '.join(f'`{c}`' for c in WRAPPER_CALLS)} | only with the wrapped "
+                 f"function: the names they copy left as they are |")
+    lines.append("| `.format()` | only of a string written out (`'{0.data}'.format(x)`), or an "
+                 "f-string |")
     lines.append("")
     lines.append("| never | why |")
     lines.append("| --- | --- |")

@@ -81,7 +81,7 @@ ERROR = {"kind": "str", "message": "str"}
 ANSWERS: dict[str, Any] = {
     "load": "any",
     "graph": {"data": NUMS, "grad": NUMS, "linked": [("int", "none")]},
-    "local": {"grad": NUMS},
+    "local": {"grad": NUMS, "default_backward": ("bool", "none")},
     "structure": {"grad": NUMS, "calls": [["any"]], "prev": [("none", ["int"])]},
     "given": {"results": [{"data": NUMS, "grad": NUMS, "error": ERROR}]},
     "neuron": {"count": "int", "distinct": "int", "initial": NUMS, "fresh_list": "bool",

@@ -28,11 +28,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import policy, protocol
+from ..limits import Limits, Protections
 from ..untrusted import clean
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -44,33 +45,6 @@ MAX_SOURCE_BYTES = 5_000_000
 SANDBOX_ROOT = "/sandbox"            # where the worker's files appear under bubblewrap
 TMPFS_BYTES = 16 << 20               # the private /tmp and /dev/shm under bubblewrap
 START_TIMEOUT = 20.0                 # seconds for a worker to seal itself and say it is ready
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How much time, memory and output a submission may use. Printed in the JSON output."""
-
-    check_timeout: float = 5.0      # seconds for one probe; the reference needs well under 0.3 s
-    run_timeout: float = 120.0      # seconds for the whole submission
-    memory_mb: int = 1024           # address-space cap of the worker (Linux and macOS)
-    output_kb: int = 4              # student output kept per check
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Protections:
-    """Which layers to use. Everything is on by default; tests switch one layer on at a time."""
-
-    admission: bool = True
-    guard: bool = True
-    isolation: str = "auto"         # auto (bubblewrap when it runs) | bwrap | process
-    cleanup: bool = True
-
-    def __post_init__(self) -> None:
-        if self.isolation not in ("auto", "bwrap", "process"):
-            raise ValueError(f"isolation must be auto, bwrap or process, not {self.isolation!r}")
 
 
 @dataclass
@@ -247,14 +221,28 @@ def aslr_prefix() -> list[str]:
     return list(_CACHE["setarch"])
 
 
-def interpreter_for(user: str | None) -> str | None:
-    """A Python the worker's user can run: ours, or a system one (the worker needs only the stdlib)."""
-    if user is None:
+# Private user ids (as root, without bubblewrap): one per sandbox, from a range no account uses,
+# so that two workers never share a user: neither can signal the other or read its files.
+PRIVATE_IDS = range(2_100_000_000, 2_140_000_000)
+_PRIVATE_COUNTER: list[int] = [0]
+
+
+def private_ids() -> tuple[int, int]:
+    _PRIVATE_COUNTER[0] += 1
+    span = len(PRIVATE_IDS)
+    uid = PRIVATE_IDS.start + (os.getpid() * 4096 + _PRIVATE_COUNTER[0]) % span
+    return uid, uid
+
+
+def interpreter_for(user: str | None, ids: tuple[int, int] | None = None) -> str | None:
+    """A Python the worker's user can run: ours, or a system one (the worker needs only the stdlib).
+    `ids`: a private user id (no account) instead of a named user."""
+    if user is None and ids is None:
         return sys.executable
-    key = f"python:{user}"
+    key = f"python:{user}" if ids is None else "python:private"
     if key in _CACHE:
         return _CACHE[key]                                  # type: ignore[no-any-return]
-    ids = _user_ids(user)
+    ids = ids if ids is not None else _user_ids(user or "")
     candidates = [sys.executable, getattr(sys, "_base_executable", ""),
                   "/usr/bin/python3", "/usr/local/bin/python3"]
     found = None
@@ -281,6 +269,27 @@ def hide_from_others(folder: Path) -> None:
             os.chmod(folder, mode & ~0o007)
     except OSError:
         pass
+
+
+def _sweep_stale_roots() -> None:
+    """Remove the worker folders of grading processes that died without cleaning up (killed,
+    say): named after their process, owned by this user, and that process gone."""
+    try:
+        entries = list(Path(tempfile.gettempdir()).glob("micrograd-kit-*-*"))
+    except OSError:
+        return
+    for folder in entries:
+        owner = folder.name.split("-")[2]
+        if not owner.isdigit() or int(owner) == os.getpid():
+            continue
+        try:
+            if folder.lstat().st_uid != os.getuid() or not stat.S_ISDIR(folder.lstat().st_mode):
+                continue
+            os.kill(int(owner), 0)         # still running: not ours to touch
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 # ------------------------------------------------------------------------ processes on Linux
@@ -557,12 +566,18 @@ class Sandbox:
         elif self.protections.isolation == "bwrap":
             raise ValueError("bubblewrap cannot run on this machine (is the bubblewrap package "
                              "installed, and are user namespaces allowed?)")
+        # The worker's user and group ids: a named user's, or, as root in a plain process with
+        # the default setting, ids of its own.
+        self.ids: tuple[int, int] | None = _user_ids(self.user) if self.user else None
         if self.boundary == "bubblewrap":
             self.python: str | None = os.path.realpath(sys.executable)
         else:
-            self.python = interpreter_for(self.user)
+            if self.user is not None and run_as == "auto" and os.name == "posix":
+                self.ids, self.user = private_ids(), "private"
+            self.python = interpreter_for(self.user if self.user != "private" else None,
+                                          self.ids)
             if self.python is None:       # no Python the unprivileged user may run: say so, go on
-                self.user, self.python = None, sys.executable
+                self.user, self.ids, self.python = None, None, sys.executable
         self.started = time.monotonic()
         # This process's children before the sandbox: never the sandbox's to clean up.
         self._before = {pid for pid, parent in _parents().items() if parent == os.getpid()} \
@@ -588,7 +603,7 @@ class Sandbox:
         cleanup = "namespace" if self.boundary == "bubblewrap" else (
             "process tree" if sys.platform == "linux" else "process group")
         return {
-            "worker_user": self.user,
+            "worker_user": "a user id of its own" if self.user == "private" else self.user,
             "worker_python": self.python,
             "protections": {
                 "admission": self.protections.admission,
@@ -601,7 +616,8 @@ class Sandbox:
 
     # -- the worker's folder
     def _prepare(self) -> None:
-        root = Path(tempfile.mkdtemp(prefix="micrograd-kit-"))
+        _sweep_stale_roots()
+        root = Path(tempfile.mkdtemp(prefix=f"micrograd-kit-{os.getpid()}-"))
         self._root = root
         for file in WORKER_FILES:
             shutil.copy(file, root / file.name)
@@ -633,20 +649,28 @@ class Sandbox:
         if self.protections.admission:
             self.admission = policy.admit(code)
             self.imports = policy.imported_modules(code)
-        os.chmod(root, 0o755 if self.boundary == "bubblewrap" else 0o711)
-        if self.user is not None:
+        home = root / "home"
+        home.mkdir()
+        if self.ids is not None and self.boundary == "none":
+            # Readable by the worker's group only (its own, for a private id): never by
+            # another worker. Nothing here but home/ is the worker's to write.
+            gid = self.ids[1]
+            for path, mode in [(root, 0o710), (code, 0o750), *[(item, 0o640) for item in
+                                                               code.iterdir()],
+                               *[(root / f.name, 0o640) for f in WORKER_FILES]]:
+                os.chown(path, 0, gid)
+                os.chmod(path, mode)
+            os.chown(home, *self.ids)
+            os.chmod(home, 0o700)
+        elif self.user is not None:          # bubblewrap: the worker sees only its own copy
+            os.chmod(root, 0o755)
             os.chmod(code, 0o755)
             for item in code.iterdir():
                 os.chmod(item, 0o644)
             for file in WORKER_FILES:
                 os.chmod(root / file.name, 0o644)
-        home = root / "home"
-        home.mkdir()
-        if self.user is not None and self.boundary == "none":
-            ids = _user_ids(self.user)
-            assert ids is not None
-            os.chown(home, *ids)
-            os.chmod(home, 0o700)
+        else:
+            os.chmod(root, 0o755 if self.boundary == "bubblewrap" else 0o711)
 
     def _source_files(self) -> list[str]:
         try:
@@ -665,7 +689,7 @@ class Sandbox:
         assert self._root is not None
         inside = f"{SANDBOX_ROOT}/submission" if self.boundary == "bubblewrap" else \
             str(self._root / "submission")
-        ids = _user_ids(self.user) if self.user and self.boundary == "bubblewrap" else None
+        ids = self.ids if self.boundary == "bubblewrap" else None
         preload = sorted(self.imports) if self.protections.admission else None
         return {"submission": inside, "memory_mb": self.limits.memory_mb,
                 "uid": ids[0] if ids else None, "gid": ids[1] if ids else None,
@@ -692,10 +716,8 @@ class Sandbox:
         kwargs.update(env=env, cwd=home)
         if os.name == "posix":
             kwargs["start_new_session"] = True     # one process group to kill, orphans included
-            if self.user is not None:
-                ids = _user_ids(self.user)
-                assert ids is not None
-                kwargs.update(user=ids[0], group=ids[1], extra_groups=[])
+            if self.ids is not None:
+                kwargs.update(user=self.ids[0], group=self.ids[1], extra_groups=[])
         else:                                      # pragma: no cover (Windows)
             kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
         return command, kwargs
@@ -772,7 +794,7 @@ class Sandbox:
         their own parent died: started after the sandbox, not a worker of a live sandbox, not
         a child this process had before, and running as the worker's user."""
         me = os.getpid()
-        uid = _user_ids(self.user)[0] if self.user else os.getuid()  # type: ignore[index]
+        uid = self.ids[0] if self.ids else os.getuid()
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         boot_offset = time.monotonic() - time.clock_gettime(time.CLOCK_BOOTTIME) \
             if hasattr(time, "CLOCK_BOOTTIME") else None

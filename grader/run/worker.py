@@ -165,6 +165,14 @@ def serve() -> None:
     repr_, next_, exec_, compile_ = repr, next, exec, compile
     reversed_, object_, OSError_ = reversed, object, OSError
     float_of_float = float.__float__
+    # A traceback's parts, read through their types' own descriptors: an exception class of the
+    # submission's (with a __traceback__ property, say) cannot hand the worker a look-alike.
+    traceback_of = BaseException.__dict__["__traceback__"].__get__
+    traceback_type, frame_type, code_type = types.TracebackType, types.FrameType, types.CodeType
+    tb_next_of = types.TracebackType.__dict__["tb_next"].__get__
+    tb_frame_of = types.TracebackType.__dict__["tb_frame"].__get__
+    tb_lineno_of = types.TracebackType.__dict__["tb_lineno"].__get__
+    f_code_of = types.FrameType.__dict__["f_code"].__get__
     float_of_int = int.__float__
     # An identity key for a live object that, unlike id(), raises no audit event: the worker
     # takes thousands of them, and each event would call the guard.
@@ -199,6 +207,8 @@ def serve() -> None:
     # handlers is then made unreachable: a handler is called with the current frame, and from a
     # frame everything of the worker's can be reached.
     signals = sys.modules.pop("_signal", None)
+    # The worker's own module is no one's business: `import __main__` finds an empty one.
+    sys.modules["__main__"] = types.ModuleType("__main__")
     sigmask = getattr_(signals, "pthread_sigmask", None)
     all_signals = signals.valid_signals() if signals is not None and sigmask is not None \
         else set_()
@@ -377,6 +387,22 @@ def serve() -> None:
                     __import__(name)
                 except ImportError_:
                     pass
+        # What could reach a frame, or build a module anew (the one that installs signal
+        # handlers, say), is taken apart: the worker captured what it needs of it above, and
+        # a submission reaching the real modules (through a builtin's __self__) finds nothing.
+        for name, parts in (("gc", None), ("_imp", ("create_builtin", "exec_builtin",
+                                                     "create_dynamic", "exec_dynamic",
+                                                     "init_frozen", "get_frozen_object",
+                                                     "find_frozen"))):
+            taken = sys_modules.get(name)
+            if taken is not None:
+                for key in list_(taken.__dict__):
+                    if (parts is None and not str_startswith(key, "__")) or \
+                            (parts is not None and key in parts):
+                        del taken.__dict__[key]
+        for name in ("signal", "_signal", "faulthandler", "marshal", "ctypes", "_ctypes",
+                     "tracemalloc", "_tracemalloc"):
+            sys_modules.pop(name, None)
         add_audit_hook(hook)
 
     # -------------------------------------------------------------- 4. builtins for student code
@@ -473,11 +499,13 @@ def serve() -> None:
         it allows it here, for this traceback, with signals blocked and the garbage collector
         off, so that no student code can run while the permission lasts."""
         found: list[tuple[str, int, str]] = []
-        tb = exc.__traceback__
+        if not isinstance_(exc, BaseException_):
+            return found
+        tb = traceback_of(exc)
         chain: list[Any] = []
-        while tb is not None and len_(chain) < 200:
+        while type_(tb) is traceback_type and len_(chain) < 200:
             list_append(chain, tb)
-            tb = tb.tb_next
+            tb = tb_next_of(tb)
         collecting = gc_isenabled()
         if sigmask is not None:
             blocked = sigmask(0, all_signals)      # SIG_BLOCK; runs any pending handler first
@@ -486,9 +514,12 @@ def serve() -> None:
             for t in chain:
                 permitted_tracebacks.add(key_(t))
             for t in chain:
-                code = t.tb_frame.f_code
+                frame = tb_frame_of(t)
+                code: Any = f_code_of(frame) if type_(frame) is frame_type else None
+                if type_(code) is not code_type:
+                    continue
                 name = getattr_(code, "co_qualname", code.co_name)
-                list_append(found, (code.co_filename, t.tb_lineno, name))
+                list_append(found, (code.co_filename, tb_lineno_of(t), name))
         finally:
             permitted_tracebacks.clear()
             if collecting:
@@ -760,18 +791,31 @@ def serve() -> None:
                 call(setattr_, n, "grad", preset)
         call(setattr_, out, "grad", seed)
         call(lambda: out._backward())
-        return {"grad": [grad_of(n) for n in nodes]}
+        # Whether the result's _backward is still the one a fresh Value gets (never attached).
+        try:
+            fresh = call(V, 0.0)
+            default = getattr_(getattr_(out, "_backward"), "__code__", None) is \
+                getattr_(getattr_(fresh, "_backward"), "__code__", 0)
+        except BaseException_:
+            default = None
+        return {"grad": [grad_of(n) for n in nodes], "default_backward": default}
 
-    def task_structure(spec: list[Any], values: list[float], locals: list[list[float]],
-                       labels: list[str], presets: dict[str, float] | None = None
-                       ) -> dict[str, Any]:
-        """The student's backward() on a graph of the student's Values made with
-        Value(data, children, op), whose _backward functions are the grader's own."""
+    def build_structure(spec: list[Any], values: list[float], locals: list[list[float]],
+                        calls: list[Any], shared: list[Any], tag: int = 0) -> list[Any]:
+        """The student's Values made with Value(data, children, op) for each node of `spec`,
+        each with a _backward of the grader's that logs its call as (tag + node, grad). The
+        first len(shared) nodes are `shared` (leaves of an earlier graph)."""
         V = value_class()
-        reset()
-        nodes: list[Any] = []
-        calls: list[Any] = []
+        try:
+            setattr_(call(V, 0.0), "_backward", lambda: None)
+        except BaseException_:
+            # A Value whose _backward is a method and whose __slots__ leave no room for one of
+            # the grader's: its nodes are made of a subclass that has room (and nothing else).
+            V = type_("Value", (V,), {"__module__": getattr_(V, "__module__", "engine")})
+        nodes: list[Any] = list_(shared)
         for i, node in enumerate_(spec):
+            if i < len_(shared):
+                continue
             children = tuple_(nodes[j] for j in operands_of(node))
             try:
                 # The constructor's default op: an engine may accept only labels of its own.
@@ -793,11 +837,31 @@ def serve() -> None:
                         list_append(unique, child)
                         list_append(derivatives, d)
                 try:
-                    made._backward = backward_of(made, tuple_(unique), derivatives, i, calls,
-                                                 zip_, list_append)
+                    made._backward = backward_of(made, tuple_(unique), derivatives, tag + i,
+                                                 calls, zip_, list_append)
                 except BaseException_ as exc:
                     raise Reported(describe(exc)) from None
             list_append(nodes, made)
+        return nodes
+
+    def task_structure(spec: list[Any], values: list[float], locals: list[list[float]],
+                       labels: list[str], presets: dict[str, float] | None = None,
+                       after: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The student's backward() on a graph of the student's Values, whose _backward
+        functions are the grader's own. `after`: another graph on the same leaves, walked with
+        backward() first (its calls are logged as node - 1000), then the leaves' grads zeroed."""
+        reset()
+        calls: list[Any] = []
+        shared: list[Any] = []
+        if after is not None:
+            first = build_structure(after["spec"], after["values"], after["locals"], calls, [],
+                                    -1000)
+            call(lambda: first[-1].backward())
+            shared = [n for n, node in zip_(first, after["spec"]) if node[0] == "leaf"]
+            for leaf in shared:
+                call(setattr_, leaf, "grad", 0.0)
+            del calls[:]
+        nodes = build_structure(spec, values, locals, calls, shared)
         for k, g in (presets or {}).items():
             call(setattr_, nodes[int_(k)], "grad", g)
         out = nodes[-1]
@@ -829,6 +893,11 @@ def serve() -> None:
         return {"results": results}
 
     def check_params(params: Any, what: str) -> list[Any]:
+        if params is None or not hasattr_(params, "__iter__"):
+            raise reported("api", f"{what} returned "
+                                  f"{'None' if params is None else type_name(params)}, "
+                                  f"not a list of Values",
+                           type="TypeError")
         params = call(list_, params)
         for p in params:
             if not (hasattr_(p, "data") and hasattr_(p, "grad")):

@@ -1,12 +1,14 @@
-"""Gradescope: the autograder.zip to upload, and the results.json view of a GradingResult.
+"""`python -m grader gradescope`: the autograder.zip to upload; `gradescope-run`: what it runs.
 
-Format: Gradescope's autograder specification (see ../shared/reference/gradescope.md). The zip
-holds setup.sh and run_autograder at its root and the grader beside them; Gradescope unpacks it
-to /autograder/source and runs run_autograder as root with /autograder as the working directory.
+Format: Gradescope's autograder specification. The zip holds setup.sh and run_autograder at its
+root and the grader beside them; Gradescope unpacks it to /autograder/source and runs
+run_autograder as root with /autograder as the working directory. The results.json itself is a
+view of the result (grader/report/gradescope.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
@@ -14,14 +16,15 @@ import time
 import traceback
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from . import report, steps
-from .batch import protections_text
-from .results import GradingResult
-
-KIT_ROOT = Path(__file__).resolve().parent.parent
-VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+from .. import KIT_ROOT, scoring
+from ..api import grade_path
+from ..intake.facts import Facts
+from ..limits import Limits
+from ..report.gradescope import VISIBILITIES, results_json
+from ..report.summary import protections_text
+from . import options
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once, when Gradescope builds the autograder image (Ubuntu, as root).
@@ -87,65 +90,19 @@ def build_zip(out: Path, *, hidden_visibility: str = "after_published",
     return out
 
 
-def _check_output(check: Any) -> str:
-    parts = [check.message] if check.message else []
-    if check.diagnosis:
-        parts.append(f"-> {check.diagnosis}")
-    if check.output:
-        parts.append("your code printed:\n" + check.output)
-    if not parts:
-        parts.append("passed" if check.passed else check.state)
-    return "\n".join(parts)
-
-
-def results_json(result: GradingResult, *, hidden_visibility: str = "after_published",
-                 seconds: float | None = None) -> dict[str, Any]:
-    """The Gradescope view of a result: one test per check, numbered step.check."""
-    tests = []
-    # The bonus steps are in the output's scoreboard, not in the tests: Gradescope adds tests up.
-    for step in result.core_steps:
-        n = steps.STEP_IDS.index(step.id) + 1
-        for k, check in enumerate(step.checks, start=1):
-            tests.append({
-                "name": f"{step.id}: {check.title}",
-                "number": f"{n}.{k}",
-                "score": round(check.points, 4),
-                "max_score": round(check.max_points, 4),
-                "status": "passed" if check.passed else "failed",
-                "output": _check_output(check),
-                "tags": [step.id],
-                "visibility": "visible" if check.visible else hidden_visibility,
-            })
-    return {
-        "score": round(result.score, 2),
-        "execution_time": round(result.seconds if seconds is None else seconds, 2),
-        "output": report.scoreboard(result, colour=False, commands=False),
-        "output_format": "text",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }
-
-
-def failure_json(reason: str, seconds: float = 0.0) -> dict[str, Any]:
-    """Score 0 with a visible explanation: for when grading itself could not be done."""
-    return {"score": 0, "execution_time": round(seconds, 2), "output": reason,
-            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
-            "tests": []}
-
-
 def run(root: Path, *, hidden_visibility: str, limits: Any = None, run_as: str | None = "auto",
         protections: Any = None) -> dict[str, Any]:
     """Grade root/submission into root/results/results.json; always writes the file."""
-    from .api import grade_path
     started = time.monotonic()
     results_path = Path(root) / "results" / "results.json"
     results_path.parent.mkdir(parents=True, exist_ok=True)
     submission = Path(root) / "submission"
     try:
         if not submission.is_dir() or not any(submission.iterdir()):
-            data = failure_json("The submission is empty: upload engine.py, nn.py and train.py "
-                                "(or a zip of the folder that holds them).")
+            empty = scoring.invalid(Facts("your submission", (
+                "The submission is empty: upload engine.py, nn.py and train.py (or a zip of the "
+                "folder that holds them).",), invalid=True), (limits or Limits()).as_dict())
+            data = results_json(empty, hidden_visibility=hidden_visibility)
         else:
             result = grade_path(submission, label="your submission", limits=limits,
                                 run_as=run_as, protections=protections)
@@ -158,10 +115,46 @@ def run(root: Path, *, hidden_visibility: str, limits: Any = None, run_as: str |
     except Exception:
         # Instructors see stdout; students see a plain explanation and a 0, never a traceback.
         traceback.print_exc(file=sys.stdout)
-        data = failure_json("The autograder failed while grading this submission; your "
-                            "instructor has the details. This is not a problem with your code.",
-                            time.monotonic() - started)
+        failed = scoring.failed("your submission", "The autograder failed while grading this "
+                                "submission; the details are in the autograder's log. This is "
+                                "not a problem with your code.", (limits or Limits()).as_dict(),
+                                time.monotonic() - started)
+        data = results_json(failed, hidden_visibility=hidden_visibility)
     tmp = results_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     shutil.move(str(tmp), str(results_path))
     return data
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader gradescope",
+        description="Write autograder.zip for a Gradescope programming assignment: upload it "
+                    "as the assignment's autograder (Configure Autograder > Zip file upload).")
+    parser.add_argument("--out", type=Path, default=Path("autograder.zip"),
+                        help="where to write the zip (default autograder.zip)")
+    parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published",
+                        help="when students see the hidden checks (default after_published); "
+                             "the tutorial's visible check is always visible")
+    options.limit_options(parser)
+    args = parser.parse_args(argv)
+    options.limits(parser, args)
+    out = build_zip(args.out, hidden_visibility=args.hidden_visibility,
+                    limit_args=options.limit_args(args))
+    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
+    print("Students submit engine.py, nn.py and train.py (or a zip of their exercises/ folder).")
+    return 0
+
+
+def main_run(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader gradescope-run",
+                                     description="Used by run_autograder inside Gradescope.")
+    parser.add_argument("--root", type=Path, default=Path("/autograder"))
+    parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published")
+    options.limit_options(parser)
+    args = parser.parse_args(argv)
+    data = run(args.root, hidden_visibility=args.hidden_visibility,
+               limits=options.limits(parser, args), run_as=args.sandbox_user,
+               protections=options.protections(args))
+    print(f"score {data['score']} written to {args.root / 'results' / 'results.json'}")
+    return 0

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
-from . import report
-from .api import grade_path
-from .results import GradingResult
-from .untrusted import clean
-from .run.sandbox import Limits, Protections
+from ..api import grade_path
+from ..limits import Limits, Protections
+from ..report.text import scoreboard
+from ..results import GradingResult
+from ..untrusted import clean
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -50,7 +50,7 @@ def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto"
         stream.flush()
 
     result = grade(only)
-    show(report.scoreboard(result, colour=colour))
+    show(scoreboard(result, colour=colour))
     first = _focus(result)
     focus: list[str] | None = list(only) if only else ([first] if first else None)
     show(f"Watching {label} for saved changes (Ctrl-C to stop).")
@@ -69,7 +69,7 @@ def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto"
             what = f"step {', '.join(focus)}" if focus else "every step"
             show(f"\n{', '.join(changed)} saved: grading {what} ...")
             result = grade(focus)
-            show(report.scoreboard(result, colour=colour))
+            show(scoreboard(result, colour=colour))
             if not only and focus and all(result.step(s).passed for s in focus):
                 full = grade(None)
                 following = _focus(full)

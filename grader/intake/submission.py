@@ -1,17 +1,17 @@
-"""Where a submission's files are, and which of its TODOs are still untouched (read, never run)."""
+"""What was handed in: a folder, a zip, loose files or a notebook, found and checked (read, never run)."""
 
 from __future__ import annotations
 
-import ast
 import shutil
 import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from . import steps
+from .. import steps
+from .notebook import Rebuilt, notebook_to_folder
 
 MAX_SOURCE_BYTES = 1_000_000
 
@@ -23,7 +23,7 @@ class Submission:
     problems: list[str] = field(default_factory=list)
     invalid: bool = False                         # nothing in it can be graded
     temp: tempfile.TemporaryDirectory[str] | None = None   # where a zip or loose files were put
-    notebook: Any = None                          # a notebook.Rebuilt, when it came from one
+    notebook: Rebuilt | None = None               # the cells it was rebuilt from, if a notebook
 
     def file(self, name: str) -> Path:
         return self.root / name
@@ -199,7 +199,6 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
     temp = tempfile.TemporaryDirectory(prefix="micrograd-kit-submission-")
     folder = Path(temp.name)
     if len(paths) == 1 and paths[0].suffix.lower() == ".ipynb":
-        from .notebook import notebook_to_folder
         rebuilt = notebook_to_folder(paths[0], folder)
         sub = Submission(folder, shown, list(rebuilt.problems), temp=temp, notebook=rebuilt)
         if rebuilt.problems:
@@ -274,89 +273,4 @@ def text_problem(path: Path) -> str | None:
         line = raw[:exc.start].count(b"\n") + 1
         return (f"{path.name} is not UTF-8 text (line {line} has a byte UTF-8 does not allow); "
                 f"save it as UTF-8")
-    return None
-
-
-def _parse(source_path: Path) -> ast.Module | None:
-    if not is_regular(source_path):
-        return None
-    try:
-        raw = source_path.read_bytes()
-        if len(raw) > MAX_SOURCE_BYTES:
-            return None
-        return ast.parse(raw.decode("utf-8"), filename=source_path.name)
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    """'Value.__add__' -> its definition, for top-level functions and methods of top-level classes."""
-    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            found[node.name] = node
-        elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    found[f"{node.name}.{item.name}"] = item
-    return found
-
-
-def _untouched(fn: ast.FunctionDef | ast.AsyncFunctionDef, step_id: str) -> bool:
-    """True while the function still raises the stub's NotImplementedError("TODO(<step>) ...")."""
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-            call = node.exc
-            if isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError":
-                for arg in call.args:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and \
-                            f"TODO({step_id})" in arg.value:
-                        return True
-    return False
-
-
-@dataclass(frozen=True)
-class TodoStatus:
-    untouched: tuple[str, ...]      # TODO functions still as shipped, or not there at all
-    location: str | None            # "engine.py:27": the first one still to do, else the first def
-
-
-def todo_status(sub: Submission, step: steps.Step) -> TodoStatus:
-    if not step.todos:
-        return TodoStatus((), None)
-    tree = _parse(sub.file(step.file))
-    if tree is None:
-        return TodoStatus((), step.file)
-    functions = _functions(tree)
-    untouched = []
-    first_line = None
-    first_untouched = None
-    for name in step.todos:
-        # In a notebook a method is written at top level, then attached: Value.__add__ = __add__.
-        fn = functions.get(name) or functions.get(name.split(".")[-1])
-        if fn is None:
-            # Not written at all (a file from a release before that step): not started either.
-            untouched.append(name)
-            continue
-        if first_line is None:
-            first_line = fn.lineno
-        if _untouched(fn, step.id):
-            untouched.append(name)
-            first_untouched = first_untouched or fn
-    line = first_line
-    if first_untouched is not None:
-        line = _todo_line(sub.file(step.file), first_untouched, step.id) or first_untouched.lineno
-    return TodoStatus(tuple(untouched), f"{step.file}:{line}" if line else step.file)
-
-
-def _todo_line(path: Path, fn: ast.FunctionDef | ast.AsyncFunctionDef, step_id: str) -> int | None:
-    """The line of the `# TODO(<step>)` comment inside fn: where the student should start typing."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    end = fn.end_lineno or fn.lineno
-    for number in range(fn.lineno, min(end, len(lines)) + 1):
-        if f"TODO({step_id})" in lines[number - 1]:
-            return number
     return None

@@ -1,14 +1,14 @@
-"""The student copy of the kit: exercises/, grader/, pyproject.toml and a student README."""
+"""`python -m grader release OUT`: the student copy of the kit (exercises/, grader/, a README)."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 from pathlib import Path
+from typing import Sequence
 
-from . import steps
-
-KIT_ROOT = Path(__file__).resolve().parent.parent
+from .. import KIT_ROOT, steps
 BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
 
 QUICK_START = """## Quick start
@@ -54,3 +54,20 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT) -> list[Path]:
     (out / ".gitignore").write_text("__pycache__/\n*.pyc\n*.egg-info/\n.venv/\n",
                                     encoding="utf-8")
     return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader release",
+        description="Write the student copy of the kit: exercises/, grader/, pyproject.toml and a "
+                    "student README; nothing of solutions/ or tests/.")
+    parser.add_argument("out", type=Path, help="a new (or empty) folder")
+    args = parser.parse_args(argv)
+    if not (KIT_ROOT / "solutions").is_dir():
+        parser.error("this is already a student copy of the kit (it has no solutions/)")
+    files = build_release(args.out)
+    print(f"wrote {len(files)} files to {args.out}:")
+    for path in files:
+        print(f"  {path.relative_to(args.out)}")
+    print(f"Students run, in {args.out}: python -m pip install -e . && python -m grader")
+    return 0

@@ -1,16 +1,12 @@
-"""The report layer: the scoreboard text and the JSON document, both views of one GradingResult."""
+"""The scoreboard: what a student reads in a terminal, a notebook or on Gradescope."""
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from typing import Any, TextIO
+from typing import TextIO
 
-from . import steps
-from .results import CheckResult, GradingResult, StepResult
-
-JSON_FORMAT_VERSION = 2
+from .. import steps
+from ..results import CheckResult, GradingResult, StepResult
 
 STATE_MARK = {
     "passed": "PASS",
@@ -232,13 +228,3 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
             out.extend(step_feedback(step, result.submission))
             out.append("")
     return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
-
-
-def as_json(result: GradingResult) -> dict[str, Any]:
-    data = result.as_dict()
-    return {"kit": "micrograd-kit", "format": JSON_FORMAT_VERSION, **data}
-
-
-def write_json(result: GradingResult, stream: TextIO = sys.stdout) -> None:
-    json.dump(as_json(result), stream, indent=2, sort_keys=False)
-    stream.write("\n")

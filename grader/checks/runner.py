@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
-from pytest_jsonreport.plugin import JSONReport  # type: ignore[import-untyped]
+from ..intake.submission import Submission
+from ..limits import Limits, Protections
+from ..run.sandbox import Sandbox
+from .kit import Session
 
-from .checks.kit import Session
-from .run.sandbox import Limits, Protections, Sandbox
-from .submission import Submission
-
-CHECKS = Path(__file__).with_name("checks")
+CHECKS = Path(__file__).parent
 
 
 class _SessionHolder:
@@ -25,20 +23,21 @@ class _SessionHolder:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def pytest_configure(self, config: pytest.Config) -> None:
+    def pytest_configure(self, config: Any) -> None:
         config._micrograd_kit_session = self.session  # type: ignore[attr-defined]
 
 
 @dataclass
 class RunOutcome:
     records: list[dict[str, Any]]       # one plain dict per check, as the checks recorded it
-    problems: list[str]                 # submission-level: a module that does not import
+    problems: list[tuple[str, str]]     # (error kind, text): a module that does not import, ...
     sandbox: dict[str, Any]             # how the worker ran (user, interpreter)
 
 
 def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = None,
                run_as: str | None = "auto", sweep: int | None = None,
-               protections: Protections | None = None) -> RunOutcome:
+               protections: Protections | None = None,
+               given_changed: Sequence[str] = ()) -> RunOutcome:
     """Run every check (or those of `steps`) against the submission.
 
     `sweep` runs every randomized check with that many seeds instead of its fixed ones (for
@@ -47,9 +46,14 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     Student code runs only in the sandbox's worker process; this process runs pytest, computes
     every expected value and takes every verdict.
     """
+    # pytest loads here, when checks run, not when a command that never grades starts.
+    import pytest
+    from pytest_jsonreport.plugin import JSONReport  # type: ignore[import-untyped]
+
     sandbox = Sandbox(sub.root, limits, run_as=run_as, protections=protections)
     session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
-                      missing=tuple(sub.absent()), sweep=sweep)
+                      missing=tuple(sub.absent()), sweep=sweep,
+                      given_changed=tuple(given_changed))
     report_plugin = JSONReport()
     args = [
         str(CHECKS),
@@ -84,8 +88,8 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         record = (test.get("metadata") or {}).get("check")
         if isinstance(record, dict):
             records.append(record)
-    problems = list(sandbox.skipped)
-    problems += [failure["text"].replace("\n  at ", " at ")
+    problems = [("skipped", text) for text in sandbox.skipped]
+    problems += [(str(failure["error"].get("kind", "")), failure["text"].replace("\n  at ", " at "))
                  for failure in session.load_failures.values()
                  if failure["error"].get("kind") != "missing"]
     return RunOutcome(records, problems, sandbox.describe())

@@ -1,0 +1,92 @@
+"""What several sub-commands share: the limit options, and which submission a command works on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .. import KIT_ROOT
+from ..limits import ISOLATIONS, Limits, Protections
+from ..run.sandbox import bwrap_works, choose_user
+
+
+def limit_options(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
+                        metavar="S",
+                        help=f"seconds for one check (default {defaults.check_timeout:g})")
+    parser.add_argument("--run-timeout", type=float, default=defaults.run_timeout, metavar="S",
+                        help=f"seconds for the whole submission (default {defaults.run_timeout:g})")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="N",
+                        help=f"memory cap of the student's process in MB, 0 for none "
+                             f"(default {defaults.memory_mb}; Linux and macOS)")
+    parser.add_argument("--sandbox-user", default="auto", metavar="NAME",
+                        help="when run as root: the unprivileged user for the student's code "
+                             "(default: under bubblewrap micrograd-student if it exists, else "
+                             "nobody; in a plain process a user id of its own for each "
+                             "worker; 'none' to run it as root)")
+    parser.add_argument("--isolation", choices=ISOLATIONS, default="auto",
+                        help="the operating-system boundary around the student's code: auto "
+                             "(bubblewrap when it runs here, the default), bwrap (required: "
+                             "stop if it cannot run), process (a plain process)")
+
+
+def limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits:
+    """The limits given, checked now: a bad setting stops the command with its reason."""
+    try:
+        made = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
+                      memory_mb=args.memory_mb)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        choose_user(args.sandbox_user)   # a user that does not exist is a bad setting, said now
+    except ValueError as exc:
+        parser.error(f"--sandbox-user: {exc}")
+    if getattr(args, "isolation", "auto") == "bwrap" and not bwrap_works():
+        parser.error("--isolation bwrap: bubblewrap cannot run here (install the bubblewrap "
+                     "package; in a container, user namespaces must be allowed)")
+    return made
+
+
+def protections(args: argparse.Namespace) -> Protections:
+    return Protections(isolation=getattr(args, "isolation", "auto"))
+
+
+def limit_args(args: argparse.Namespace) -> str:
+    """The limit options as given, to pass on to another command line."""
+    defaults = Limits()
+    parts = []
+    for name in ("check_timeout", "run_timeout", "memory_mb"):
+        value = getattr(args, name)
+        if value != getattr(defaults, name):
+            parts.append(f"--{name.replace('_', '-')} {value:g}")
+    if args.isolation != "auto":
+        parts.append(f"--isolation {args.isolation}")
+    return " ".join(parts)
+
+
+def need_solutions(parser: argparse.ArgumentParser) -> None:
+    if not (KIT_ROOT / "solutions").is_dir():
+        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
+
+
+def default_path() -> Path:
+    here = Path("exercises")
+    if (here / "engine.py").is_file():
+        return here
+    return KIT_ROOT / "exercises"
+
+
+def target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Any, str]:
+    """What a command works on, and how to name it: --solutions, the PATHs given, or exercises/."""
+    paths = args.path if isinstance(args.path, list) else ([args.path] if args.path else [])
+    if args.solutions and paths:
+        parser.error("give a PATH or --solutions, not both")
+    if args.solutions:
+        need_solutions(parser)
+        return KIT_ROOT / "solutions", "solutions/"
+    if paths:
+        return ([Path(p) for p in paths] if len(paths) > 1 else Path(paths[0])), " ".join(paths)
+    path = default_path()
+    return path, "exercises/" if path == Path("exercises") else str(path)

@@ -1,0 +1,259 @@
+"""The course as a Jupyter notebook, built from exercises/ or solutions/: the words and the cells.
+
+Each graded code cell is marked (metadata and a first-line comment) so that
+grader/intake/notebook.py can read it back; the check cells call grader/notebook.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from . import KIT_ROOT, steps
+
+# The core steps written as methods of Value: each gets a cell of its own.
+VALUE_STEPS = tuple(s.id for s in steps.STEPS if s.file == "engine.py" and not s.bonus)
+
+
+# ---------------------------------------------------------------- the words
+INTRO = """# Build an autograd engine, step by step
+
+In this notebook you write `Value`: a number that remembers how it was computed, so that
+`backward()` can walk back through the computation and apply the chain rule. Then you build a
+neuron, a small network, and a training loop on top of it.
+
+How to work here:
+
+- Run the cells from the top. Each step has a cell with `TODO`s for you to fill in, then a
+  **check** cell that grades that step with the kit's hidden checks and tells you what is wrong.
+- Keep the first line of each graded cell (`# micrograd-kit ...`): it tells the grader which cell
+  is which. Put all the code a step needs in its own cell.
+- Re-run a step's cell after editing it, then its check cell.
+"""
+
+EXPLANATIONS = {
+    "base": """## The `Value` class
+
+A `Value` holds a number (`data`), the derivative of the final output with respect to it
+(`grad`, 0 until `backward()` fills it in), the Values it was computed from (`_prev`), and a
+function `_backward` that passes its gradient on to them. The operations you write in the next
+steps are attached to the class one by one. Run this cell first: it also holds the operations
+that are given (`**`, `-`, `/` and the reflected ones such as `2 + a`).""",
+    "add": """## Step 1: addition
+
+`a + b` makes a new Value whose `data` is `a.data + b.data` and whose `_prev` holds `a` and `b`.
+Its `_backward` applies the chain rule: each input receives the output's gradient times its
+local derivative, how much the output moves when that input moves by a little. Use `+=`: a
+Value used in two places gets a contribution from each. A plain number (`a + 2`) must be wrapped
+in a Value first.""",
+    "mul": """## Step 2: multiplication
+
+The same three beats as addition. Work out on paper how much `a * b` moves when `a` moves by a
+little (try a = 2, b = 5), and the same for `b`; then multiply by `out.grad` and add into each
+input's `grad`.""",
+    "tanh": """## Step 3: tanh
+
+tanh squashes any number into (-1, 1). Its derivative can be written with its own output
+t = tanh(x) alone: look it up or derive it from tanh = sinh/cosh, and decide whether your
+closure needs x or t. Make sure large inputs such as 1000 work (`math.tanh` handles them).""",
+    "backward": """## Step 4: backpropagation
+
+`backward()` fills in `grad` for every Value the output depends on. Order the nodes so each one
+comes after the nodes it was made from (a topological order), set the output's own gradient to
+1, then call each node's `_backward` from the output back towards the inputs. Each node must
+appear once in the order, however many paths lead to it.""",
+    "example_neuron": """### A worked example: one neuron by hand
+
+o = tanh(x1·w1 + x2·w2 + b). With b = 6.8813735870195432 the output is 0.7071 and the
+gradients are x1: -1.5, w1: 1.0, x2: 0.5, w2: 0.0, b: 0.5. (With b = 6.88 you would see
+0.7064 and -1.5029.)""",
+    "neuron": """## Step 5: a neuron
+
+A neuron has one weight per input and a bias, all Values. Its output is tanh(w·x + b).
+Draw each weight from [-1, 1] (each its own Value) and start the bias at 0. `parameters()`
+lists every Value that training should adjust: the weights, then the bias.""",
+    "layers": """## Step 6: layers and the network
+
+A `Layer` is a row of neurons reading the same inputs; an `MLP` chains layers. They are given:
+this step checks that they work on top of your `Value` and `Neuron`, gradients included.""",
+    "example_network": """### A worked example: MLP(3, [4, 4, 1])
+
+Three inputs, two hidden layers of four neurons, one output: 4·(3+1) + 4·(4+1) + 1·(4+1) = 41
+parameters.""",
+    "data": """## Step 7: training
+
+The data: four examples of three numbers each, and the target for each.""",
+    "training": """One step of gradient descent: predict every example, add up the squared errors into
+one loss, clear the old gradients, call `backward()`, then move every parameter a little
+against its gradient (`data -= learning_rate * grad`). Return the loss.""",
+    "loop": """The loop that calls your `train_step` again and again (given).""",
+    "example_training": """### The training run
+
+Fifty steps with learning rate 0.05: the loss should fall from about 5 to about 0.01, and the
+predictions should approach the targets [1, -1, -1, 1].""",
+}
+
+EXAMPLES = {
+    "example_neuron": '''try:
+    x1, w1, x2, w2 = Value(2.0), Value(-3.0), Value(0.0), Value(1.0)
+    b = Value(6.8813735870195432)
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.backward()
+    print(f"o = {o.data:.4f}")
+    for name, v in (("x1", x1), ("w1", w1), ("x2", x2), ("w2", w2), ("b", b)):
+        print(f"{name}.grad = {v.grad:.4f}")
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")''',
+    "example_network": '''try:
+    model = MLP(3, [4, 4, 1])
+    print(f"MLP(3, [4, 4, 1]) has {len(model.parameters())} parameters")
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")''',
+    "example_training": '''try:
+    random.seed(1)
+    model = MLP(3, [4, 4, 1])
+    losses = train(model)
+    print(f"final loss {losses[-1]:.6f}")
+    print("predictions", [round(model(x).data, 4) for x in XS])
+    print("targets    ", YS)
+    try:
+        import matplotlib.pyplot as plt     # a plot when matplotlib is there; it is not required
+        plt.plot(losses)
+        plt.xlabel("step")
+        plt.ylabel("loss")
+        plt.show()
+    except ImportError:
+        print("loss", sparkline(losses))
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")''',
+}
+
+CHECK_CELL = '''from grader.notebook import check
+check("{step}")'''
+
+
+# ---------------------------------------------------------------- building
+def _segments(source: str) -> dict[str, tuple[int, int]]:
+    """'Value.__add__' / 'Neuron' / 'train_step' -> (first line, last line), 1-based."""
+    spans: dict[str, tuple[int, int]] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            spans[node.name] = (start, node.end_lineno or node.lineno)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    spans[f"{node.name}.{item.name}"] = (item.lineno, item.end_lineno or item.lineno)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            spans[node.targets[0].id] = (node.lineno, node.end_lineno or node.lineno)
+    return spans
+
+
+def _lines(source: str, span: tuple[int, int]) -> str:
+    lines = source.splitlines()
+    return "\n".join(lines[span[0] - 1:span[1]])
+
+
+def _comment_above(source: str, line: int) -> int:
+    """Include the `# ## Step ...` heading comment right above a definition, if any."""
+    lines = source.splitlines()
+    while line > 1 and lines[line - 2].strip().startswith("# ## Step"):
+        line -= 1
+    return line
+
+
+def _for_notebook(code: str) -> str:
+    # The stubs' messages name a file; in a notebook the step's cell is the place to look.
+    return re.sub(r" in (engine|nn|train)\.py\"\)", "\")", code)
+
+
+def _code(module: str, part: str, body: str) -> Any:
+    source = f"# micrograd-kit {module}:{part}  (keep this line: it tells the grader which cell this is)\n" \
+             + body.strip("\n")
+    meta = {"micrograd_kit": {"module": module, "part": part}}
+    if part in steps.STEP_IDS:
+        meta["micrograd_kit"]["step"] = part
+    return nbformat.v4.new_code_cell(source, metadata=meta)
+
+
+def build(tree: Path) -> Any:
+    """The notebook for exercises/ (stubs) or solutions/ (complete), from those very files."""
+    engine = (tree / "engine.py").read_text(encoding="utf-8")
+    nn = (tree / "nn.py").read_text(encoding="utf-8")
+    train = (tree / "train.py").read_text(encoding="utf-8")
+    e, n, t = _segments(engine), _segments(nn), _segments(train)
+
+    # The Value class without the four methods the steps add.
+    cls_start, cls_end = e["Value"]
+    drop: set[int] = set()
+    for step in VALUE_STEPS:
+        name = next(x for x in steps.get(step).todos)
+        first, last = e[name]
+        first = _comment_above(engine, first)
+        drop.update(range(first, last + 1))
+        # and the blank line after it
+        if last + 1 <= cls_end and not engine.splitlines()[last].strip():
+            drop.add(last + 1)
+    base_lines = [line for k, line in enumerate(engine.splitlines()[cls_start - 1:cls_end],
+                                                start=cls_start) if k not in drop]
+    base = "import math\nimport random\nimport sys\n\n\n" + "\n".join(base_lines)
+
+    def method(step: str) -> str:
+        name = steps.get(step).todos[0]
+        first, last = e[name]
+        text = textwrap.dedent(_lines(engine, (first, last)))
+        short = name.split(".")[1]
+        return f"{text}\n\n\nValue.{short} = {short}  # attach it to the class"
+
+    cells = [nbformat.v4.new_markdown_cell(INTRO),
+             nbformat.v4.new_markdown_cell(EXPLANATIONS["base"]), _code("engine", "base", base)]
+    for step in VALUE_STEPS:
+        cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS[step]),
+                  _code("engine", step, _for_notebook(method(step))),
+                  _check(step)]
+    cells += _example("example_neuron")
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["neuron"]),
+              _code("nn", "neuron", _for_notebook(_lines(nn, n["Neuron"]))), _check("neuron")]
+    layers = _lines(nn, (n["Layer"][0], n["MLP"][1]))
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["layers"]),
+              _code("nn", "layers", layers), _check("network")]
+    cells += _example("example_network")
+    data = _lines(train, (_comment_above(train, t["XS"][0]), t["YS"][1]))
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["data"]), _code("train", "data", data),
+              nbformat.v4.new_markdown_cell(EXPLANATIONS["training"]),
+              _code("train", "training", _for_notebook(_lines(train, t["train_step"]))),
+              nbformat.v4.new_markdown_cell(EXPLANATIONS["loop"]),
+              _code("train", "loop", _lines(train, (t["train"][0], t["sparkline"][1]))),
+              _check("training")]
+    cells += _example("example_training")
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["micrograd_kit"] = {"built_from": tree.name}
+    nbformat.validate(nb)
+    return nb
+
+
+def _check(step: str) -> Any:
+    return nbformat.v4.new_code_cell(CHECK_CELL.format(step=step),
+                                     metadata={"micrograd_kit": {"check": step}})
+
+
+def _example(key: str) -> list[Any]:
+    return [nbformat.v4.new_markdown_cell(EXPLANATIONS[key]),
+            nbformat.v4.new_code_cell(EXAMPLES[key], metadata={"micrograd_kit": {"example": key}})]
+
+
+def write(out: Path, solutions: bool = False, kit_root: Path = KIT_ROOT) -> Path:
+    tree = kit_root / ("solutions" if solutions else "exercises")
+    nb = build(tree)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(out))
+    return out

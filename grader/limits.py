@@ -1,0 +1,45 @@
+"""The settings of one grading: how much a submission may use, and which protections are on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ISOLATIONS = ("auto", "bwrap", "process")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much time, memory and output a submission may use. Printed in the JSON output."""
+
+    check_timeout: float = 5.0      # seconds for one probe; the reference needs well under 0.3 s
+    run_timeout: float = 120.0      # seconds for the whole submission
+    memory_mb: int = 1024           # address-space cap of the worker (Linux and macOS)
+    output_kb: int = 4              # student output kept per check
+
+    def __post_init__(self) -> None:
+        for name, zero_allowed in (("check_timeout", False), ("run_timeout", False),
+                                   ("memory_mb", True), ("output_kb", True)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not (value >= 0 if zero_allowed else value > 0):
+                raise ValueError(f"--{name.replace('_', '-')} must be "
+                                 f"{'0 or more' if zero_allowed else 'more than 0'}, "
+                                 f"not {value!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Protections:
+    """Which layers to use. Everything is on by default; tests switch one layer on at a time."""
+
+    admission: bool = True
+    guard: bool = True
+    isolation: str = "auto"         # auto (bubblewrap when it runs) | bwrap | process
+    cleanup: bool = True
+
+    def __post_init__(self) -> None:
+        if self.isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be auto, bwrap or process, not {self.isolation!r}")

@@ -1,0 +1,1 @@
+"""Views over GradingResult: the scoreboard text, JSON, Gradescope, CSV rows, the class summary."""
