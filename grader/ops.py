@@ -157,6 +157,23 @@ def evaluate(spec: Spec, override: dict[int, float] | None = None, start: int = 
     return values
 
 
+def finite_differences(f: Callable[[list[float]], float], xs: Sequence[float]) -> list[float]:
+    """df/dx for each x, by central differences with the step finite_difference_grads uses:
+    for a function of many inputs written directly with floats (a network's loss, say), which
+    is much faster than evaluating its graph node by node."""
+    point = [float(x) for x in xs]
+    grads = []
+    for i, x in enumerate(point):
+        h = 1e-6 * max(1.0, abs(x))
+        point[i] = x + h
+        up = f(point)
+        point[i] = x - h
+        down = f(point)
+        point[i] = x
+        grads.append((up - down) / (2 * h))
+    return grads
+
+
 def finite_difference_grads(spec: Spec, seed: float = 1.0,
                             only: Sequence[int] | None = None) -> list[float]:
     """d(seed * output)/d(node) for every node (or those in `only`), by central differences.
@@ -168,6 +185,20 @@ def finite_difference_grads(spec: Spec, seed: float = 1.0,
     base = evaluate(spec)
     out = len(spec) - 1
     wanted = set(range(len(spec)) if only is None else only)
+    users: list[list[int]] = [[] for _ in spec]
+    for j, node in enumerate(spec):
+        for i in dict.fromkeys(operands(node)):
+            users[i].append(j)
+
+    def moved(i: int, value: float, affected: list[int]) -> float:
+        # Only what depends on node i is computed again: the same operations on the same
+        # numbers as evaluating the whole graph with node i pinned.
+        values = list(base)
+        values[i] = value
+        for j in affected:
+            values[j] = apply(spec[j], values)
+        return values[out]
+
     grads = []
     for i in range(len(spec)):
         if i not in wanted:
@@ -176,9 +207,18 @@ def finite_difference_grads(spec: Spec, seed: float = 1.0,
         if i == out:
             grads.append(seed)
             continue
+        seen, pending = set(), list(users[i])
+        while pending:
+            j = pending.pop()
+            if j not in seen:
+                seen.add(j)
+                pending.extend(users[j])
+        if out not in seen:
+            grads.append(0.0)                  # the output does not depend on it
+            continue
+        affected = sorted(seen)
         h = 1e-6 * max(1.0, abs(base[i]))
-        up = evaluate(spec, {i: base[i] + h}, start=i, base=base)[out]
-        down = evaluate(spec, {i: base[i] - h}, start=i, base=base)[out]
+        up, down = moved(i, base[i] + h, affected), moved(i, base[i] - h, affected)
         grads.append(seed * (up - down) / (2 * h))
     return grads
 

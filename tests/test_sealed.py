@@ -162,7 +162,9 @@ def _classmate_read(tmp_path: Path, run_as: str) -> str:
     alice = Sandbox(copy_tree(SOLUTIONS, tmp_path / "alice"), FAST, run_as=run_as,
                     protections=CLEANUP_ONLY)
     try:
-        eve = grade_path(fixture_submission("hostile_reads_a_classmates_copy", tmp_path / "eve"),
+        copy = alice._root / "submission" / "engine.py"      # type: ignore[operator]
+        eve = grade_path(fixture_submission("hostile_reads_a_classmates_copy", tmp_path / "eve",
+                                            {"__PLACE__": repr(str(copy))}),
                          protections=CLEANUP_ONLY, limits=FAST, run_as=run_as)
         return printed(eve)
     finally:

@@ -14,13 +14,20 @@ from grader.checks.kit import Kit
 STEP = "classifier"
 DATA = Path(__file__).resolve().parent.parent / "data" / "iris.csv"
 
-# Calibrated with benchmarks/calibrate_classifier.py: the reference classifies 42 of these 45
-# held-out flowers (93%), and 41 to 45 over 20 other splits and seeds (median 43), so 40 of 45
-# (89%) separates working training from broken training (which stays near 33%).
+# A short training (5 epochs of one flower at a time: a fifth of the work of the defaults, so
+# that grading stays fast), from each of two seeds until one passes. Calibrated with
+# benchmarks/calibrate_classifier.py on the reference: the better of two seeds classifies 39 to
+# 45 of these 45 held-out flowers over 50 pairs of seeds (seeds 0 and 1: 43), while training
+# that never clears its gradients reaches at most 34 and broken training stays near 15 (a
+# third). A single seed is not enough: 3 in 100 land below 32.
 SPLIT_SEED = 0
-TRAIN_SEED = 0
-PASS_MARK = 40
-TIME_LIMIT = 60.0     # seconds; the reference needs about 3 on a 2-core machine
+TRAIN_SEEDS = (0, 1)
+OPTIONS = {"epochs": 5, "batch_size": 1, "learning_rate": 0.05}
+PASS_MARK = 37
+# A train_classifier that does not take these arguments trains with its own defaults (20
+# epochs: 40 to 45 right over 30 seeds).
+DEFAULTS_PASS_MARK = 40
+TIME_LIMIT = 60.0     # seconds; the reference needs about 0.3 (its defaults: 3) on 2 cores
 
 
 def split(seed: int = SPLIT_SEED, n_test: int = 45) -> tuple[list[list[float]], list[int],
@@ -40,7 +47,7 @@ def split(seed: int = SPLIT_SEED, n_test: int = 45) -> tuple[list[list[float]], 
 
 
 def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]],
-         train_y: list[int], test_x: list[list[float]]) -> str | None:
+         train_y: list[int], test_x: list[list[float]], seed: int) -> str | None:
     """What the predictions say about the training."""
     if len(set(predictions)) == 1:
         return ("every prediction is the same class: the network did not learn to tell the "
@@ -48,7 +55,7 @@ def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]
     # Trained for a single epoch, the model should already differ; if it is the same as after
     # all of them, training changes nothing.
     short = kit.quietly("classifier", timeout=TIME_LIMIT, train_x=train_x, train_y=train_y,
-                        test_x=test_x, seed=TRAIN_SEED, epochs=1)
+                        test_x=test_x, seed=seed, options={**OPTIONS, "epochs": 1})
     if short is not None and short.get("predictions") == predictions:
         return ("training changes nothing: the model predicts the same after one epoch as "
                 "after all of them, so the parameters are never updated (or their gradients "
@@ -65,18 +72,25 @@ def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]
 def check_accuracy(kit: Kit) -> None:
     train_x, train_y, test_x, test_y = split()
     try:
-        result = kit.probe("classifier", timeout=TIME_LIMIT, train_x=train_x, train_y=train_y,
-                           test_x=test_x, seed=TRAIN_SEED)
-        predictions = result.get("predictions") or []
-        if len(predictions) != len(test_y):
-            raise kit.fail(f"expected {len(test_y)} predictions, got {len(predictions)}")
-        right = sum(1 for p, y in zip(predictions, test_y) if p == y)
-        if right < PASS_MARK:
-            raise kit.fail(
-                f"train_classifier on 105 standardized flowers (seed {TRAIN_SEED}), then "
-                f"predict on 45 others: {right} of 45 right ({right / 45:.0%}); the reference "
-                f"gets 42 and the pass mark is {PASS_MARK}",
-                diagnosis=_why(kit, predictions, right, train_x, train_y, test_x))
+        for seed in TRAIN_SEEDS:
+            result = kit.probe("classifier", timeout=TIME_LIMIT, train_x=train_x,
+                               train_y=train_y, test_x=test_x, seed=seed, options=OPTIONS)
+            predictions = result.get("predictions") or []
+            if len(predictions) != len(test_y):
+                raise kit.fail(f"expected {len(test_y)} predictions, got {len(predictions)}")
+            right = sum(1 for p, y in zip(predictions, test_y) if p == y)
+            mark = DEFAULTS_PASS_MARK if result.get("defaults") else PASS_MARK
+            if right >= mark:
+                return
+            if result.get("defaults"):
+                break                  # its own defaults: one run says it all
+        how = "with its own defaults" if result.get("defaults") else \
+            ", ".join(f"{k}={v}" for k, v in OPTIONS.items())
+        raise kit.fail(
+            f"train_classifier on 105 standardized flowers ({how}, seed {seed}), then "
+            f"predict on 45 others: {right} of 45 right ({right / 45:.0%}); the reference "
+            f"gets 43 and the pass mark is {mark}",
+            diagnosis=_why(kit, predictions, right, train_x, train_y, test_x, seed))
     except Exception as failure:
         kit.blame(failure)
         raise

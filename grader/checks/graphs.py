@@ -208,11 +208,12 @@ def random_graph(rng: random.Random, kinds: Sequence[str], n_leaves: int = 3, n_
         divisors += [values[node[1]] for node in spec if node[0] == "pow" and node[2] < 0]
         if all(math.isfinite(v) and abs(v) < limit for v in values) and \
                 all(abs(d) > 0.2 for d in divisors):
-            # The output must depend on every leaf, or some gradients are trivially 0.
-            if all(abs(g) > 1e-9 for g in finite_difference_grads(spec)[:n_leaves]):
-                pruned = prune(spec)
-                if not require_uneven or uneven(pruned):
-                    return pruned
+            # The output must depend on every leaf, or some gradients are trivially 0 (the
+            # shape is looked at first: it costs nothing beside finite differences).
+            pruned = prune(spec)
+            if (not require_uneven or uneven(pruned)) and \
+                    all(abs(g) > 1e-9 for g in finite_difference_grads(spec)[:n_leaves]):
+                return pruned
 
 
 def prune(spec: Spec) -> Spec:
@@ -234,6 +235,25 @@ def neuron_spec(x1: float, w1: float, x2: float, w2: float, b: float) -> Spec:
 
 
 # ------------------------------------------------------------------ networks as graphs
+def mlp_loss(nin: int, sizes: Sequence[int], params: Sequence[float],
+             xs: Sequence[Sequence[float]], ys: Sequence[float]) -> float:
+    """What mlp_graph(..., ys) computes, written directly with floats (the same operations in
+    the same order): the summed squared error of MLP(nin, sizes) with these parameters."""
+    squares = []
+    for x, y in zip(xs, ys):
+        current = [float(v) for v in x]
+        k, fan_in = 0, nin
+        for size in sizes:
+            layer = []
+            for _ in range(size):
+                products = [params[k + j] * current[j] for j in range(fan_in)]
+                layer.append(math.tanh(math.fsum(products + [params[k + fan_in]])))
+                k += fan_in + 1
+            current, fan_in = layer, size
+        squares += [(out - float(y)) ** 2 for out in current]
+    return math.fsum(squares)
+
+
 def mlp_graph(nin: int, sizes: Sequence[int], params: Sequence[float],
               xs: Sequence[Sequence[float]], ys: Sequence[float] | None = None
               ) -> tuple[Spec, list[int], list[int]]:

@@ -51,6 +51,7 @@ class Session:
     notes: list[str] = field(default_factory=list)
     started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
     given_changed: tuple[str, ...] = ()           # given functions the submission changed
+    loaded: dict[tuple[str, str], int] = field(default_factory=dict)   # (engine, module) -> worker
 
 
 # The student's files each probe needs, and the engine it runs on by default.
@@ -200,6 +201,9 @@ class Kit:
             raise CheckFailed(failure["text"], kind="import", error=failure["error"])
         if name == "engine" and engine == "standin":
             return
+        generation = self.session.sandbox.worker_generation()
+        if generation is not None and self.session.loaded.get(key) == generation:
+            return                        # this very worker has loaded it already
         if f"{name}.py" in self.session.missing:
             text = f"{name}.py is missing from the submission"
             error = {"kind": "missing", "message": text, "module": name, "step": None}
@@ -208,6 +212,9 @@ class Kit:
         outcome = self.session.sandbox.request("load", names=[name], engine=engine)
         self._keep(outcome)
         if outcome.error is None:
+            generation = self.session.sandbox.worker_generation()
+            if generation is not None:
+                self.session.loaded[key] = generation
             return
         error = dict(outcome.error)
         if engine == "standin" and self._standin_lacks(error):

@@ -15,6 +15,9 @@ from ..run.sandbox import Sandbox
 from .kit import Session
 
 CHECKS = Path(__file__).parent
+UNUSED_PLUGINS = ("unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",
+                  "stepwise", "debugging", "faulthandler", "logging", "tmpdir",
+                  "monkeypatch", "recwarn", "setuponly", "setupplan", "nose")
 
 
 class _SessionHolder:
@@ -46,11 +49,12 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     Student code runs only in the sandbox's worker process; this process runs pytest, computes
     every expected value and takes every verdict.
     """
+    sandbox = Sandbox(sub.root, limits, run_as=run_as, protections=protections)
+    sandbox.warm_up()          # the worker seals itself while pytest loads and starts
     # pytest loads here, when checks run, not when a command that never grades starts.
     import pytest
     from pytest_jsonreport.plugin import JSONReport  # type: ignore[import-untyped]
 
-    sandbox = Sandbox(sub.root, limits, run_as=run_as, protections=protections)
     session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
                       missing=tuple(sub.absent()), sweep=sweep,
                       given_changed=tuple(given_changed))
@@ -64,6 +68,9 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         "--json-report-omit", "collectors", "log", "traceback", "streams", "warnings",
         "-p", "no:cacheprovider",
         "-p", "no:warnings",
+        # Plugins the checks never use: each costs hook calls on every check (and one runs
+        # the garbage collector at the end).
+        *[arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")],
         "-q", "--tb=no", "--no-header", "--capture=no", "--assert=plain",
     ]
     # Third-party plugins installed next to pytest cost startup time and may change behaviour.

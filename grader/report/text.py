@@ -183,6 +183,12 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
                    f"{_points(result.bonus_max):<3}")
     out.append("")
 
+    if result.status in ("invalid", "error"):
+        # Nothing was graded: the reason is at the top, and no step has feedback of its own.
+        out.append("Next: fix the problem marked ! above, then grade again."
+                   if result.status == "invalid" else
+                   "Next: grade again; if this happens again, tell whoever runs the grader.")
+        return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
     nxt = result.next_step
     core_done = bool(core) and all(s.passed for s in core)
     if nxt is None or (core_done and nxt.id not in {s.id for s in core}):

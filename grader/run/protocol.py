@@ -93,7 +93,7 @@ ANSWERS: dict[str, Any] = {
     "train": {"losses": NUMS, "kinds": ["str"], "params": [NUMS], "grads": [NUMS],
               "final": NUMS, "predictions": NUMS},
     "softmax": {"out": NUMS, "grad": NUMS},
-    "classifier": {"predictions": NUMS},
+    "classifier": {"predictions": NUMS, "defaults": "bool"},
 }
 
 

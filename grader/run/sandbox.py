@@ -343,6 +343,32 @@ def _descendants(roots: Iterable[int], parents: dict[int, int] | None = None) ->
     return found
 
 
+def _children_tree(root: int) -> set[int] | None:
+    """Every descendant of `root`, read from /proc/PID/task/TID/children (None where the kernel
+    does not offer it)."""
+    found: set[int] = set()
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                    children = [int(c) for c in handle.read().split()]
+            except FileNotFoundError:
+                return None if pid == root else found
+            except (OSError, ValueError):
+                continue
+            for child in children:
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+    return found
+
+
 def _kill_all(pids: Iterable[int]) -> None:
     for pid in pids:
         try:
@@ -589,6 +615,8 @@ class Sandbox:
         self._keys = protocol.Secrets.new()
         self._output = _Output(limits.output_kb * 1024, self._keys.marker_bytes)
         self._next_id = 0
+        self._starts = 0                         # workers started so far
+        self._ready = False                      # the running worker has said it is sealed
         self._worker_pid: int | None = None      # the worker itself (inside bwrap: its child)
         self._namespace: str | None = None
         self._started_at: float = 0.0
@@ -651,9 +679,10 @@ class Sandbox:
             self.imports = policy.imported_modules(code)
         home = root / "home"
         home.mkdir()
-        if self.ids is not None and self.boundary == "none":
+        if self.ids is not None and is_root():
             # Readable by the worker's group only (its own, for a private id): never by
-            # another worker. Nothing here but home/ is the worker's to write.
+            # another worker of a plain process. Nothing here but home/ is the worker's to
+            # write.
             gid = self.ids[1]
             for path, mode in [(root, 0o710), (code, 0o750), *[(item, 0o640) for item in
                                                                code.iterdir()],
@@ -662,15 +691,10 @@ class Sandbox:
                 os.chmod(path, mode)
             os.chown(home, *self.ids)
             os.chmod(home, 0o700)
-        elif self.user is not None:          # bubblewrap: the worker sees only its own copy
-            os.chmod(root, 0o755)
-            os.chmod(code, 0o755)
-            for item in code.iterdir():
-                os.chmod(item, 0o644)
-            for file in WORKER_FILES:
-                os.chmod(root / file.name, 0o644)
+        elif self.boundary == "bubblewrap":
+            os.chmod(root, 0o755)                # the worker's own user reads it, alone
         else:
-            os.chmod(root, 0o755 if self.boundary == "bubblewrap" else 0o711)
+            os.chmod(root, 0o700)                # a worker of this very user
 
     def _source_files(self) -> list[str]:
         try:
@@ -724,9 +748,20 @@ class Sandbox:
 
     def _start(self) -> dict[str, Any] | None:
         """Start a worker and wait until it has sealed itself; an error dict if it cannot."""
+        self._spawn()
+        return self._await_ready()
+
+    def warm_up(self) -> None:
+        """Start the worker now, without waiting for it: it seals itself while the grader is
+        still starting its checks."""
+        if self._proc is None:
+            self._spawn()
+
+    def _spawn(self) -> None:
         if self.boundary == "none" and self.protections.cleanup:
             become_subreaper()
         command, kwargs = self._command()
+        self._starts += 1
         self._started_at = time.monotonic()
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, **kwargs)
@@ -739,6 +774,10 @@ class Sandbox:
             self._proc.stdin.flush()
         except OSError:
             pass
+        self._ready = False
+
+    def _await_ready(self) -> dict[str, Any] | None:
+        assert self._proc is not None and self._pipes is not None
         line = self._pipes.next_line(time.monotonic() + START_TIMEOUT)
         ready = protocol.decode_answer(line, self._keys) if isinstance(line, bytes) else None
         if not ready or not ready.get("ready"):
@@ -757,6 +796,7 @@ class Sandbox:
                     if namespace is not None and namespace != ours:
                         self._worker_pid, self._namespace = pid, namespace
                         break
+        self._ready = True
         return None
 
     def reap(self) -> None:
@@ -769,8 +809,13 @@ class Sandbox:
         if sys.platform != "linux":
             return                               # the process group is killed with the worker
         if self._namespace is not None:
-            members = [p for p in _all_pids() if _pid_namespace(p) == self._namespace]
-            _kill_all(p for p in members if p not in (keep, os.getpid()))
+            # In its own PID namespace the worker is PID 1: whatever it started, and whatever
+            # was orphaned there, is among its descendants.
+            members = _children_tree(self._worker_pid) if self._worker_pid else None
+            if members is None:
+                members = {p for p in _all_pids() if _pid_namespace(p) == self._namespace}
+            _kill_all(p for p in members if p not in (keep, os.getpid(), self._worker_pid)
+                      or (keep is None and p == self._worker_pid))
             return
         if self._worker_pid is None:
             return
@@ -858,6 +903,13 @@ class Sandbox:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
+    def worker_generation(self) -> int | None:
+        """Which worker is running now (a count of starts), None when none is: what a worker
+        has loaded is known to be there only while that same worker lives."""
+        if self._proc is None or self._proc.poll() is not None:
+            return None
+        return self._starts
+
     # -- probes
     def remaining(self) -> float:
         return self.limits.run_timeout - (time.monotonic() - self.started)
@@ -875,8 +927,12 @@ class Sandbox:
         if self._proc is None or self._proc.poll() is not None:
             self._kill()
             failed = self._start()
-            if failed is not None:
-                return Outcome(error=failed, seconds=time.monotonic() - began)
+        elif not self._ready:
+            failed = self._await_ready()
+        else:
+            failed = None
+        if failed is not None:
+            return Outcome(error=failed, seconds=time.monotonic() - began)
         assert self._proc is not None and self._proc.stdin is not None
         assert self._pipes is not None
         self._next_id += 1

@@ -109,13 +109,15 @@ def make_attribute_guards(dunders: frozenset[str], inspecting: frozenset[str],
 
 
 def make_recorder(original: Any, serial: dict[int, int], number: Any, created: list[Any],
-                  key: Any, next_: Any, append: Any) -> Callable[..., None]:
-    """A Value.__init__ that notes every Value as it is made: reverse creation order is a valid
-    order to call _backward in."""
+                  recording: list[bool], key: Any, next_: Any,
+                  append: Any) -> Callable[..., None]:
+    """A Value.__init__ that numbers every Value as it is made, and, while a probe needs the
+    order (reverse creation order is a valid order to call _backward in), keeps it."""
     def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         serial[key(self)] = next_(number)
-        append(created, self)
+        if recording[0]:
+            append(created, self)
     return recording_init
 
 
@@ -594,6 +596,7 @@ def serve() -> None:
 
     # -------------------------------------------------------------- loading the submission
     created: list[Any] = []        # every student Value made since the last reset, in order
+    recording = [False]            # whether to keep them (only the probes that walk them)
     serial: dict[int, int] = {}    # key_(value) -> how many Values were made before it
 
     def load_one(name: str, world: Any) -> Any:
@@ -651,7 +654,7 @@ def serve() -> None:
         original = cls.__init__                                   # type: ignore[misc]
         try:
             cls.__init__ = recorder(original, serial, count(), created,  # type: ignore[misc]
-                                    key_, next_, list_append)
+                                    recording, key_, next_, list_append)
             if cls.__hash__ is object_.__hash__:
                 cls.__hash__ = creation_hash_of(serial, key_, dict_get)
         except BaseException_:
@@ -708,6 +711,7 @@ def serve() -> None:
 
     def reset() -> None:
         del created[:]
+        recording[0] = True
 
     def walk_created(sinks: dict[int, float], nodes: list[Any]) -> None:
         """Set each sink's grad, then call every _backward made since the last reset, newest
@@ -1066,15 +1070,24 @@ def serve() -> None:
         return {"out": [value], "grad": [grad_of(x) for x in xs]}
 
     def task_classifier(train_x: list[list[float]], train_y: list[int],
-                        test_x: list[list[float]], seed: int, epochs: int | None = None
-                        ) -> dict[str, Any]:
+                        test_x: list[list[float]], seed: int,
+                        options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """train_classifier with the grader's options (a short training), or, when it does
+        not take them, with its own defaults ("defaults": true)."""
         ext = module("extensions")
-        options: dict[str, Any] = {"seed": seed}
-        if epochs is not None:
-            options["epochs"] = epochs
-        model = call(ext.train_classifier, [list_(x) for x in train_x], list_(train_y),
-                     **options)
-        return {"predictions": [num(call(ext.predict, model, list_(x))) for x in test_x]}
+        xs, ys = [list_(x) for x in train_x], list_(train_y)
+        defaults = False
+        try:
+            model = call(ext.train_classifier, xs, ys, seed=seed, **(options or {}))
+        except Reported as failure:
+            error = error_of(failure)
+            if not options or error.get("type") != "TypeError" or \
+                    "unexpected keyword argument" not in str_(error.get("message")):
+                raise
+            model = call(ext.train_classifier, xs, ys, seed=seed)
+            defaults = True
+        return {"predictions": [num(call(ext.predict, model, list_(x))) for x in test_x],
+                "defaults": defaults}
 
     tasks: dict[str, Callable[..., dict[str, Any]]] = {
         "load": load, "graph": task_graph, "local": task_local, "structure": task_structure,
@@ -1105,6 +1118,9 @@ def serve() -> None:
             error["message"] = f"the grader could not read what your code returned: " \
                                f"{error['type']}: {error['message']}"
             response = {"id": ident, "ok": False, "error": error}
+        # The Values a probe made are not kept past it: a training run makes thousands.
+        recording[0] = False
+        del created[:]
         noted = [r for r in refusals if "(sys._getframe)" not in r]
         if noted:
             response["refused"] = [clip(r, 300) for r in noted[-5:]]
