@@ -2,7 +2,21 @@
 
 from pathlib import Path
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-# The kit checkout this grader sits in (its exercises/ and solutions/ are beside grader/).
-KIT_ROOT = Path(__file__).resolve().parent.parent
+GRADER_DIR = Path(__file__).resolve().parent
+# The kit checkout this grader sits in (exercises/ and solutions/ beside grader/); for an
+# installed copy, the folder it is installed in, which has neither.
+KIT_ROOT = GRADER_DIR.parent
+
+
+def is_checkout() -> bool:
+    """Whether this grader sits in a kit checkout, with the reference solutions beside it."""
+    return (KIT_ROOT / "solutions" / "engine.py").is_file()
+
+
+def starter_folder() -> Path:
+    """The stubs as the kit hands them out: exercises/ in a checkout, the copy an installed
+    package carries (grader/starter) otherwise."""
+    checkout = KIT_ROOT / "exercises"
+    return checkout if (checkout / "engine.py").is_file() else GRADER_DIR / "starter"

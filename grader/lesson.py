@@ -10,14 +10,16 @@ import ast
 import re
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import nbformat
 
-from . import KIT_ROOT, steps
+from . import KIT_ROOT, starter_folder, steps
 
-# The core steps written as methods of Value: each gets a cell of its own.
+# The core steps written as methods of Value: each gets a cell of its own; the bonus
+# activations share one.
 VALUE_STEPS = tuple(s.id for s in steps.STEPS if s.file == "engine.py" and not s.bonus)
+ACTIVATIONS = steps.get("activations").todos
 
 
 # ---------------------------------------------------------------- the words
@@ -29,8 +31,9 @@ neuron, a small network, and a training loop on top of it.
 
 How to work here:
 
-- Run the cells from the top. Each step has a cell with `TODO`s for you to fill in, then a
-  **check** cell that grades that step with the kit's hidden checks and tells you what is wrong.
+- Run the cells from the top, the setup cell first. Each step has a cell with `TODO`s for you
+  to fill in, then a **check** cell that grades that step with the kit's hidden checks and tells
+  you what is wrong. Stuck? `hint("mul")` in any cell gives a nudge for that step.
 - Keep the first line of each graded cell (`# micrograd-kit ...`): it tells the grader which cell
   is which. Put all the code a step needs in its own cell.
 - Re-run a step's cell after editing it, then its check cell.
@@ -92,6 +95,27 @@ The data: four examples of three numbers each, and the target for each.""",
 one loss, clear the old gradients, call `backward()`, then move every parameter a little
 against its gradient (`data -= learning_rate * grad`). Return the loss.""",
     "loop": """The loop that calls your `train_step` again and again (given).""",
+    "activations": """## Bonus: more activations
+
+Four more operations, each with its own `_backward`: `relu`, `sigmoid`, `exp` and `log`. The
+same three beats as before. Two things to watch: which of the input or the output each
+derivative is easiest to write with, and large inputs (`sigmoid` must not overflow at -1000).
+The bonus steps are scored apart from the 100 points.""",
+    "softmax": """## Bonus: softmax and cross-entropy
+
+`softmax` turns a list of scores into probabilities that add up to 1; `cross_entropy` is the
+loss of a classifier: minus the log of the probability it gives the right class. Both are
+built from your Values, so `backward()` works through them. Scores such as
+`[1000, 1001, 998]` must work too.""",
+    "flowers": """The Iris flowers and the helpers the classifier needs (given): the data, a
+standardization of the measurements, and `predict`, the class whose output is largest.""",
+    "example_classifier": """### Try it: your classifier on flowers it has not seen
+
+Trains with `train_classifier`'s own defaults, then prints the test accuracy.""",
+    "classifier": """## Bonus: a classifier for the Iris flowers
+
+Train an MLP whose last layer has one neuron per class, with the mean cross-entropy over small
+batches. The check trains it on 105 flowers and asks it to classify 45 others.""",
     "example_training": """### The training run
 
 Fifty steps with learning rate 0.05: the loss should fall from about 5 to about 0.01, and the
@@ -114,6 +138,10 @@ except NotImplementedError as todo:
     print(f"MLP(3, [4, 4, 1]) has {len(model.parameters())} parameters")
 except NotImplementedError as todo:
     print(f"Not yet: {todo}")''',
+    "example_classifier": '''try:
+    main()      # trains with train_classifier's defaults: a few seconds
+except (NotImplementedError, SystemExit) as todo:
+    print(f"Not yet: {todo}")''',
     "example_training": '''try:
     random.seed(1)
     model = MLP(3, [4, 4, 1])
@@ -135,6 +163,28 @@ except NotImplementedError as todo:
 
 CHECK_CELL = '''from grader.notebook import check
 check("{step}")'''
+
+# The first code cell: the grader in this kernel, installed from where the instructor said when
+# it is missing (Colab, a fresh kernel), without a restart.
+SETUP_CELL = '''# Run this cell first: it makes sure the kit's grader is in this kernel.
+INSTALL_FROM = {source!r}
+try:
+    import grader
+except ImportError:
+    import importlib, site, subprocess, sys
+    if not INSTALL_FROM:
+        raise SystemExit("The grader is not installed in this kernel: install micrograd-kit in "
+                         "it (your instructor says from where), then run this cell again.")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", INSTALL_FROM], check=True)
+    importlib.invalidate_caches()
+    for folder in [*site.getsitepackages(), site.getusersitepackages()]:
+        if folder not in sys.path:
+            site.addsitedir(folder)        # a folder pip made just now: no restart needed
+    import grader
+from grader.notebook import check, hint
+print("micrograd-kit", grader.__version__, 'is ready: check("add") grades a step, '
+      'hint("add") gives a nudge.')'''
+
 
 
 # ---------------------------------------------------------------- building
@@ -168,8 +218,13 @@ def _comment_above(source: str, line: int) -> int:
 
 
 def _for_notebook(code: str) -> str:
-    # The stubs' messages name a file; in a notebook the step's cell is the place to look.
-    return re.sub(r" in (engine|nn|train)\.py\"\)", "\")", code)
+    """The stubs' words for a notebook: the step's cell is the place to look, and check() and
+    hint() are what to run, not the command line."""
+    code = re.sub(r" in (engine|nn|train|extensions)\.py\"\)", "\")", code)
+    code = re.sub(r"`python -m grader hint (\w+)`", r'`hint("\1")`', code)
+    code = re.sub(r"`python -m grader --step (\w+)` checks it", "the check cell below checks it",
+                  code)
+    return code.replace("`python -m grader`", "`check()`")
 
 
 def _code(module: str, part: str, body: str) -> Any:
@@ -181,18 +236,19 @@ def _code(module: str, part: str, body: str) -> Any:
     return nbformat.v4.new_code_cell(source, metadata=meta)
 
 
-def build(tree: Path) -> Any:
-    """The notebook for exercises/ (stubs) or solutions/ (complete), from those very files."""
+def build(tree: Path, install_from: str = "") -> Any:
+    """The notebook for exercises/ (stubs) or solutions/ (complete), from those very files.
+    `install_from`: where its setup cell installs the kit from when a kernel lacks it."""
     engine = (tree / "engine.py").read_text(encoding="utf-8")
     nn = (tree / "nn.py").read_text(encoding="utf-8")
     train = (tree / "train.py").read_text(encoding="utf-8")
-    e, n, t = _segments(engine), _segments(nn), _segments(train)
+    extensions = (tree / "extensions.py").read_text(encoding="utf-8")
+    e, n, t, x = _segments(engine), _segments(nn), _segments(train), _segments(extensions)
 
     # The Value class without the four methods the steps add.
     cls_start, cls_end = e["Value"]
     drop: set[int] = set()
-    for step in VALUE_STEPS:
-        name = next(x for x in steps.get(step).todos)
+    for name in [*[steps.get(step).todos[0] for step in VALUE_STEPS], *ACTIVATIONS]:
         first, last = e[name]
         first = _comment_above(engine, first)
         drop.update(range(first, last + 1))
@@ -203,14 +259,18 @@ def build(tree: Path) -> Any:
                                                 start=cls_start) if k not in drop]
     base = "import math\nimport random\nimport sys\n\n\n" + "\n".join(base_lines)
 
+    def methods(names: Sequence[str]) -> str:
+        texts = [textwrap.dedent(_lines(engine, (_comment_above(engine, e[n][0]), e[n][1])))
+                 for n in names]
+        attach = "\n".join(f"Value.{n.split('.')[1]} = {n.split('.')[1]}" for n in names)
+        return "\n\n\n".join(texts) + f"\n\n\n{attach}  # attach to the class"
+
     def method(step: str) -> str:
-        name = steps.get(step).todos[0]
-        first, last = e[name]
-        text = textwrap.dedent(_lines(engine, (first, last)))
-        short = name.split(".")[1]
-        return f"{text}\n\n\nValue.{short} = {short}  # attach it to the class"
+        return methods(steps.get(step).todos[:1])
 
     cells = [nbformat.v4.new_markdown_cell(INTRO),
+             nbformat.v4.new_code_cell(SETUP_CELL.format(source=install_from),
+                                       metadata={"micrograd_kit": {"setup": True}}),
              nbformat.v4.new_markdown_cell(EXPLANATIONS["base"]), _code("engine", "base", base)]
     for step in VALUE_STEPS:
         cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS[step]),
@@ -231,6 +291,24 @@ def build(tree: Path) -> Any:
               _code("train", "loop", _lines(train, (t["train"][0], t["sparkline"][1]))),
               _check("training")]
     cells += _example("example_training")
+    # The bonus steps, apart from the 100 points.
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["activations"]),
+              _code("engine", "activations", _for_notebook(methods(ACTIVATIONS))),
+              _check("activations")]
+    softmax = _lines(extensions, (_comment_above(extensions, x["softmax"][0]),
+                                  x["cross_entropy"][1]))
+    classifier = _lines(extensions, (_comment_above(extensions, x["train_classifier"][0]),
+                                     x["train_classifier"][1]))
+    flowers = "\n\n\n".join(_lines(extensions, x[name]) for name in
+                             ("IRIS", "load_iris", "standardize", "predict", "main"))
+    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["softmax"]),
+              _code("extensions", "softmax", _for_notebook(softmax)), _check("softmax"),
+              nbformat.v4.new_markdown_cell(EXPLANATIONS["flowers"]),
+              _code("extensions", "flowers", flowers),
+              nbformat.v4.new_markdown_cell(EXPLANATIONS["classifier"]),
+              _code("extensions", "classifier", _for_notebook(classifier)),
+              _check("classifier")]
+    cells += _example("example_classifier")
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -250,9 +328,11 @@ def _example(key: str) -> list[Any]:
             nbformat.v4.new_code_cell(EXAMPLES[key], metadata={"micrograd_kit": {"example": key}})]
 
 
-def write(out: Path, solutions: bool = False, kit_root: Path = KIT_ROOT) -> Path:
-    tree = kit_root / ("solutions" if solutions else "exercises")
-    nb = build(tree)
+def write(out: Path, solutions: bool = False, kit_root: Path = KIT_ROOT,
+          install_from: str = "") -> Path:
+    tree = kit_root / "solutions" if solutions else \
+        (kit_root / "exercises" if (kit_root / "exercises").is_dir() else starter_folder())
+    nb = build(tree, install_from)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))

@@ -1,4 +1,4 @@
-"""What a notebook's cells call: check() grades the cells run so far, in the student's kernel.
+"""What a notebook's cells call: check() grades the cells run so far, hint() gives a nudge.
 
 Notebooks of every release import `from grader.notebook import check`: this module keeps that
 name. The notebook itself is built by grader/lesson.py and read back by grader/intake/notebook.py.
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import steps
 from .api import grade_path
+from .commands.hint import hint_text
 from .intake.notebook import MARKER, rebuild
 from .report.text import scoreboard
 
@@ -47,3 +48,11 @@ def check(step: str | None = None) -> None:
     result.problems = [p for p in result.problems if "is missing from" not in p]
     # In a notebook there is no command line: the scoreboard suggests none.
     print(scoreboard(result, colour=False, commands=False).rstrip())
+
+
+def hint(step: str) -> None:
+    """Print a step's hint, as `python -m grader hint STEP` does."""
+    if step not in steps.STEP_IDS:
+        print(f"unknown step {step!r}; the steps are {', '.join(steps.STEP_IDS)}")
+        return
+    print(hint_text(step))

@@ -109,8 +109,8 @@ def grade(facts: Facts, records: Iterable[dict[str, Any]], settings: dict[str, A
         status = facts.todos.get(step.id, TodoStatus((), step.file))
         results[step.id] = score_step(step, by_step[step.id], status.untouched,
                                       status.location, not facts.has(step.file))
-    problems = list(facts.problems) + [text for _, text in run_problems
-                                       if text not in facts.problems]
+    # The same failure met by both engines' worlds (a file that does not import) is one problem.
+    problems = list(dict.fromkeys([*facts.problems, *(text for _, text in run_problems)]))
     result = _total(facts.label, [results[s] for s in steps.STEP_IDS if s in results], settings,
                     problems, seconds)
     result.incident, result.reason = _incident(result, run_problems)

@@ -70,11 +70,74 @@ def test_hint_and_steps_print_from_the_step_table():
     assert run("hint", "nonsense").returncode == 2
 
 
-def test_missing_folder_is_graded_0_with_the_reason_and_no_traceback(tmp_path):
+def test_a_folder_that_does_not_exist_is_an_error_with_the_reason_and_no_traceback(tmp_path):
     proc = run(str(tmp_path / "nowhere"))
-    assert proc.returncode == 0
-    assert "does not exist" in proc.stdout and "0/100" in proc.stdout
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "0/100" not in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_typo_is_not_graded_as_a_folder_and_the_command_is_suggested(tmp_path):
+    for typo, meant in (("bacth", "batch"), ("relase", "release"), ("version", "--version"),
+                        ("stpes", "steps")):
+        proc = run(typo, "subs", cwd=tmp_path)
+        assert proc.returncode == 2 and f"did you mean `python -m grader {meant}`" in \
+            proc.stderr, (typo, proc.stderr)
+        assert proc.stdout == ""
+
+
+def test_version_and_help_name_the_kit_and_every_command():
+    from grader import __version__
+    from grader.cli import COMMANDS
+    assert run("--version").stdout.strip() == f"micrograd-kit {__version__}"
+    shown = run("--help").stdout
+    assert all(f"python -m grader {name}" in shown for name in COMMANDS)
+    assert f"graded by micrograd-kit {__version__}" in run("--solutions", "--step", "add").stdout
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    # `python -m grader --json | head`: the reader goes away after a few bytes.
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "--solutions", "--json"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == 0
+    assert b"Traceback" not in proc.stderr.read()
+
+
+def test_a_batch_whose_reader_goes_away_still_writes_every_file(tmp_path):
+    from conftest import SOLUTIONS, copy_tree
+    for name in ("a", "b"):
+        copy_tree(SOLUTIONS, tmp_path / "subs" / name)
+    out = tmp_path / "grades.csv"
+    out.write_text("stale\n")
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(tmp_path / "subs"),
+                             "--out", str(out), "--jobs", "1"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()                      # nobody reads the progress
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("student,") and len(rows) == 3
+    assert (tmp_path / "grades-summary.txt").is_file()
+
+
+def test_force_color_and_no_color():
+    import io
+    from grader.report.text import use_colour
+    old = {k: os.environ.pop(k, None) for k in ("NO_COLOR", "FORCE_COLOR")}
+    try:
+        assert not use_colour(io.StringIO())
+        os.environ["FORCE_COLOR"] = "1"
+        assert use_colour(io.StringIO())
+        os.environ["NO_COLOR"] = "1"
+        assert not use_colour(io.StringIO())
+    finally:
+        for key, value in old.items():
+            os.environ.pop(key, None)
+            if value is not None:
+                os.environ[key] = value
 
 
 def test_syntax_error_is_reported_with_file_and_line(tmp_path):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import zipfile
 
 import nbformat
 import pytest
 
 from grader import steps
 from grader.lesson import build, write
-from conftest import EXERCISES, SOLUTIONS, grade
+from conftest import EXERCISES, SOLUTIONS, failing, grade
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,15 @@ def test_built_notebooks_are_valid_and_walk_through_every_step(books):
         nb = _load(path)
         nbformat.validate(nb)
         parts = [(c.metadata.get("micrograd_kit") or {}) for c in nb.cells]
-        assert [p["check"] for p in parts if "check" in p] == list(steps.CORE_IDS)
+        # The whole course: every step has its check cell, the bonus ones included.
+        assert [p["check"] for p in parts if "check" in p] == list(steps.STEP_IDS)
         assert {p["example"] for p in parts if "example" in p} == {
-            "example_neuron", "example_network", "example_training"}
+            "example_neuron", "example_network", "example_training", "example_classifier"}
+        assert parts[1] == {"setup": True}       # the first code cell: the grader in the kernel
+        todo_steps = {p.get("step") for p, c in zip(parts, nb.cells) if "TODO(" in c.source}
+        assert todo_steps <= {p["check"] for p in parts if "check" in p}
+        # A notebook speaks of check() and hint(), never of the command line.
+        assert not any("python -m grader" in c.source for c in nb.cells if c.cell_type == "code")
         for cell in nb.cells:
             meta = cell.metadata.get("micrograd_kit") or {}
             if "part" in meta:
@@ -59,7 +66,8 @@ def test_the_notebook_is_built_from_the_source_files():
 
 
 def test_solutions_notebook_scores_100_and_stubs_0(books):
-    assert grade(books["solutions"]).score == 100
+    solved = grade(books["solutions"])
+    assert solved.score == 100 and solved.bonus_score == steps.BONUS_POINTS, failing(solved)
     stubs = grade(books["stubs"])
     assert stubs.score == 0
     assert {s.state for s in stubs.steps} == {"not started"}
@@ -179,9 +187,10 @@ def test_the_solutions_notebook_runs_top_to_bottom_in_a_kernel(books, tmp_path):
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
     printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                         for o in c.get("outputs", []))
-    for step in steps.CORE_IDS:
+    for step in steps.STEP_IDS:
         assert f"{step} passed" in printed
     assert "has 41 parameters" in printed and "final loss" in printed
+    assert "test accuracy:" in printed and "is ready" in printed
     assert "o = 0.7071" in printed and "x1.grad = -1.5000" in printed
 
 
@@ -196,3 +205,22 @@ def test_a_student_fills_in_a_step_in_the_kernel_and_its_check_passes(books, tmp
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
     printed = "".join(o.get("text", "") for o in nb.cells[add_check].get("outputs", []))
     assert "PASS  add" in printed and "add passed" in printed
+    # hint() works in the kernel too.
+    asked = nbformat.v4.new_code_cell('hint("mul")')
+    nb.cells.append(asked)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
+    assert "mul: Multiplication" in "".join(o.get("text", "") for o in asked.get("outputs", []))
+
+
+def test_a_zipped_notebook_folder_with_jupyter_checkpoints_grades_as_the_folder(books, tmp_path):
+    folder = tmp_path / "hw"
+    (folder / ".ipynb_checkpoints").mkdir(parents=True)
+    shutil.copy(books["solutions"], folder / "micrograd.ipynb")
+    shutil.copy(books["stubs"], folder / ".ipynb_checkpoints" / "micrograd-checkpoint.ipynb")
+    archive = tmp_path / "hw.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in folder.rglob("*"):
+            zf.write(path, path.relative_to(tmp_path))
+    for handed_in in (archive, folder):
+        result = grade(handed_in)
+        assert (result.score, result.bonus_score) == (100, steps.BONUS_POINTS), handed_in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,12 @@ def release(tmp_path_factory) -> Path:
 
 def test_the_release_holds_the_student_files_and_nothing_of_the_solutions(release):
     top = sorted(p.name for p in release.iterdir())
-    assert top == [".gitignore", "README.md", "exercises", "grader", "pyproject.toml"]
+    assert top == [".gitignore", "LICENSE", "README.md", "docs", "exercises", "grader",
+                   "pyproject.toml"]
+    # Every picture the student README shows is in the release.
+    readme = (release / "README.md").read_text(encoding="utf-8")
+    for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):
+        assert (release / picture).is_file(), picture
     only = _solution_only_lines()
     assert len(only) > 20
     for path in release.rglob("*"):

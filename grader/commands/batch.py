@@ -123,9 +123,21 @@ class Progress:
     """A bar redrawn in place on a terminal; one line per submission when piped."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream, self.done, self.failed = total, stream, 0, 0
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream: TextIO | None = stream
         self.started = time.monotonic()
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def say(self, text: str) -> None:
+        """Write, unless whatever reads the output has gone (`| head`): grading goes on, and
+        every file is still written."""
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self.stream = None
 
     def update(self, name: str, status: str, score: float, skipped: bool = False) -> None:
         self.done += 1
@@ -135,15 +147,14 @@ class Progress:
         if self.tty:
             width = 30
             filled = int(width * self.done / max(self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {self.done}/"
-                              f"{self.total}  {clock} elapsed  {self.failed} not graded normally")
+            self.say(f"\r[{'#' * filled}{'-' * (width - filled)}] {self.done}/"
+                     f"{self.total}  {clock} elapsed  {self.failed} not graded normally")
             if self.done == self.total:
-                self.stream.write("\n")
+                self.say("\n")
         else:
             note = " (unchanged, not regraded)" if skipped else ""
-            self.stream.write(f"{self.done}/{self.total} {clock} {name}: {score:g}/"
-                              f"{steps.TOTAL_POINTS} {status}{note}\n")
-        self.stream.flush()
+            self.say(f"{self.done}/{self.total} {clock} {name}: {score:g}/"
+                     f"{steps.TOTAL_POINTS} {status}{note}\n")
 
 
 def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool = False,
@@ -207,8 +218,7 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
     summary = class_summary([batch.results[e.name] for e in todo], skipped=batch.skipped,
                             links=batch.links, seconds=batch.seconds)
     write_text(out.with_name(out.stem + "-summary.txt"), summary)
-    stream.write("\n" + summary)
-    stream.flush()
+    progress.say("\n" + summary)
     return batch
 
 

@@ -9,6 +9,7 @@ view of the result (grader/report/gradescope.py).
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import shutil
 import sys
@@ -18,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import KIT_ROOT, scoring
+from .. import GRADER_DIR, KIT_ROOT, __version__, scoring, starter_folder, steps
 from ..api import grade_path
 from ..intake.facts import Facts
 from ..limits import Limits
@@ -61,15 +62,56 @@ cd "$ROOT/source" && "$PYTHON" -m grader gradescope-run --root "$ROOT" \\
     --hidden-visibility __VISIBILITY__ __LIMITS__
 # Whatever happened above, Gradescope gets a results.json that says so.
 if [ ! -s "$ROOT/results/results.json" ]; then
-    printf '%s\\n' '{"score": 0, "output": "The autograder could not grade this submission (the grader itself failed to start). Your instructor has been told: this is not a problem with your code.", "visibility": "visible", "stdout_visibility": "hidden", "tests": []}' > "$ROOT/results/results.json"
+    printf '%s\\n' '{"score": 0, "output": "The autograder could not grade this submission: the grader itself failed to start. This is not a problem with your code; ask your instructor to look at the autograder log.", "visibility": "visible", "stdout_visibility": "hidden", "tests": []}' > "$ROOT/results/results.json"
 fi
 exit 0
 """
 
 
+PYPROJECT = """[build-system]
+requires = ["setuptools>=77,<85"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "micrograd-kit"
+version = "{version}"
+requires-python = ">=3.10"
+license = "MIT"
+dependencies = {dependencies}
+
+[tool.setuptools]
+packages = {packages}
+
+[tool.setuptools.package-dir]
+"grader.starter" = "exercises"
+
+[tool.setuptools.package-data]
+"grader.data" = ["*.csv", "*.json", "*.md"]
+"grader.checks" = ["pytest.ini"]
+"""
+
+
+def _pyproject(kit_root: Path) -> str:
+    """The kit's own pyproject.toml; for an installed copy, which has none, the same made from
+    the installed package."""
+    if (kit_root / "pyproject.toml").is_file():
+        return (kit_root / "pyproject.toml").read_text(encoding="utf-8")
+    try:
+        requires = [r for r in importlib.metadata.requires("micrograd-kit") or []
+                    if "extra ==" not in r]
+    except importlib.metadata.PackageNotFoundError:
+        requires = ["pytest>=7.4", "pytest-json-report>=1.5", "nbformat>=5.9"]
+    packages = sorted({"grader.starter", "grader.data"} | {
+        ".".join(p.parent.relative_to(GRADER_DIR.parent).parts)
+        for p in GRADER_DIR.rglob("__init__.py")})
+    return PYPROJECT.format(version=__version__, dependencies=json.dumps(requires),
+                            packages=json.dumps(packages))
+
+
 def build_zip(out: Path, *, hidden_visibility: str = "after_published",
               limit_args: str = "", kit_root: Path = KIT_ROOT) -> Path:
-    """Write autograder.zip: setup.sh, run_autograder, pyproject.toml and grader/ at its root."""
+    """Write autograder.zip: setup.sh, run_autograder, pyproject.toml, grader/ and exercises/ (the
+    package installs the stubs too) at its root; from a checkout or from an installed copy."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"--hidden-visibility must be one of {', '.join(VISIBILITIES)}")
     out = Path(out)
@@ -82,11 +124,19 @@ def build_zip(out: Path, *, hidden_visibility: str = "after_published",
             info.external_attr = 0o100755 << 16      # executable, as Gradescope expects
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text)
-        archive.write(kit_root / "pyproject.toml", "pyproject.toml")
+        archive.writestr("pyproject.toml", _pyproject(kit_root))
         archive.writestr("README.md", "micrograd-kit autograder for Gradescope.\n")
-        for path in sorted((kit_root / "grader").rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                archive.write(path, str(path.relative_to(kit_root)).replace("\\", "/"))
+        if (kit_root / "LICENSE").is_file():
+            archive.write(kit_root / "LICENSE", "LICENSE")
+        else:
+            archive.writestr("LICENSE", "MIT License (micrograd-kit)\n")
+        for path in sorted(GRADER_DIR.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" and \
+                    "starter" not in path.relative_to(GRADER_DIR).parts[:1]:
+                archive.write(path, "grader/" + "/".join(path.relative_to(GRADER_DIR).parts))
+        starter = starter_folder()
+        for name in steps.ALL_FILES:
+            archive.write(starter / name, f"exercises/{name}")
     return out
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import KIT_ROOT
+from .. import KIT_ROOT, is_checkout
 from ..limits import ISOLATIONS, Limits, Protections
 from ..run.sandbox import bwrap_works, choose_user
 
@@ -67,15 +67,21 @@ def limit_args(args: argparse.Namespace) -> str:
 
 
 def need_solutions(parser: argparse.ArgumentParser) -> None:
-    if not (KIT_ROOT / "solutions").is_dir():
-        parser.error("--solutions: this copy of the kit has no solutions/ (it is a student copy)")
+    if not is_checkout():
+        parser.error("--solutions needs a checkout of the kit, with solutions/ beside grader/: "
+                     "this grader is " + ("a student copy" if (KIT_ROOT / "exercises").is_dir()
+                                          else "an installed package") + ", which has none")
 
 
-def default_path() -> Path:
+def default_path(parser: argparse.ArgumentParser) -> Path:
+    """exercises/ here, else the one of the kit checkout this grader sits in."""
     here = Path("exercises")
     if (here / "engine.py").is_file():
         return here
-    return KIT_ROOT / "exercises"
+    if (KIT_ROOT / "exercises" / "engine.py").is_file():
+        return KIT_ROOT / "exercises"
+    parser.error("there is no exercises/ folder here to grade: give the folder to grade, or "
+                 "start a workspace with `python -m grader init DIR`")
 
 
 def target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Any, str]:
@@ -87,6 +93,9 @@ def target(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[A
         need_solutions(parser)
         return KIT_ROOT / "solutions", "solutions/"
     if paths:
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            parser.error(f"{missing[0]} does not exist")
         return ([Path(p) for p in paths] if len(paths) > 1 else Path(paths[0])), " ".join(paths)
-    path = default_path()
+    path = default_path(parser)
     return path, "exercises/" if path == Path("exercises") else str(path)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Sequence
 
-from .. import KIT_ROOT, steps
+from .. import KIT_ROOT, is_checkout, steps
 BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
 
 QUICK_START = """## Quick start
@@ -49,6 +49,9 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT) -> list[Path]:
         shutil.copy(kit_root / "exercises" / name, out / "exercises" / name)
     shutil.copytree(kit_root / "grader", out / "grader", ignore=_ignore)
     shutil.copy(kit_root / "pyproject.toml", out / "pyproject.toml")
+    shutil.copy(kit_root / "LICENSE", out / "LICENSE")
+    # The pictures the student README shows.
+    shutil.copytree(kit_root / "docs", out / "docs", ignore=_ignore)
     readme = (kit_root / "README.md").read_text(encoding="utf-8")
     (out / "README.md").write_text(student_readme(readme), encoding="utf-8")
     (out / ".gitignore").write_text("__pycache__/\n*.pyc\n*.egg-info/\n.venv/\n",
@@ -63,8 +66,11 @@ def main(argv: Sequence[str]) -> int:
                     "student README; nothing of solutions/ or tests/.")
     parser.add_argument("out", type=Path, help="a new (or empty) folder")
     args = parser.parse_args(argv)
-    if not (KIT_ROOT / "solutions").is_dir():
-        parser.error("this is already a student copy of the kit (it has no solutions/)")
+    if not is_checkout():
+        parser.error("release needs a checkout of the kit, with solutions/ beside grader/: "
+                     "this grader is " + ("already a student copy" if
+                                          (KIT_ROOT / "exercises").is_dir() else
+                                          "an installed package"))
     files = build_release(args.out)
     print(f"wrote {len(files)} files to {args.out}:")
     for path in files:

@@ -1,4 +1,5 @@
-"""A notebook handed in, read back into engine.py, nn.py and train.py (read, never run).
+"""A notebook handed in, read back into engine.py, nn.py, train.py and extensions.py (read, never
+run).
 
 Every graded code cell carries metadata {"micrograd_kit": {"module": ..., "part": ...}} and, as
 its first line, the same key as a marker comment (`# micrograd-kit engine:add`), so a cell is
@@ -22,12 +23,14 @@ HEADERS = {
     "engine": "import math\n",
     "nn": "import random\n\nfrom engine import Value\n",
     "train": "import random\nimport sys\n\nfrom nn import MLP\n",
+    "extensions": "import math\nimport random\n\nfrom engine import Value\nfrom nn import MLP\n",
 }
 # The order of the parts in each rebuilt module.
 PARTS: dict[str, tuple[str, ...]] = {
-    "engine": ("base", "add", "mul", "tanh", "backward"),
+    "engine": ("base", "add", "mul", "tanh", "backward", "activations"),
     "nn": ("neuron", "layers"),
     "train": ("data", "training", "loop"),
+    "extensions": ("softmax", "classifier", "flowers"),
 }
 
 @dataclass
@@ -78,9 +81,16 @@ def _classify(source: str) -> tuple[str, str] | None:
     if "Value" in names:
         return ("engine", "base")
     for step, attr in (("add", "__add__"), ("mul", "__mul__"), ("tanh", "tanh"),
-                       ("backward", "backward")):
+                       ("backward", "backward"), ("activations", "relu"),
+                       ("activations", "sigmoid")):
         if attr in assigned:
             return ("engine", step)
+    if "softmax" in names or "cross_entropy" in names:
+        return ("extensions", "softmax")
+    if "train_classifier" in names:
+        return ("extensions", "classifier")
+    if "load_iris" in names or "IRIS" in assigned:
+        return ("extensions", "flowers")
     if "Neuron" in names:
         return ("nn", "neuron")
     if "Layer" in names or "MLP" in names:
@@ -183,7 +193,7 @@ def notebook_to_folder(path: Path, folder: Path) -> Rebuilt:
     return rebuilt
 
 
-LOCATION = re.compile(r"\b(engine|nn|train)\.py:(\d+)")
+LOCATION = re.compile(r"\b(engine|nn|train|extensions)\.py:(\d+)")
 
 
 def relocate(text: str, rebuilt: Rebuilt) -> str:

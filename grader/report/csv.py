@@ -27,6 +27,7 @@ def status_of(result: GradingResult) -> tuple[str, str]:
 
 def row(student: str, result: GradingResult) -> dict[str, Any]:
     status, reason = status_of(result)
+    reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())   # one line
     cells: dict[str, Any] = {"student": csv_cell(student), "status": status,
                              "reason": csv_cell(reason)}
     points = {s.id: s.points for s in result.steps}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import steps
+from .. import __version__, steps
 from ..results import CheckResult, GradingResult
 from .text import scoreboard
 
@@ -47,5 +47,6 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {"grader": f"micrograd-kit {result.grader_version or __version__}"},
         "tests": tests,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from .. import steps
+from .. import __version__, steps
 from ..results import CheckResult, GradingResult, StepResult
 
 STATE_MARK = {
@@ -18,9 +18,12 @@ COLOURS = {"PASS": "32", "PART": "33", "FAIL": "31", "TODO": "2"}
 
 
 def use_colour(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    """Colour on a terminal, or wherever FORCE_COLOR is set (a CI log that shows colour);
+    never when NO_COLOR is set (https://no-color.org, https://force-color.org)."""
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
     if os.name == "nt" and not (os.environ.get("WT_SESSION") or os.environ.get("TERM")):
         return False      # the classic Windows console would print the escape codes as text
     return bool(getattr(stream, "isatty", lambda: False)())
@@ -188,7 +191,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         out.append("Next: fix the problem marked ! above, then grade again."
                    if result.status == "invalid" else
                    "Next: grade again; if this happens again, tell whoever runs the grader.")
-        return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
+        return _finish(out, result)
     nxt = result.next_step
     core_done = bool(core) and all(s.passed for s in core)
     if nxt is None or (core_done and nxt.id not in {s.id for s in core}):
@@ -207,7 +210,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         if len(core) == len(steps.CORE_STEPS) and commands:
             out.append("Run `python exercises/train.py` to watch your network learn.")
         if nxt is None:
-            return "\n".join(line.rstrip() for line in out) + "\n"
+            return _finish(out, result)
         out.append("")
         out.append(f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}.")
 
@@ -233,4 +236,10 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         for step in feedback_steps:
             out.extend(step_feedback(step, result.submission))
             out.append("")
-    return "\n".join(line.rstrip() for line in out).rstrip() + "\n"
+    return _finish(out, result)
+
+
+def _finish(lines: list[str], result: GradingResult) -> str:
+    """The lines as text, ending with which grader gave the grade (for a regrade request)."""
+    text = "\n".join(line.rstrip() for line in lines).rstrip()
+    return f"{text}\n\ngraded by micrograd-kit {result.grader_version or __version__}\n"
