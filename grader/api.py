@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import compileall
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 from . import integrity, scoring, steps
-from .checks.runner import run_checks
+from .checks.runner import CHECKS, run_checks
 from .intake.facts import Facts, gather
 from .intake.notebook import Rebuilt
 from .intake.submission import Submission, open_submission
@@ -61,7 +62,11 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
     if facts.invalid:
         return scoring.invalid(facts, limits.as_dict(), only)
     # While it grades, the grader writes no bytecode of its own: any change to its files,
-    # caches included, is then the submission's doing.
+    # caches included, is then the submission's doing. The checks' own bytecode is written
+    # before (as Python would on import, where it writes bytecode at all), so that they do not
+    # have to be compiled again on every run.
+    if not sys.dont_write_bytecode:
+        compileall.compile_dir(str(CHECKS), quiet=2, workers=1)
     writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         before = integrity.digest()

@@ -24,9 +24,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "visualize": ("visualize", "main", "draw the tutorial's neuron as your engine computes it"),
     "notebook": ("notebook", "main", "build the course as a Jupyter notebook"),
     "batch": ("batch", "main", "grade a folder of submissions into a CSV and a summary"),
+    "report": ("report", "main", "show a saved result (a batch's, or --json) again"),
     "release": ("release", "main", "write the student copy of the kit"),
     "gradescope": ("gradescope", "main", "build autograder.zip for Gradescope"),
     "gradescope-run": ("gradescope", "main_run", "what autograder.zip runs on Gradescope"),
+    "prairielearn": ("prairielearn", "main",
+                     "grade /grade/student for PrairieLearn's external grader"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 ISOLATIONS = ("auto", "bwrap", "process")
@@ -43,3 +44,30 @@ class Protections:
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be auto, bwrap or process, not {self.isolation!r}")
+
+
+def container_memory_mb() -> int | None:
+    """The memory limit of the container this runs in (cgroup v2, then v1), or None."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 50:          # "max" or a huge number: none
+            return int(text) // (1 << 20)
+    return None
+
+
+GRADER_HEADROOM_MB = 256     # the grading process itself, pytest and the checks
+DEFAULT_CONTAINER_MB = 512   # under Gradescope's 768 MB when the limit cannot be read
+
+
+def memory_cap(requested: int | None) -> int:
+    """The worker's memory cap inside a grading container (Gradescope, PrairieLearn): what the
+    instructor asked for, else what fits in the container beside the grader."""
+    if requested is not None:
+        return requested
+    limit = container_memory_mb()
+    if limit is None:
+        return DEFAULT_CONTAINER_MB
+    return max(128, min(Limits().memory_mb, limit - GRADER_HEADROOM_MB))

@@ -159,3 +159,22 @@ def test_colour_only_on_a_terminal():
 def test_readme_step_table_is_the_step_table():
     from grader.commands.steps import steps_markdown
     assert steps_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_report_shows_a_saved_result_again_as_it_was_graded(tmp_path):
+    partly_done(["add", "mul"], tmp_path / "sub")
+    graded = run(str(tmp_path / "sub"))
+    saved = tmp_path / "result.json"
+    saved.write_text(run(str(tmp_path / "sub"), "--json").stdout, encoding="utf-8")
+    shown = run("report", str(saved))
+    assert shown.returncode == 0, shown.stderr
+    board = [line for line in graded.stdout.splitlines() if line.startswith("  ")
+             and ("PASS" in line or "TODO" in line or "total" in line)]
+    assert board and all(line in shown.stdout for line in board)
+    page = run("report", str(saved), "--markdown")
+    assert page.stdout.startswith("# micrograd-kit: feedback for") and "## Hints" in page.stdout
+    (tmp_path / "other.json").write_text('{"tests": []}', encoding="utf-8")
+    for bad in (tmp_path / "other.json", tmp_path / "missing.json"):
+        refused = run("report", str(bad))
+        assert refused.returncode == 2 and "cannot be read as a saved result" in refused.stderr
+        assert "Traceback" not in refused.stderr

@@ -107,6 +107,12 @@ def test_a_correct_submission_scores_100_with_one_test_per_check(autograder_zip,
     visible = [t for t in data["tests"] if t["visibility"] == "visible"]
     assert len(visible) == 1 and "tutorial" in visible[0]["name"]
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}
+    # Hidden checks are hidden everywhere: the output a student reads now holds the visible
+    # check only, no total; the whole follows the instructor's choice, and the log has it all.
+    assert data["visibility"] == "after_published"
+    assert "100/100" not in data["output"] and "when your instructor publishes" in data["output"]
+    assert not any(step in data["output"] for step in ("mul:", "tanh:", "training:"))
+    assert "100/100" in log
     assert data["tests"][0]["number"] == "1.1"
     assert {t["tags"][0] for t in data["tests"]} == set(steps.CORE_IDS)   # bonus: in output
 
@@ -158,3 +164,45 @@ def test_when_the_grader_cannot_even_start_results_json_still_says_so(autograder
 def test_a_visibility_outside_the_specification_is_refused(tmp_path):
     with pytest.raises(ValueError):
         build_zip(tmp_path / "a.zip", hidden_visibility="sometimes")
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_with_every_check_visible_the_output_is_the_scoreboard(tmp_path):
+    out = tmp_path / "visible.zip"
+    build_zip(out, hidden_visibility="visible")
+    data = simulate(out, tmp_path / "autograder", lambda s: copy_tree(SOLUTIONS, s))
+    assert data["visibility"] == "visible" and "100/100" in data["output"]
+    assert {t["visibility"] for t in data["tests"]} == {"visible"}
+
+
+def test_the_memory_cap_fits_the_container(monkeypatch):
+    from grader import limits
+    assert limits.memory_cap(300) == 300                        # the instructor's, as given
+    for limit, cap in ((768, 512), (None, 512), (4096, 1024), (300, 128)):
+        monkeypatch.setattr(limits, "container_memory_mb", lambda limit=limit: limit)
+        assert limits.memory_cap(None) == cap, limit
+
+
+def test_the_sandbox_user_is_baked_in_and_checked_where_grading_runs(tmp_path):
+    out = tmp_path / "user.zip"
+    made = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--out", str(out),
+                           "--sandbox-user", "no-such-user-here"], capture_output=True,
+                          text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    run = zipfile.ZipFile(out).read("run_autograder").decode()
+    assert "--sandbox-user no-such-user-here" in run and "--memory-mb" not in run
+    # setup.sh takes pip's right branch, installs nothing it does not need, hides no failure.
+    setup = zipfile.ZipFile(out).read("setup.sh").decode()
+    assert setup.count("--no-install-recommends") == 2 and "EXTERNALLY-MANAGED" in setup
+    assert "|| \\\n    python3 -m pip" not in setup and "told" not in run
+
+
+@pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")
+def test_a_built_autograder_can_be_tried_on_one_submission(autograder_zip, tmp_path):
+    tried = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--try",
+                            str(autograder_zip), str(SOLUTIONS)], capture_output=True,
+                           text=True, timeout=300)
+    assert tried.returncode == 0, tried.stderr
+    results = json.loads(tried.stdout.split("--- results/results.json", 1)[1])
+    validate(results)
+    assert results["score"] == 100 and "protections:" in tried.stdout

@@ -125,6 +125,19 @@ def test_batch_grades_a_class_into_csv_json_and_summary(small_class, tmp_path):
     # Piped: one plain line per submission, no carriage returns.
     assert "\r" not in shown.getvalue() and shown.getvalue().count("/7 ") == 7
     assert batch.skipped == 0
+    # A feedback page per student, to send: bob's names his mistake and gives mul's hint.
+    pages = {p.stem for p in (tmp_path / "out" / "grades").glob("*.md")}
+    assert pages == {"ada", "bob", "cy", "dee", "eve", "fay", "=cmd"}
+    bob = (tmp_path / "out" / "grades" / "bob.md").read_text(encoding="utf-8")
+    assert bob.startswith("# micrograd-kit: feedback for bob")
+    assert f"**{float(rows['bob']['total']):g}/100** points" in bob
+    assert "## mul:" in bob and "**The mistake:**" in bob and "own value (.data)" in bob
+    assert f"**mul**: {steps.get('mul').hint}" in bob
+    assert "## add:" not in bob                                  # passed steps are not listed
+    ada = (tmp_path / "out" / "grades" / "ada.md").read_text(encoding="utf-8")
+    assert "**100/100** points" in ada and "The mistake" not in ada
+    fay = (tmp_path / "out" / "grades" / "fay.md").read_text(encoding="utf-8")
+    assert "no engine.py" in fay
 
 
 def test_batch_rerun_skips_unchanged_submissions_unless_forced(small_class, tmp_path):

@@ -21,6 +21,7 @@ from ..limits import Limits, Protections
 from ..output import write_text
 from ..report import csv as csv_view
 from ..report.json import as_json
+from ..report.markdown import feedback
 from ..report.summary import class_summary
 from ..results import GradingResult, result_from_dict
 from ..untrusted import clean
@@ -183,6 +184,9 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
             # A grading that failed on the grader's side is never kept: it is done again.
             if previous.get("fingerprint") == stamp and previous.get("status") != "error":
                 kept = result_from_dict(previous)
+                # The feedback page follows the saved result (a batch of an earlier release
+                # may not have written one).
+                write_text(per_student / f"{entry.name}.md", feedback(kept, entry.name))
                 batch.results[entry.name] = kept
                 batch.skipped += 1
                 progress.update(entry.name, csv_view.status_of(kept)[0], kept.score,
@@ -194,6 +198,7 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
         result = result_from_dict(data)
         write_text(per_student / f"{entry.name}.json",
                    json.dumps({**data, "fingerprint": stamp}, indent=2))
+        write_text(per_student / f"{entry.name}.md", feedback(result, entry.name))
         batch.results[entry.name] = result
         progress.update(entry.name, csv_view.status_of(result)[0], result.score)
 

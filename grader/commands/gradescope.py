@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import zipfile
@@ -22,30 +25,41 @@ from typing import Any, Sequence
 from .. import GRADER_DIR, KIT_ROOT, __version__, scoring, starter_folder, steps
 from ..api import grade_path
 from ..intake.facts import Facts
-from ..limits import Limits
+from ..limits import Limits, container_memory_mb, memory_cap
+from ..output import write_text
 from ..report.gradescope import VISIBILITIES, results_json
 from ..report.summary import protections_text
+from ..report.text import scoreboard
 from . import options
 
 SETUP_SH = """#!/usr/bin/env bash
-# Runs once, when Gradescope builds the autograder image (Ubuntu, as root).
+# Runs once, when Gradescope builds the autograder image (Ubuntu, as root). A real failure stops
+# the build with its own message: nothing here hides one behind a fallback.
 set -euo pipefail
-if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
-    apt-get update
-    apt-get install -y python3 python3-pip
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v python3 >/dev/null || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-# bubblewrap puts each submission in namespaces of its own; where the container forbids them,
-# the grader falls back to a plain process (the grading log says which protections ran).
+# bubblewrap puts each submission in namespaces of its own; where it cannot be installed or the
+# container forbids namespaces, the grader uses plain processes (the log says which ran).
 if ! command -v bwrap >/dev/null; then
-    apt-get update && apt-get install -y --no-install-recommends bubblewrap ||
-        echo "bubblewrap could not be installed: submissions will run as plain processes"
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap; } ||
+        echo "note: bubblewrap could not be installed; submissions will run as plain processes"
 fi
 cd /autograder/source
-# Newer Ubuntu images mark the system Python as externally managed (PEP 668).
-python3 -m pip install --no-cache-dir . || \
+# An image that marks its Python as externally managed (PEP 668) needs pip to be told; one that
+# does not (Ubuntu 22.04, pip 22) would not know the option.
+if python3 -c "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))"; then
     python3 -m pip install --no-cache-dir --break-system-packages .
-# Student code runs as this user: it cannot write the grader or the results, nor read the checks.
-id micrograd-student >/dev/null 2>&1 || \\
+else
+    python3 -m pip install --no-cache-dir .
+fi
+# Under bubblewrap, student code runs as this user: it cannot write the grader or the results.
+id micrograd-student >/dev/null 2>&1 ||
     useradd --system --no-create-home --shell /usr/sbin/nologin micrograd-student
 chmod -R o-rwx /autograder/source
 """
@@ -162,6 +176,8 @@ def run(root: Path, *, hidden_visibility: str, limits: Any = None, run_as: str |
             shields = result.settings.get("protections")
             if shields:
                 print(f"protections: {protections_text(shields)}")
+            # The whole scoreboard, for the instructor, whatever the students may see yet.
+            print(scoreboard(result, colour=False, commands=False))
     except Exception:
         # Instructors see stdout; students see a plain explanation and a 0, never a traceback.
         traceback.print_exc(file=sys.stdout)
@@ -170,9 +186,7 @@ def run(root: Path, *, hidden_visibility: str, limits: Any = None, run_as: str |
                                 "not a problem with your code.", (limits or Limits()).as_dict(),
                                 time.monotonic() - started)
         data = results_json(failed, hidden_visibility=hidden_visibility)
-    tmp = results_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    shutil.move(str(tmp), str(results_path))
+    write_text(results_path, json.dumps(data, indent=2))
     return data
 
 
@@ -186,11 +200,23 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published",
                         help="when students see the hidden checks (default after_published); "
                              "the tutorial's visible check is always visible")
-    options.limit_options(parser)
+    parser.add_argument("--try", dest="try_", nargs=2, metavar=("ZIP", "SUBMISSION"),
+                        help="run a built autograder.zip on one submission, as Gradescope would, "
+                             "in a temporary /autograder-like folder, and print its results.json")
+    options.limit_options(parser, memory_default=None)
     args = parser.parse_args(argv)
-    options.limits(parser, args)
+    if args.try_:
+        return try_zip(Path(args.try_[0]), Path(args.try_[1]))
+    # Without --memory-mb, the cap is chosen where the grading runs, to fit the container.
+    requested_memory = args.memory_mb
+    args.memory_mb = Limits().memory_mb if requested_memory is None else requested_memory
+    # The user the student's code runs as is checked where the grading runs, not here.
+    options.limits(parser, args, check_user=False)
+    baked = options.limit_args(args, with_user=True)
+    if requested_memory is not None and "--memory-mb" not in baked:
+        baked += f" --memory-mb {requested_memory}"
     out = build_zip(args.out, hidden_visibility=args.hidden_visibility,
-                    limit_args=options.limit_args(args))
+                    limit_args=baked.strip())
     print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment.")
     print("Students submit engine.py, nn.py and train.py (or a zip of their exercises/ folder).")
     return 0
@@ -201,10 +227,49 @@ def main_run(argv: Sequence[str]) -> int:
                                      description="Used by run_autograder inside Gradescope.")
     parser.add_argument("--root", type=Path, default=Path("/autograder"))
     parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published")
-    options.limit_options(parser)
+    options.limit_options(parser, memory_default=None)
     args = parser.parse_args(argv)
+    args.memory_mb = memory_cap(args.memory_mb)
+    print(f"memory cap of the student's code: {args.memory_mb} MB "
+          f"(container limit: {container_memory_mb() or 'unknown'} MB)")
     data = run(args.root, hidden_visibility=args.hidden_visibility,
                limits=options.limits(parser, args), run_as=args.sandbox_user,
                protections=options.protections(args))
     print(f"score {data['score']} written to {args.root / 'results' / 'results.json'}")
+    return 0
+
+
+def try_zip(archive: Path, submission: Path) -> int:
+    """Unpack `archive` into a temporary /autograder-like folder, put `submission` (a folder, a
+    zip, a notebook or files) in its submission/, run its run_autograder with this Python, and
+    print the results.json it wrote, as Gradescope would read it."""
+    if os.name != "posix" or shutil.which("bash") is None:
+        print("error: --try runs the autograder's bash script: it needs bash (Linux, macOS)",
+              file=sys.stderr)
+        return 2
+    if not zipfile.is_zipfile(archive):
+        print(f"error: {archive} is not a zip file", file=sys.stderr)
+        return 2
+    if not submission.exists():
+        print(f"error: {submission} does not exist", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="micrograd-kit-autograder-") as folder:
+        root = Path(folder)
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(root / "source")
+        shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+        target = root / "submission"
+        if submission.is_dir():
+            shutil.copytree(submission, target)
+        else:
+            target.mkdir()
+            shutil.copy(submission, target / submission.name)
+        env = {**os.environ, "AUTOGRADER_ROOT": str(root), "MICROGRAD_KIT_PYTHON": sys.executable}
+        ran = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=900)
+        print("--- the autograder's log (/autograder/results/stdout: instructors only)")
+        print((ran.stdout + ran.stderr).rstrip())
+        print("--- results/results.json")
+        results = root / "results" / "results.json"
+        print(results.read_text(encoding="utf-8") if results.is_file() else "(none written)")
     return 0

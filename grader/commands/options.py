@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,16 @@ from ..limits import ISOLATIONS, Limits, Protections
 from ..run.sandbox import bwrap_works, choose_user
 
 
-def limit_options(parser: argparse.ArgumentParser) -> None:
+def limit_options(parser: argparse.ArgumentParser, memory_default: int | None = -1) -> None:
+    """The limit options; memory_default=None leaves --memory-mb unset unless given."""
     defaults = Limits()
     parser.add_argument("--check-timeout", type=float, default=defaults.check_timeout,
                         metavar="S",
                         help=f"seconds for one check (default {defaults.check_timeout:g})")
     parser.add_argument("--run-timeout", type=float, default=defaults.run_timeout, metavar="S",
                         help=f"seconds for the whole submission (default {defaults.run_timeout:g})")
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, metavar="N",
+    parser.add_argument("--memory-mb", type=int, metavar="N",
+                        default=defaults.memory_mb if memory_default == -1 else memory_default,
                         help=f"memory cap of the student's process in MB, 0 for none "
                              f"(default {defaults.memory_mb}; Linux and macOS)")
     parser.add_argument("--sandbox-user", default="auto", metavar="NAME",
@@ -32,15 +35,18 @@ def limit_options(parser: argparse.ArgumentParser) -> None:
                              "stop if it cannot run), process (a plain process)")
 
 
-def limits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits:
-    """The limits given, checked now: a bad setting stops the command with its reason."""
+def limits(parser: argparse.ArgumentParser, args: argparse.Namespace,
+           check_user: bool = True) -> Limits:
+    """The limits given, checked now: a bad setting stops the command with its reason.
+    check_user=False: the user is checked where the grading runs (a built autograder)."""
     try:
         made = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
                       memory_mb=args.memory_mb)
     except ValueError as exc:
         parser.error(str(exc))
     try:
-        choose_user(args.sandbox_user)   # a user that does not exist is a bad setting, said now
+        if check_user:
+            choose_user(args.sandbox_user)   # a user that does not exist: said now
     except ValueError as exc:
         parser.error(f"--sandbox-user: {exc}")
     if getattr(args, "isolation", "auto") == "bwrap" and not bwrap_works():
@@ -53,7 +59,7 @@ def protections(args: argparse.Namespace) -> Protections:
     return Protections(isolation=getattr(args, "isolation", "auto"))
 
 
-def limit_args(args: argparse.Namespace) -> str:
+def limit_args(args: argparse.Namespace, with_user: bool = False) -> str:
     """The limit options as given, to pass on to another command line."""
     defaults = Limits()
     parts = []
@@ -63,6 +69,8 @@ def limit_args(args: argparse.Namespace) -> str:
             parts.append(f"--{name.replace('_', '-')} {value:g}")
     if args.isolation != "auto":
         parts.append(f"--isolation {args.isolation}")
+    if with_user and args.sandbox_user not in (None, "auto"):
+        parts.append(f"--sandbox-user {shlex.quote(args.sandbox_user)}")
     return " ".join(parts)
 
 

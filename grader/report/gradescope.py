@@ -6,25 +6,41 @@ from typing import Any
 
 from .. import __version__, steps
 from ..results import CheckResult, GradingResult
-from .text import scoreboard
+from .text import check_details, scoreboard
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
 def _check_output(check: CheckResult) -> str:
-    parts = [check.message] if check.message else []
-    if check.diagnosis:
-        parts.append(f"-> {check.diagnosis}")
-    if check.output:
-        parts.append("your code printed:\n" + check.output)
-    if not parts:
-        parts.append("passed" if check.passed else check.state)
-    return "\n".join(parts)
+    return check_details(check) or ("passed" if check.passed else check.state)
+
+
+def visible_output(result: GradingResult, hidden_visibility: str) -> str:
+    """What every student may read before the hidden checks are shown: the visible checks, no
+    total (Gradescope's own rule: who cannot see a test cannot see the total either)."""
+    when = {"hidden": "your instructor decides",
+            "after_due_date": "after the due date",
+            "after_published": "when your instructor publishes the grades"}[hidden_visibility]
+    shown = sum(1 for s in result.steps for c in s.checks if c.visible)
+    lines = [f"micrograd-kit: {shown} check{'' if shown == 1 else 's'} shown now; the other "
+             f"checks, their points and your total appear {when}.", ""]
+    for step in result.steps:
+        for check in step.checks:
+            if check.visible:
+                mark = "passed" if check.passed else "failed"
+                lines.append(f"{step.id}: {check.title}: {mark}")
+                if not check.passed:
+                    lines.append(_check_output(check))
+    if result.problems:
+        lines += ["", *[f"! {problem}" for problem in result.problems]]
+    return "\n".join(lines) + "\n"
 
 
 def results_json(result: GradingResult, *, hidden_visibility: str = "after_published",
                  seconds: float | None = None) -> dict[str, Any]:
-    """One test per check, numbered step.check; the scoreboard as the output."""
+    """One test per check, numbered step.check. With every check visible, the scoreboard is the
+    output; otherwise the output holds only what may be seen now, and the whole follows the
+    instructor's choice of visibility."""
     tests = []
     # The bonus steps are in the output's scoreboard, not in the tests: Gradescope adds tests up.
     for step in result.core_steps:
@@ -40,12 +56,15 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
                 "tags": [step.id],
                 "visibility": "visible" if check.visible else hidden_visibility,
             })
+    # A grading that could not be done hides nothing: the student sees why at once.
+    everything = hidden_visibility == "visible" or result.status in ("invalid", "error")
     return {
         "score": round(result.score, 2),
         "execution_time": round(result.seconds if seconds is None else seconds, 2),
-        "output": scoreboard(result, colour=False, commands=False),
+        "output": scoreboard(result, colour=False, commands=False) if everything else
+        visible_output(result, hidden_visibility),
         "output_format": "text",
-        "visibility": "visible",
+        "visibility": "visible" if everything else hidden_visibility,
         "stdout_visibility": "hidden",
         "extra_data": {"grader": f"micrograd-kit {result.grader_version or __version__}"},
         "tests": tests,

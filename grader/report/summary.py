@@ -77,11 +77,17 @@ def class_summary(results: Sequence[GradingResult], *, skipped: int = 0,
         named.update(seen_named)
     if failed:
         lines += ["", "Checks failed most often (students):"]
-        for (number, title), count in failed.most_common(top):
+        def check_order(item: tuple[tuple[str, str], int]) -> tuple[int, int, int]:
+            (number, _), count = item
+            step_id, _, index = number.partition(".")
+            order = steps.STEP_IDS.index(step_id) if step_id in steps.STEP_IDS else 99
+            return -count, order, int(index) if index.isdigit() else 0
+        # Ties in the order of the course, so that the same class gives the same summary.
+        for (number, title), count in sorted(failed.items(), key=check_order)[:top]:
             lines.append(f"  {count:>4}  {number:<14} {title}")
     if named:
         lines += ["", "Mistakes named most often (students):"]
-        for text, count in named.most_common(top):
+        for text, count in sorted(named.items(), key=lambda item: (-item[1], item[0]))[:top]:
             lines.append(f"  {count:>4}  {text}")
     lines.append("")
     lines.append(f"Graded in {seconds:.1f} s.")

@@ -243,3 +243,14 @@ def _finish(lines: list[str], result: GradingResult) -> str:
     """The lines as text, ending with which grader gave the grade (for a regrade request)."""
     text = "\n".join(line.rstrip() for line in lines).rstrip()
     return f"{text}\n\ngraded by micrograd-kit {result.grader_version or __version__}\n"
+
+
+def check_details(check: CheckResult) -> str:
+    """One check in full for a platform's test entry: what it did and got, the mistake it names,
+    what the student's code printed."""
+    parts = [check.message] if check.message else []
+    if check.diagnosis:
+        parts.append(f"-> {check.diagnosis}")
+    if check.output:
+        parts.append("your code printed:\n" + check.output)
+    return "\n".join(parts)

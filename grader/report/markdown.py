@@ -1,0 +1,52 @@
+"""The feedback to send a student: one Markdown page, the scoreboard first, then every failing
+check with what it built, what came out and the mistake it names, then the hints of the steps
+still to do."""
+
+from __future__ import annotations
+
+import re
+
+from .. import __version__, steps
+from ..results import GradingResult
+from .text import count_text, scoreboard
+
+
+def _fenced(text: str) -> str:
+    # Text from a submission may hold backticks: a fence longer than any run of them.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def feedback(result: GradingResult, student: str | None = None) -> str:
+    name = student or result.submission
+    lines = [f"# micrograd-kit: feedback for {name}", "",
+             f"**{result.score:g}/{result.max_score:g}** points"
+             + (f", and {result.bonus_score:g}/{result.bonus_max:g} bonus points"
+                if result.bonus_max else "") + ".", ""]
+    lines += [_fenced(scoreboard(result, colour=False, commands=False)), ""]
+    to_do = [s for s in result.steps if not s.passed]
+    for step in (s for s in to_do if s.state != "not started"):
+        failing = [c for c in step.checks if not c.passed and c.weight > 0]
+        if not failing:
+            continue
+        lines += [f"## {step.id}: {step.title}", "",
+                  f"{step.state}, {step.points:g}/{step.max_points:g} points "
+                  f"({count_text(step.checks)}).", ""]
+        for check in failing:
+            lines.append(f"### {check.number}: {check.title}")
+            lines.append("")
+            if check.message:
+                lines += [_fenced(check.message), ""]
+            if check.diagnosis:
+                lines += [f"**The mistake:** {check.diagnosis}", ""]
+            if check.output:
+                lines += ["Your code printed:", "", _fenced(check.output), ""]
+    hinted = [s for s in to_do if steps.get(s.id).hint]
+    if hinted:
+        lines += ["## Hints", ""]
+        for step in hinted:
+            lines += [f"- **{step.id}**: {steps.get(step.id).hint}"]
+        lines.append("")
+    lines.append(f"_Graded by micrograd-kit {result.grader_version or __version__}._")
+    return "\n".join(lines) + "\n"
