@@ -398,3 +398,38 @@ def test_the_json_says_which_protections_were_active(shield, tmp_path):
     assert shields["boundary"] == expected
     assert shields["cleanup"] in ("namespace", "process tree", "process group", "off")
 
+
+
+# ------------------------------------------------------------------------- a worker that stops reading
+STOPS_READING = '''
+import os as _os, signal as _signal, threading as _threading, time as _time
+
+def _stop_later():
+    _time.sleep(0.3)
+    _os.kill(_os.getpid(), _signal.SIGSTOP)    # alive, holding its stdin, reading nothing
+
+_threading.Thread(target=_stop_later, daemon=True).start()
+'''
+
+
+@pytest.mark.skipif(not LINUX, reason="stops the worker with SIGSTOP")
+def test_a_worker_that_stops_reading_times_out_instead_of_blocking_the_grader(tmp_path):
+    folder = copy_tree(SOLUTIONS, tmp_path / "sub")
+    engine = folder / "engine.py"
+    engine.write_text(STOPS_READING + engine.read_text())
+    sandbox = Sandbox(folder, FAST, protections=Protections(admission=False, guard=False,
+                                                            isolation="process"))
+    finished: list = []
+    try:
+        assert sandbox.request("load", names=["engine"]).ok
+        time.sleep(1.0)
+        # More than a pipe holds: with a blocking write this request would wait for ever.
+        thread = threading.Thread(target=lambda: finished.append(
+            sandbox.request("load", timeout=1.0, names=["engine"], padding="x" * (1 << 20))),
+            daemon=True)
+        thread.start()
+        thread.join(timeout=20)
+        assert finished and finished[0].error and finished[0].error["kind"] == "timeout"
+        assert sandbox.request("load", names=["engine"]).ok      # a fresh worker takes over
+    finally:
+        sandbox.close()

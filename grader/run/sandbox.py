@@ -11,8 +11,9 @@ guarantees):
    bubblewrap, else its process tree (the grading process becomes a child subreaper, so a
    double fork or a new session cannot leave it), else its process group.
 
-Nothing here reads a thread-owning pipe on POSIX: the worker's two pipes are read with a selector
-in the calling thread, so no reader outlives its worker.
+Nothing here blocks on a pipe on POSIX: the worker's two output pipes are read with a selector in
+the calling thread and requests are written without blocking, against the check's deadline, so no
+reader outlives its worker and no worker (or process it left holding its stdin) stalls the grader.
 """
 
 from __future__ import annotations
@@ -454,7 +455,8 @@ class _Pipes:
     threads that end when the pipes close (Windows, where select() cannot wait on pipes)."""
 
     def __init__(self, proc: subprocess.Popen[bytes], output: _Output) -> None:
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self.requests = proc.stdin
         self.answers = proc.stdout
         self.errors = proc.stderr
         self.output = output
@@ -467,6 +469,7 @@ class _Pipes:
         self.lock = threading.Lock()
         if os.name == "posix":
             self.selector = selectors.DefaultSelector()
+            os.set_blocking(self.requests.fileno(), False)
             for stream in (self.answers, self.errors):
                 os.set_blocking(stream.fileno(), False)
                 self.selector.register(stream, selectors.EVENT_READ)
@@ -525,6 +528,38 @@ class _Pipes:
                     self._out(chunk)
                 else:
                     self.selector.unregister(self.errors)
+
+    def send(self, data: bytes, deadline: float) -> str | None:
+        """Write one request; "timeout" when it is not taken by `deadline`, else None.
+
+        Never a blocking write: a worker that stops reading, or a process it left behind
+        holding its stdin while the worker is gone, would block the grader for good, and
+        with it everything that process writes to the pipes the grader then never reads."""
+        if self.selector is None:                # pragma: no cover (Windows)
+            try:
+                self.requests.write(data)
+                self.requests.flush()
+            except OSError:
+                pass
+            return None
+        fd = self.requests.fileno()
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                return None          # the worker is gone; the read that follows says how
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            self.poll(0)             # keep its output flowing while it takes the request
+            with selectors.DefaultSelector() as writable:
+                writable.register(fd, selectors.EVENT_WRITE)
+                writable.select(min(left, 0.05))
+        return None
 
     def next_line(self, deadline: float) -> bytes | None | str:
         """The next answer line; None at end of file; "timeout" or "overflow"."""
@@ -768,12 +803,9 @@ class Sandbox:
         _LIVE_WORKERS.add(self._proc.pid)
         self._output = _Output(self.limits.output_kb * 1024, self._keys.marker_bytes)
         self._pipes = _Pipes(self._proc, self._output)
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.write(protocol.handshake(self._keys, **self._settings()))
-            self._proc.stdin.flush()
-        except OSError:
-            pass
+        # A handshake not taken in time shows as a worker that never gets ready.
+        self._pipes.send(protocol.handshake(self._keys, **self._settings()),
+                         self._started_at + START_TIMEOUT)
         self._ready = False
 
     def _await_ready(self) -> dict[str, Any] | None:
@@ -933,18 +965,15 @@ class Sandbox:
             failed = None
         if failed is not None:
             return Outcome(error=failed, seconds=time.monotonic() - began)
-        assert self._proc is not None and self._proc.stdin is not None
-        assert self._pipes is not None
+        assert self._proc is not None and self._pipes is not None
         self._next_id += 1
         ident = self._next_id
         markers_before = self._output.markers
         began = time.monotonic()
-        try:
-            self._proc.stdin.write(protocol.request(ident, task, args))
-            self._proc.stdin.flush()
-        except OSError:
-            pass  # the worker is gone; the read below reports how it ended
-        line = self._pipes.next_line(began + wait)
+        # A worker that is gone shows in the read below; one that never takes the request
+        # times out like one that never answers it.
+        line = (self._pipes.send(protocol.request(ident, task, args), began + wait)
+                or self._pipes.next_line(began + wait))
         seconds = time.monotonic() - began
         if line == "timeout":
             output = self._output.take()
