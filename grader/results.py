@@ -64,6 +64,16 @@ class GradingResult:
     def step(self, step_id: str) -> StepResult:
         return next(s for s in self.steps if s.id == step_id)
 
+    def step_earned(self, step_id: str) -> bool:
+        """Whether a step counts as done where steps are recorded all or nothing (`--step`'s
+        exit status, GitHub Classroom): all its points, or all its own checks passed and every
+        failing one an end-to-end run that fails because of another step, whose own failure
+        is charged there. (A step that is only an end-to-end run has no work of its own.)"""
+        step = self.step(step_id)
+        own = [c for c in step.checks if not c.end_to_end]
+        return step.passed or (bool(own) and all(c.passed for c in own) and all(
+            c.passed or c.blocked_by not in (None, step_id) for c in step.checks))
+
     @property
     def core_steps(self) -> list[StepResult]:
         return [s for s in self.steps if s.id in CORE_IDS]

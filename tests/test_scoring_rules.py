@@ -106,3 +106,21 @@ def test_text_from_a_submission_loses_its_control_characters():
     result = scoring.grade(facts(label="ex\x1b[2J"), [record("add", 1, False,
                                                             message="bad\x1b[31m red")], {})
     assert "\x1b" not in result.submission and "\x1b" not in result.step("add").checks[0].message
+
+
+def test_a_step_losing_only_an_end_to_end_run_to_another_step_counts_as_earned():
+    own = record("training", 1, True, weight=3)
+    blamed = record("training", 2, False, end_to_end=True, blocked_by="mul")
+    result = scoring.grade(facts(), [own, blamed, record("mul", 1, False)], {})
+    assert result.step("training").state == "partly passed"     # the points are still lost...
+    assert result.step_earned("training")                        # ...but charged to mul
+    assert not result.step_earned("mul")
+    for unexplained in (record("training", 2, False, end_to_end=True),
+                        record("training", 2, False, end_to_end=True, blocked_by="training"),
+                        record("training", 2, False, blocked_by="mul")):
+        assert not scoring.grade(facts(), [own, unexplained], {}).step_earned("training")
+    nothing = scoring.grade(facts(), [], {})
+    assert not nothing.step_earned("training")
+    only_a_run = scoring.grade(facts(), [record("classifier", 1, False, end_to_end=True,
+                                                blocked_by="softmax")], {})
+    assert not only_a_run.step_earned("classifier")

@@ -40,7 +40,8 @@ def parser(commands: str = "") -> argparse.ArgumentParser:
                       help="grade the kit's reference solutions/")
     made.add_argument("--step", choices=steps.STEP_IDS, action="append",
                       help="grade only this step (repeatable); exit status 0 only when it "
-                           "earned all its points")
+                           "earned all its points (bar an end-to-end run that fails because "
+                           "of another step, which that step is charged for)")
     made.add_argument("--json", action="store_true",
                       help="print one JSON document (format in the README) instead of text")
     made.add_argument("--watch", action="store_true",
@@ -70,7 +71,7 @@ def main(argv: Sequence[str], commands: str = "") -> int:
         write_json(result)
     else:
         sys.stdout.write(scoreboard(result, colour=use_colour(sys.stdout)))
-    if args.step and any(not result.step(s).passed for s in args.step):
+    if args.step and any(not result.step_earned(s) for s in args.step):
         return 1
     if args.min_score is not None and result.score < args.min_score:
         return 1

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import KIT_ROOT, is_checkout, steps
+from . import classroom
 BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
 
 QUICK_START = """## Quick start
@@ -38,9 +39,12 @@ def _ignore(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n in ("__pycache__", ".pytest_cache") or n.endswith(".pyc")]
 
 
-def build_release(out: Path, kit_root: Path = KIT_ROOT) -> list[Path]:
-    """Write the student copy into `out` (which must not exist or be empty); list its files."""
+def build_release(out: Path, kit_root: Path = KIT_ROOT,
+                  grader_from: str | None = None) -> list[Path]:
+    """Write the student copy into `out` (which must not exist or be empty); list its files.
+    With `grader_from`, also the GitHub Classroom workflow that installs the grader from it."""
     out = Path(out)
+    workflow = classroom.workflow(grader_from) if grader_from is not None else None
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} is not empty: choose a new folder for the release")
     out.mkdir(parents=True, exist_ok=True)
@@ -56,6 +60,9 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT) -> list[Path]:
     (out / "README.md").write_text(student_readme(readme), encoding="utf-8")
     (out / ".gitignore").write_text("__pycache__/\n*.pyc\n*.egg-info/\n.venv/\n",
                                     encoding="utf-8")
+    if workflow is not None:
+        (out / classroom.WORKFLOW_PATH).parent.mkdir(parents=True)
+        (out / classroom.WORKFLOW_PATH).write_text(workflow, encoding="utf-8")
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
@@ -65,15 +72,31 @@ def main(argv: Sequence[str]) -> int:
         description="Write the student copy of the kit: exercises/, grader/, pyproject.toml and a "
                     "student README; nothing of solutions/ or tests/.")
     parser.add_argument("out", type=Path, help="a new (or empty) folder")
+    parser.add_argument("--grader-from", metavar="SPEC",
+                        help="also write .github/workflows/classroom.yml for GitHub Classroom, "
+                             "which installs the grader with `pip install SPEC` (a URL GitHub's "
+                             "runner can download, e.g. git+https://github.com/YOU/micrograd-kit"
+                             "@v1) and records each step's points")
     args = parser.parse_args(argv)
+    if args.grader_from is not None:
+        try:
+            classroom.check_source(args.grader_from)
+        except ValueError as error:
+            parser.error(str(error))
     if not is_checkout():
         parser.error("release needs a checkout of the kit, with solutions/ beside grader/: "
                      "this grader is " + ("already a student copy" if
                                           (KIT_ROOT / "exercises").is_dir() else
                                           "an installed package"))
-    files = build_release(args.out)
+    try:
+        files = build_release(args.out, grader_from=args.grader_from)
+    except ValueError as error:
+        parser.error(str(error))
     print(f"wrote {len(files)} files to {args.out}:")
     for path in files:
-        print(f"  {path.relative_to(args.out)}")
+        print(f"  {path.relative_to(args.out).as_posix()}")
     print(f"Students run, in {args.out}: python -m pip install -e . && python -m grader")
+    if args.grader_from is not None:
+        print(f"GitHub Classroom: {classroom.WORKFLOW_PATH} grades each push with the grader "
+              f"from {args.grader_from}; make {args.out} the assignment's template repository.")
     return 0

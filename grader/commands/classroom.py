@@ -1,0 +1,113 @@
+"""The GitHub Classroom workflow a release ships: one points-carrying grading step per kit step."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .. import steps
+
+WORKFLOW_PATH = ".github/workflows/classroom.yml"
+
+# Where the runner installs the instructor's grader: a folder the job creates as root, so the
+# grading never imports the grader/ inside the student's own repository.
+VENV = "/opt/micrograd-grader"
+# A single-quoted shell word and a YAML scalar, safe from GitHub's `${{ }}` expressions.
+_SOURCE = re.compile(r"[A-Za-z0-9._~:/@+=#%,!?&\[\]-]+")
+
+
+def check_source(spec: str) -> str:
+    """`spec` as pip will read it on GitHub's runner; ValueError when it cannot work there."""
+    if not _SOURCE.fullmatch(spec):
+        raise ValueError(f"--grader-from {spec!r}: give one pip requirement or URL, without "
+                         "spaces, quotes, backslashes or $")
+    if spec.startswith(("/", ".", "~", "file:")) or re.match(r"[A-Za-z]:[\\/]", spec):
+        raise ValueError(f"--grader-from {spec!r} is a path on this machine, which GitHub's "
+                         "runner does not have: give a URL it can download, such as "
+                         "git+https://github.com/YOU/micrograd-kit@v1 or a wheel's https:// "
+                         "address")
+    return spec
+
+
+def _q(text: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(text)
+
+
+def _grade(extra: str) -> str:
+    # From an empty folder, with -I: neither the repository nor the current folder is on
+    # sys.path, so `-m grader` is the instructor's copy.
+    return (f'cd "$(mktemp -d)" && sudo {VENV}/bin/python -I -m grader '
+            f'"${{{{ github.workspace }}}}/exercises"{extra}')
+
+
+def workflow(grader_from: str) -> str:
+    """The workflow's YAML text (written by hand: every string quoted, no YAML library)."""
+    spec = check_source(grader_from)
+    install = "\n".join([
+        "sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "
+        "bubblewrap || echo '::warning::bubblewrap did not install: grading without the "
+        "operating-system boundary'",
+        f'sudo "$(command -v python)" -m venv {VENV}',
+        f"sudo {VENV}/bin/python -m pip install --quiet '{spec}' || "
+        f"{{ echo '::error::could not install the grader from {spec}: tell your "
+        "instructor'; exit 1; }",
+        f"{VENV}/bin/python -I -m grader --version",
+    ])
+    lines = [
+        "# GitHub Classroom autograding for micrograd-kit, written by `python -m grader release",
+        "# --grader-from`. Each step of the kit is one grading step worth its points (all or",
+        "# nothing: Classroom records no partial credit); the Scoreboard step prints the full",
+        "# feedback. The grader is installed from the instructor's source, never taken from this",
+        "# repository.",
+        "name: Autograding Tests",
+        '"on": [push, workflow_dispatch, repository_dispatch]',
+        "permissions:",
+        "  checks: write",
+        "  actions: read",
+        "  contents: read",
+        "jobs:",
+        "  run-autograding-tests:",
+        "    runs-on: ubuntu-latest",
+        "    if: github.actor != 'github-classroom[bot]'",
+        "    steps:",
+        "      - name: Checkout code",
+        "        uses: actions/checkout@v4",
+        "      - uses: actions/setup-python@v5",
+        "        with:",
+        "          python-version: \"3.12\"",
+        "      - name: Install the course's grader",
+        "        run: |",
+        *[f"          {line}" for line in install.splitlines()],
+        "      - name: Scoreboard",
+        "        continue-on-error: true       # the points below are recorded whatever happens",
+        f"        run: {_q(_grade(''))}",
+    ]
+    runners: list[str] = []
+    for step in steps.STEPS:
+        assert step.id.isalnum(), step.id     # the reporter takes alphanumeric ids only
+        if step.bonus and not any(steps.get(r).bonus for r in runners):
+            lines += ["      # Bonus steps: delete them (and their ids from `runners` below) to",
+                      "      # leave the bonus out of Classroom's total."]
+        runners.append(step.id)
+        label = f"{step.id}: {step.title}" + (" (bonus)" if step.bonus else "")
+        lines += [
+            f"      - name: {_q(label)}",
+            f"        id: {step.id}",
+            "        uses: classroom-resources/autograding-command-grader@v1",
+            "        with:",
+            f"          test-name: {_q(label)}",
+            f"          command: {_q(_grade(f' --step {step.id}'))}",
+            "          timeout: 3",
+            f"          max-score: {step.points}",
+        ]
+    lines += [
+        "      - name: Autograding Reporter",
+        "        uses: classroom-resources/autograding-grading-reporter@v1",
+        "        env:",
+        *[f"          {r.upper()}_RESULTS: \"${{{{ steps.{r}.outputs.result }}}}\""
+          for r in runners],
+        "        with:",
+        f"          runners: {','.join(runners)}",
+    ]
+    return "\n".join(lines) + "\n"

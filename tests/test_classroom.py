@@ -1,0 +1,179 @@
+"""The GitHub Classroom workflow a release ships: its shape as GitHub and Classroom's actions read
+it, and its commands run as the command grader runs them (a shell, PATH and HOME only, the
+repository checked out as the workspace), with the grader installed the way the workflow does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader import __version__, steps
+from grader.commands.classroom import VENV, WORKFLOW_PATH, check_source, workflow
+from conftest import EXERCISES, ROOT, SOLUTIONS, copy_tree, fixture_submission
+
+SOURCE = "git+https://github.com/course/micrograd-kit@v0.2.0"
+GRADER = "classroom-resources/autograding-command-grader@v1"
+REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+
+
+def _steps(text: str) -> list[dict]:
+    document = yaml.safe_load(text)
+    (job,) = document["jobs"].values()
+    return job["steps"]
+
+
+def test_one_command_grader_per_kit_step_with_its_points_and_a_reporter_for_all():
+    document = yaml.safe_load(workflow(SOURCE))
+    assert set(document["on"]) >= {"push", "workflow_dispatch"}
+    assert document["permissions"]["checks"] == "write"
+    job_steps = _steps(workflow(SOURCE))
+    graders = [s for s in job_steps if s.get("uses") == GRADER]
+    assert [s["id"] for s in graders] == list(steps.STEP_IDS)
+    for step, kit_step in zip(graders, steps.STEPS):
+        assert step["with"]["max-score"] == kit_step.points
+        assert step["with"]["test-name"].startswith(f"{kit_step.id}: ")
+        assert step["with"]["command"].endswith(f"--step {kit_step.id}")
+    reporter = job_steps[-1]
+    assert reporter["uses"] == REPORTER
+    runners = reporter["with"]["runners"].split(",")
+    assert runners == list(steps.STEP_IDS) and all(r.isalnum() for r in runners)
+    assert reporter["env"] == {f"{r.upper()}_RESULTS": f"${{{{ steps.{r}.outputs.result }}}}"
+                               for r in runners}
+    assert sum(s["with"]["max-score"] for s in graders) == \
+        steps.TOTAL_POINTS + sum(s.points for s in steps.STEPS if s.bonus)
+
+
+def test_the_grader_comes_from_the_instructors_source_never_from_the_repository():
+    job_steps = _steps(workflow(SOURCE))
+    install = next(s for s in job_steps if s.get("name") == "Install the course's grader")
+    assert f"pip install --quiet '{SOURCE}'" in install["run"]
+    for step in job_steps:
+        command = step.get("run") or step.get("with", {}).get("command", "")
+        if "/exercises" in command:            # every step that grades
+            assert f"{VENV}/bin/python -I -m grader" in command
+            assert command.startswith('cd "$(mktemp -d)"')
+
+
+@pytest.mark.parametrize("spec", ["/home/me/micrograd-kit", "./kit", "~/kit", "file:///k",
+                                  "C:\\kit", "a b", "x'y", "${{ secrets.TOKEN }}", "kit;rm",
+                                  "$(id)", ""])
+def test_a_source_the_runner_cannot_use_or_that_could_inject_is_refused(spec):
+    with pytest.raises(ValueError):
+        check_source(spec)
+
+
+@pytest.mark.parametrize("spec", [SOURCE, "micrograd-kit==0.2.0",
+                                  "https://example.edu/micrograd_kit-0.2.0-py3-none-any.whl"])
+def test_urls_and_requirements_are_accepted(spec):
+    assert check_source(spec) == spec
+
+
+def test_release_writes_the_workflow_only_when_told_where_the_grader_comes_from(tmp_path):
+    made = subprocess.run([sys.executable, "-m", "grader", "release", str(tmp_path / "with"),
+                           "--grader-from", SOURCE], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "with" / WORKFLOW_PATH).read_text(encoding="utf-8") == workflow(SOURCE)
+    assert "GitHub Classroom" in made.stdout
+    plain = subprocess.run([sys.executable, "-m", "grader", "release", str(tmp_path / "plain")],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0 and not (tmp_path / "plain" / ".github").exists()
+    refused = subprocess.run([sys.executable, "-m", "grader", "release", str(tmp_path / "no"),
+                              "--grader-from", str(ROOT)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode == 2 and "runner" in refused.stderr
+    assert not (tmp_path / "no").exists()
+
+
+# ------------------------------------------------------------------ running the workflow's commands
+def _shell(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", command], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    """The workflow's install step, run as written (bar apt and sudo) with the kit's own wheel
+    as the source: returns a function that runs one workflow command in a workspace."""
+    if shutil.which("bash") is None:
+        pytest.skip("no bash here")
+    top = tmp_path_factory.mktemp("runner")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                            str(top / "wheel"), str(ROOT)], capture_output=True, text=True,
+                           timeout=600)
+    if built.returncode != 0 and "No matching distribution" in built.stderr:
+        pytest.skip("setuptools could not be fetched to build the wheel (no package index)")
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((top / "wheel").glob("*.whl"))
+    (top / "bin").mkdir()
+    (top / "bin" / "python").symlink_to(sys.executable)
+    # What the command grader passes on: PATH and HOME, nothing else.
+    env = {"PATH": f"{top / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(top)}
+    venv_dir = str(top / "opt")
+
+    def local(command: str) -> str:
+        for old, new in (("sudo ", ""), (VENV, venv_dir)):
+            command = command.replace(old, new)
+        return command
+
+    install = next(s for s in _steps(workflow(SOURCE))
+                   if s.get("name") == "Install the course's grader")["run"]
+    script = "\n".join(local(line) for line in install.splitlines() if "apt-get" not in line)
+    done = _shell(script.replace(SOURCE, str(wheel)), env, top)
+    if done.returncode != 0 and "No matching distribution" in done.stdout + done.stderr:
+        pytest.skip("the package index cannot be reached for the grader's dependencies")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.strip().endswith(f"micrograd-kit {__version__}")
+
+    def run(command: str, workspace: Path) -> subprocess.CompletedProcess[str]:
+        command = local(command).replace("${{ github.workspace }}", str(workspace))
+        assert "sudo" not in command and "${{" not in command
+        return _shell(command, env, workspace)
+    return run
+
+
+def _commands() -> dict[str, str]:
+    return {s["id"]: s["with"]["command"] for s in _steps(workflow(SOURCE))
+            if s.get("uses") == GRADER}
+
+
+def _passed(run, workspace: Path) -> dict[str, bool]:
+    return {step: run(command, workspace).returncode == 0
+            for step, command in _commands().items()}
+
+
+def test_the_solutions_earn_every_steps_points(runner, tmp_path):
+    copy_tree(SOLUTIONS, tmp_path / "exercises", steps.ALL_FILES)
+    assert _passed(runner, tmp_path) == {step: True for step in steps.STEP_IDS}
+
+
+def test_a_grader_planted_in_the_repository_changes_nothing(runner, tmp_path):
+    copy_tree(EXERCISES, tmp_path / "exercises", steps.ALL_FILES)
+    fake = tmp_path / "grader"                       # "every step passes"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text("raise SystemExit(0)\n")
+    (tmp_path / "exercises" / "grader").mkdir()
+    shutil.copy(fake / "__main__.py", tmp_path / "exercises" / "grader" / "__main__.py")
+    (tmp_path / "exercises" / "grader" / "__init__.py").write_text("")
+    assert _passed(runner, tmp_path) == {step: False for step in steps.STEP_IDS}
+
+
+def test_one_mistake_costs_its_own_step_only(runner, tmp_path):
+    fixture_submission("mul_half_swapped", tmp_path / "exercises")
+    passed = _passed(runner, tmp_path)
+    core = {step: passed[step] for step in steps.CORE_IDS}
+    assert core == {step: step != "mul" for step in steps.CORE_IDS}
+
+
+def test_the_scoreboard_step_prints_the_whole_scoreboard(runner, tmp_path):
+    copy_tree(SOLUTIONS, tmp_path / "exercises")
+    scoreboard = next(s for s in _steps(workflow(SOURCE)) if s.get("name") == "Scoreboard")
+    shown = runner(scoreboard["run"], tmp_path)
+    assert shown.returncode == 0 and "100/100" in shown.stdout, shown.stdout[-2000:]
