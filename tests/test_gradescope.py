@@ -49,14 +49,16 @@ def validate(data: dict) -> None:
             assert isinstance(value, TEST_KEYS[key]) and not isinstance(value, bool), key
         assert test["status"] in ("passed", "failed")
         assert test["visibility"] in VISIBILITIES
-        assert 0 <= test["score"] <= test["max_score"] + 1e-9
-        assert (test["status"] == "passed") == (test["score"] == test["max_score"]) or \
-            test["max_score"] == 0
+        assert ("score" in test) == ("max_score" in test)       # both, or neither (no points)
+        if "score" in test:
+            assert 0 <= test["score"] <= test["max_score"] + 1e-9
+            assert (test["status"] == "passed") == (test["score"] == test["max_score"]) or \
+                test["max_score"] == 0
         step, check = test["number"].split(".")
         assert step.isdigit() and check.isdigit() and test["number"] not in numbers
         numbers.add(test["number"])
     if data.get("tests") and "score" in data:
-        assert abs(sum(t["score"] for t in data["tests"]) - data["score"]) < 0.05
+        assert abs(sum(t.get("score", 0) for t in data["tests"]) - data["score"]) < 0.05
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,7 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root(autograder_zip):
 def test_a_correct_submission_scores_100_with_one_test_per_check(autograder_zip, tmp_path):
     data = simulate(autograder_zip, tmp_path / "autograder", lambda s: copy_tree(SOLUTIONS, s))
     assert data["score"] == 100
-    assert all(t["status"] == "passed" for t in data["tests"])
+    assert all(t["status"] == "passed" for t in data["tests"] if "score" in t)
     # The instructor's log says which protections the grading had.
     log = (tmp_path / "autograder" / "results" / "stdout").read_text()
     assert "protections: admission, run-time guard" in log
@@ -114,7 +116,12 @@ def test_a_correct_submission_scores_100_with_one_test_per_check(autograder_zip,
     assert not any(step in data["output"] for step in ("mul:", "tanh:", "training:"))
     assert "100/100" in log
     assert data["tests"][0]["number"] == "1.1"
-    assert {t["tags"][0] for t in data["tests"]} == set(steps.CORE_IDS)   # bonus: in output
+    assert {t["tags"][0] for t in data["tests"] if "score" in t} == set(steps.CORE_IDS)
+    # The bonus's checks come with the others, without points: the 100 stay the 100.
+    bonus = [t for t in data["tests"] if "score" not in t]
+    assert bonus and all(t["tags"][-1] == "bonus" and t["name"].startswith("bonus ")
+                         and t["visibility"] == "after_published" for t in bonus)
+    assert {t["tags"][0] for t in bonus} == {s.id for s in steps.STEPS if s.bonus}
 
 
 @pytest.mark.skipif(not POSIX, reason="run_autograder is a bash script, as on Gradescope")

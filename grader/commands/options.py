@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import KIT_ROOT, is_checkout
-from ..limits import ISOLATIONS, Limits, Protections
+from ..limits import DEFAULT_CONTAINER_MB, ISOLATIONS, Limits, Protections
 from ..run.sandbox import bwrap_works, choose_user
 
 
@@ -22,8 +22,12 @@ def limit_options(parser: argparse.ArgumentParser, memory_default: int | None = 
                         help=f"seconds for the whole submission (default {defaults.run_timeout:g})")
     parser.add_argument("--memory-mb", type=int, metavar="N",
                         default=defaults.memory_mb if memory_default == -1 else memory_default,
-                        help=f"memory cap of the student's process in MB, 0 for none "
-                             f"(default {defaults.memory_mb}; Linux and macOS)")
+                        help="memory cap of the student's process in MB, 0 for none "
+                             + (f"(default {defaults.memory_mb}; Linux and macOS)"
+                                if memory_default == -1 else
+                                f"(default: what fits in the grading container beside the "
+                                f"grader, at most {defaults.memory_mb}, {DEFAULT_CONTAINER_MB} "
+                                f"when its limit cannot be read; Linux and macOS)"))
     parser.add_argument("--sandbox-user", default="auto", metavar="NAME",
                         help="when run as root: the unprivileged user for the student's code "
                              "(default: under bubblewrap micrograd-student if it exists, else "

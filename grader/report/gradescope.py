@@ -1,4 +1,4 @@
-"""The Gradescope view of a result: results.json, one test per check of the 100 points."""
+"""The Gradescope view of a result: results.json, one test per check (the bonus's without points)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,11 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
     """One test per check, numbered step.check. With every check visible, the scoreboard is the
     output; otherwise the output holds only what may be seen now, and the whole follows the
     instructor's choice of visibility."""
-    tests = []
-    # The bonus steps are in the output's scoreboard, not in the tests: Gradescope adds tests up.
-    for step in result.core_steps:
+    tests: list[dict[str, Any]] = []
+    for step in result.core_steps + result.bonus_steps:
         n = steps.STEP_IDS.index(step.id) + 1
         for k, check in enumerate(step.checks, start=1):
-            tests.append({
+            test: dict[str, Any] = {
                 "name": f"{step.id}: {check.title}",
                 "number": f"{n}.{k}",
                 "score": round(check.points, 4),
@@ -55,7 +54,16 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
                 "output": _check_output(check),
                 "tags": [step.id],
                 "visibility": "visible" if check.visible else hidden_visibility,
-            })
+            }
+            if step.id not in steps.CORE_IDS:
+                # No score fields: the bonus stays apart from the 100 points Gradescope
+                # shows, and its feedback arrives with the rest when the checks are shown.
+                del test["score"], test["max_score"]
+                test["name"] = f"bonus {test['name']}"
+                test["tags"].append("bonus")
+                test["output"] = (f"bonus, apart from the 100 points: {check.points:g} of "
+                                  f"{check.max_points:g}\n" + test["output"])
+            tests.append(test)
     # A grading that could not be done hides nothing: the student sees why at once.
     everything = hidden_visibility == "visible" or result.status in ("invalid", "error")
     return {
