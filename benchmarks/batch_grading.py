@@ -33,7 +33,7 @@ def kinds():
 def build(folder: Path, count: int) -> dict:
     bugs, hostile = kinds()
     # 40% correct (a quarter of them with the bonus extensions.py, whose classifier check trains
-    # for about 3 s), 45% one bug, 15% hostile or broken.
+    # a network), 45% one bug, 15% hostile or broken.
     plan = {"correct": round(count * 0.40), "hostile": round(count * 0.15)}
     plan["buggy"] = count - plan["correct"] - plan["hostile"]
     n = itertools.count()

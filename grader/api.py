@@ -86,7 +86,7 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
         # Something (the submission, through a same-user worker) edited the grader mid-run.
         # A planted bytecode file would run in every later grading: the caches go.
         integrity.drop_bytecode()
-        integrity.remove_added_startup_files(before)
+        integrity.remove_added_files(before)
         return scoring.failed(facts.label, f"the grader's own files changed while this "
                                            f"submission was graded ({', '.join(changed[:3])}): "
                                            f"the result cannot be trusted and is 0", settings,

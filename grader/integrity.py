@@ -58,6 +58,9 @@ def digest(bytecode: bool = True) -> dict[str, str]:
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
                 found[name] = "link:" + os.readlink(path)
+            elif not stat.S_ISREG(info.st_mode):
+                # A FIFO or a device is never opened: reading one could wait for ever.
+                found[name] = f"special:{stat.S_IFMT(info.st_mode):o}"
             else:
                 found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
@@ -78,13 +81,15 @@ def drop_bytecode() -> None:
             shutil.rmtree(Path(folder) / name, ignore_errors=True)
 
 
-def remove_added_startup_files(before: dict[str, str]) -> list[str]:
-    """Delete start-up files that appeared since `before` (planted during a grading)."""
+def remove_added_files(before: dict[str, str]) -> list[str]:
+    """Delete the grader's files and start-up files that appeared since `before`: planted
+    during a grading (the grader writes none), they would otherwise stay for the next one."""
     removed = []
     for name in digest(bytecode=False):
-        if name.startswith("startup:") and name not in before:
+        if name not in before:
+            path = Path(name[len("startup:"):]) if name.startswith("startup:") else GRADER / name
             try:
-                os.remove(name[len("startup:"):])
+                os.remove(path)
                 removed.append(name)
             except OSError:
                 pass

@@ -62,6 +62,7 @@ def test_the_grader_comes_from_the_instructors_source_never_from_the_repository(
 
 @pytest.mark.parametrize("spec", ["/home/me/micrograd-kit", "./kit", "~/kit", "file:///k",
                                   "C:\\kit", "a b", "x'y", "${{ secrets.TOKEN }}", "kit;rm",
+                                  "git+ssh://git@github.com/YOU/micrograd-kit",
                                   "$(id)", ""])
 def test_a_source_the_runner_cannot_use_or_that_could_inject_is_refused(spec):
     with pytest.raises(ValueError):

@@ -178,3 +178,16 @@ def test_report_shows_a_saved_result_again_as_it_was_graded(tmp_path):
         refused = run("report", str(bad))
         assert refused.returncode == 2 and "cannot be read as a saved result" in refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_a_python_without_the_grading_tools_is_told_how_to_install_them(tmp_path):
+    # A Python that has the grader on its path but not pytest-json-report: the kit was not
+    # installed there (or its virtual environment is not active). Not a bug in the grader.
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text("import sys\n"
+                       "sys.path[:] = [p for p in sys.path if 'site-packages' not in p]\n")
+    proc = run(env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 2, proc.stdout
+    assert "pytest-json-report" in proc.stderr and "pip install" in proc.stderr
+    assert "bug in the grader" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr

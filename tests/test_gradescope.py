@@ -213,3 +213,4 @@ def test_a_built_autograder_can_be_tried_on_one_submission(autograder_zip, tmp_p
     results = json.loads(tried.stdout.split("--- results/results.json", 1)[1])
     validate(results)
     assert results["score"] == 100 and "protections:" in tried.stdout
+    assert "micrograd-kit-autograder-" not in tried.stdout     # no path that is gone already

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -112,6 +113,23 @@ def test_an_engine_that_cannot_be_imported_gets_0_for_its_steps_with_the_reason(
     assert seconds < FAST.check_timeout + 10
 
 
+@pytest.mark.parametrize("addition, words", [
+    ("\ndef broken(:\n    pass\n", "not valid Python"),
+    ("\nimport socket\n", "import socket is not allowed")])
+def test_an_engine_refused_at_admission_costs_only_the_engines_steps(addition, words, tmp_path):
+    # Refused before it runs, as an engine that raises on import is stopped while it runs: the
+    # network steps of a correct nn.py and train.py are graded on the stand-in all the same.
+    folder = copy_tree(SOLUTIONS, tmp_path / "sub")
+    engine = folder / "engine.py"
+    engine.write_text(engine.read_text(encoding="utf-8") + addition, encoding="utf-8")
+    result = grade(folder, limits=FAST)
+    assert all(result.step(s).points == 0 for s in ("add", "mul", "tanh", "backward"))
+    for step in ("neuron", "network", "training"):
+        checks = result.step(step).checks
+        assert checks and all(c.passed or c.end_to_end or c.weight == 0 for c in checks), step
+    assert any(words in problem for problem in result.problems), result.problems
+
+
 @pytest.mark.parametrize("name, protections", [
     ("hostile_background_process", RUN_LAYER), ("hostile_prints_100mb", None),
     ("hostile_slow_but_correct", None)])
@@ -135,9 +153,13 @@ REFUSED = [
 @pytest.mark.parametrize("name, words", REFUSED)
 def test_with_every_layer_on_such_code_is_refused_before_it_runs(name, words, tmp_path):
     result, seconds = graded(name, tmp_path, Limits(), None, __TARGETS__="[]")
-    assert result.score == 0 and result.status == "graded"
+    # The refused file's steps get nothing; a correct nn.py and train.py are still graded on
+    # the grader's stand-in engine, as for an engine that fails while it runs.
+    refused_file = next(p for p in result.problems if words in p).split(" was not run")[0]
+    assert all(s.points == 0 for s in result.steps if steps.get(s.id).file == refused_file)
+    assert result.score < 100 and result.status == "graded"
     assert any(words in p and "was not run" in p for p in result.problems), result.problems
-    # Nothing ran, so nothing was printed.
+    # Nothing of the refused file ran, so nothing was printed.
     assert not any(c.output for s in result.steps for c in s.checks)
     assert seconds < 10
 
@@ -164,11 +186,12 @@ def test_fake_scoreboard_and_json_never_reach_the_graders_stdout(tmp_path):
     as_json = subprocess.run([sys.executable, "-m", "grader", str(path), "--json"], cwd=ROOT,
                              capture_output=True, text=True, timeout=120, env=env)
     document = json.loads(as_json.stdout)     # exactly one document: ours
-    assert document["score"] == 0 and document["steps"]
+    engine = [s for s in document["steps"] if steps.get(s["id"]).file == "engine.py"]
+    assert engine and all(s["points"] == 0 for s in engine) and document["score"] < 100
     text = subprocess.run([sys.executable, "-m", "grader", str(path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=env)
-    assert "Every step passed" not in text.stdout
-    assert "0/100" in text.stdout
+    assert "Every step passed" not in text.stdout and "100/100" not in text.stdout
+    assert "engine.py was not run" in text.stdout
 
 
 ISOLATIONS = [pytest.param("process", id="process"),
@@ -294,3 +317,37 @@ def test_the_settings_are_printed_in_the_json_output(tmp_path):
     settings = json.loads(proc.stdout)["settings"]
     assert settings["check_timeout"] == 7 and settings["run_timeout"] == 90
     assert settings["memory_mb"] == 800 and "worker_user" in settings
+
+
+def test_answers_made_to_be_slow_to_diagnose_are_read_in_bounded_time(tmp_path):
+    # Admitted code: a _prev of 60,000 entries and 60,000 extra _backward calls per check.
+    # The grading process reads a bounded part of what the worker reports; before, its
+    # diagnosis of such answers ran for hours.
+    folder = fixture_submission("hostile_huge_backward_trace", tmp_path / "sub")
+    started = time.monotonic()
+    result = grade(folder, only=["backward"], limits=FAST)
+    assert time.monotonic() - started < 100
+    assert result.step("backward").points < 20
+    assert any("more than 5000 times" in (c.diagnosis or "")
+               for c in result.step("backward").checks)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_planted_in_the_grader_neither_hangs_the_check_nor_stays():
+    # Planted by a same-user worker with a way round the layers: reading it would wait for
+    # ever, in this grading and every later one.
+    before = integrity.digest()
+    fifo = integrity.GRADER / "zz_planted_fifo"
+    os.mkfifo(fifo)
+    try:
+        found: list = []
+        reader = threading.Thread(target=lambda: found.append(integrity.digest()), daemon=True)
+        reader.start()
+        reader.join(timeout=20)
+        assert found and found[0]["zz_planted_fifo"].startswith("special:")
+        assert integrity.changed(before) == ["zz_planted_fifo"]
+        assert integrity.remove_added_files(before) == ["zz_planted_fifo"]
+        assert not fifo.exists() and integrity.changed(before) == []
+    finally:
+        if fifo.exists() or fifo.is_symlink():
+            fifo.unlink()

@@ -241,6 +241,8 @@ ESCAPES = [
     ("import typing\ntyping.get_type_hints(1)", "typing.get_type_hints"),
     ("from typing import ForwardRef", "typing.ForwardRef"),
     ("from typing import *", "from typing import *"),
+    ("from operator import *\nf = attrgetter('x')", "from operator import *"),
+    ("from functools import *", "from functools import *"),
     ("from functools import singledispatch", "functools.singledispatch"),
     ("def f(x: \"__import__('os')\"): pass", "__import__"),
     ("x: 'list[eval]' = 1", "eval()"),
@@ -309,7 +311,8 @@ def test_the_given_loader_of_release_0_1_0_is_admitted_only_as_released(tmp_path
 
 def test_a_syntax_error_is_reported_as_one_with_its_line():
     found = policy.check_source("x = (1,\n", "nn.py")
-    assert len(found) == 1 and found[0].text().startswith("nn.py:1: SyntaxError")
+    assert len(found) == 1 and \
+        found[0].text().startswith("nn.py:1: the file is not valid Python (SyntaxError")
 
 
 def test_a_deeply_nested_file_is_refused_without_a_traceback():

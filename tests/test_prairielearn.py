@@ -3,11 +3,13 @@ question's info.json, and every results.json checked against PrairieLearn's docu
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,46 @@ def test_copying_the_solutions_as_a_whole_folder_also_works(tmp_path):
     copy_tree(SOLUTIONS, root / "student", steps.ALL_FILES)
     _, data = grade_folder(root)
     assert data["score"] == 1.0 and "bonus 30/30" in data["message"]
+
+
+def _docker_context(target: Path) -> Path:
+    """The kit's folder as Docker sends it to a build: .dockerignore's patterns left out."""
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+
+    def ignored(relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatch(relative, p) or
+                   (p.startswith("**/") and fnmatch.fnmatch(name, p[3:])) for p in patterns)
+
+    for path in sorted(ROOT.rglob("*")):
+        relative = path.relative_to(ROOT).as_posix()
+        if any(ignored("/".join(relative.split("/")[:k + 1]))
+               for k in range(relative.count("/") + 1)):
+            continue
+        if path.is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target / relative)
+    return target
+
+
+def test_the_image_is_built_from_a_wheel_and_never_holds_the_solutions(tmp_path):
+    # Every layer of an image is pushed: the solutions must not enter even a deleted one.
+    docker = (PLATFORM / "Dockerfile").read_text()
+    final = docker.rsplit("\nFROM ", 1)[1]
+    copies = [line for line in final.splitlines() if line.startswith(("COPY", "ADD"))]
+    assert copies and all(line.startswith("COPY --from=build ") for line in copies)
+    context = _docker_context(tmp_path / "context")
+    assert not (context / "solutions").exists() and not (context / "tests").exists()
+    assert (context / "grader" / "cli.py").is_file()
+    # The build stage's wheel, from that context (as `pip wheel` runs in the Dockerfile).
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                            str(tmp_path / "wheels"), str(context)], capture_output=True,
+                           text=True, timeout=600)
+    if built.returncode != 0 and "No matching distribution" in built.stderr:
+        pytest.skip("setuptools could not be fetched to build the wheel (no package index)")
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = (tmp_path / "wheels").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "grader/cli.py" in names
+    assert not any(n.startswith(("solutions/", "tests/")) for n in names)

@@ -26,6 +26,7 @@ from grader.api import grade_path
 from grader.commands.batch import run_batch
 from grader.run import protocol
 from grader.limits import Limits, Protections
+from grader.report.summary import protections_text
 from grader.run.sandbox import Sandbox, bwrap_works
 from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission
 
@@ -83,6 +84,22 @@ def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(name
     result = grade_path(fixture_submission(name, tmp_path / "f"),
                         protections=NOTHING, limits=FAST)
     assert _engine_points(result) > 20 and "handler tables taken over: 0" not in printed(result)
+
+
+# Gadgets that read attributes named by a string, brought in unnamed by a star import.
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard"))
+def test_attribute_gadgets_from_a_star_import_reach_nothing(shield, tmp_path):
+    result = grade_path(fixture_submission("hostile_star_import_gadgets", tmp_path / "f"),
+                        protections=shield, limits=FAST)
+    assert "REAL BUILTINS" not in printed(result) and "METHODCALLER" not in printed(result)
+    if not shield.admission:
+        assert "attrgetter refused" in printed(result)
+
+
+def test_with_no_layer_on_the_gadgets_reach_the_builtins_so_the_test_above_can_fail(tmp_path):
+    result = grade_path(fixture_submission("hostile_star_import_gadgets", tmp_path / "f"),
+                        protections=NOTHING, limits=FAST)
+    assert "REAL BUILTINS reached: True" in printed(result)
 
 
 # Frames reached from inside the worker: each prints the worker's secret token when it works.
@@ -395,8 +412,10 @@ def test_the_json_says_which_protections_were_active(shield, tmp_path):
     shields = result.settings["protections"]
     assert shields["admission"] is shield.admission and shields["guard"] is shield.guard
     expected = "bubblewrap" if shield.isolation != "process" and BWRAP else "none"
-    assert shields["boundary"] == expected
+    assert shields["boundary"] == expected and shields["isolation"] == shield.isolation
     assert shields["cleanup"] in ("namespace", "process tree", "process group", "off")
+    line = protections_text(shields)
+    assert ("--isolation process" in line) == (shield.isolation == "process")
 
 
 

@@ -13,6 +13,7 @@ the likely causes for the step instead of guessing.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any, Callable, Sequence
@@ -240,6 +241,9 @@ def local_rule(op: str, probes: Sequence[LocalProbe]) -> str | None:
 
 
 # ------------------------------------------------------------------------ backward()
+MAX_CALLS = 5000     # _backward calls a diagnosis reads: a graph here has a few dozen nodes
+
+
 def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequence[Any],
                    prev: Sequence[Any], preset_probe: dict[str, Any] | None = None
                    ) -> str | None:
@@ -247,8 +251,21 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
     own closures, which log each call with the node's grad at that moment). `preset_probe`:
     a leaf's grad before and after a second backward() that started with it non-zero."""
     out = len(spec) - 1
-    order = [c[0] for c in calls if isinstance(c, list) and len(c) == 2]
-    at_call = {c[0]: c[1] for c in calls if isinstance(c, list) and len(c) == 2}
+    # What the worker reported is the submission's doing: only well-formed calls of this
+    # graph's nodes count, and no more of anything than a diagnosis can use (the work below
+    # must stay small whatever a backward() did).
+    calls = calls if isinstance(calls, list) else []
+    prev = prev if isinstance(prev, list) else []
+    calls = [c for c in calls[:MAX_CALLS + 1] if isinstance(c, list) and len(c) == 2
+             and type(c[0]) is int and 0 <= c[0] < len(spec)]
+    if len(calls) > MAX_CALLS:
+        return (f"backward() called the nodes' _backward more than {MAX_CALLS} times for a "
+                f"graph of {len(spec)} nodes: collect the nodes once, in topological order, "
+                f"then call each one's _backward once, from the output.")
+    prev = [p[:len(spec) + 1] if isinstance(p, list) else p for p in prev[:len(spec)]]
+    prev += [None] * (len(spec) - len(prev))
+    order = [c[0] for c in calls]
+    at_call = {c[0]: c[1] for c in calls}
     interior = [i for i, node in enumerate(spec) if node[0] != "leaf"]
     if not order:
         if preset_probe is not None and preset_probe.get("leaf_after") == 0:
@@ -272,7 +289,7 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
         return (f"backward() never called the _backward of {node_text(spec, never[0])}: the "
                 f"walk does not reach every node. Collect the whole graph by following _prev "
                 f"from the output.")
-    counts = {i: order.count(i) for i in set(order)}
+    counts = Counter(order)
     repeated = [i for i in interior if counts.get(i, 0) > 1]
     if repeated:
         name, times = node_text(spec, repeated[0]), counts[repeated[0]]

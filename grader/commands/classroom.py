@@ -21,6 +21,9 @@ def check_source(spec: str) -> str:
     if not _SOURCE.fullmatch(spec):
         raise ValueError(f"--grader-from {spec!r}: give one pip requirement or URL, without "
                          "spaces, quotes, backslashes or $")
+    if spec.startswith(("git+ssh:", "ssh:", "git@")) or "+ssh://" in spec:
+        raise ValueError(f"--grader-from {spec!r} needs an SSH key, which GitHub's runner does "
+                         "not have: give an https:// address")
     if spec.startswith(("/", ".", "~", "file:")) or re.match(r"[A-Za-z]:[\\/]", spec):
         raise ValueError(f"--grader-from {spec!r} is a path on this machine, which GitHub's "
                          "runner does not have: give a URL it can download, such as "

@@ -268,7 +268,8 @@ def try_zip(archive: Path, submission: Path) -> int:
         ran = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
                              capture_output=True, text=True, timeout=900)
         print("--- the autograder's log (/autograder/results/stdout: instructors only)")
-        print((ran.stdout + ran.stderr).rstrip())
+        # Paths as Gradescope would print them: this folder is gone once --try returns.
+        print((ran.stdout + ran.stderr).rstrip().replace(str(root), "/autograder"))
         print("--- results/results.json")
         results = root / "results" / "results.json"
         print(results.read_text(encoding="utf-8") if results.is_file() else "(none written)")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,27 @@ def limit_options(parser: argparse.ArgumentParser, memory_default: int | None = 
                              "stop if it cannot run), process (a plain process)")
 
 
+def need_grading_tools(parser: argparse.ArgumentParser) -> None:
+    """Stop with the fix when this Python lacks what grading runs on: a kit that is not
+    installed (or a virtual environment not active) is not a bug in the grader."""
+    missing = [package for package, module in GRADING_TOOLS
+               if importlib.util.find_spec(module) is None]
+    if missing:
+        parser.error(f"this Python ({sys.executable}) does not have {' and '.join(missing)}, "
+                     f"which grading needs: install the kit with `python -m pip install -e .` "
+                     f"in its folder (or `python -m pip install` the kit's package), or activate "
+                     f"the virtual environment you installed it in")
+
+
+GRADING_TOOLS = (("pytest", "pytest"), ("pytest-json-report", "pytest_jsonreport"))
+
+
 def limits(parser: argparse.ArgumentParser, args: argparse.Namespace,
            check_user: bool = True) -> Limits:
-    """The limits given, checked now: a bad setting stops the command with its reason.
+    """The limits given, checked now: a bad setting stops the command with its reason (and so
+    does a Python without the tools grading needs).
     check_user=False: the user is checked where the grading runs (a built autograder)."""
+    need_grading_tools(parser)
     try:
         made = Limits(check_timeout=args.check_timeout, run_timeout=args.run_timeout,
                       memory_mb=args.memory_mb)

@@ -191,10 +191,12 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
             return open_submission(notebooks, shown)
         if root is None:
             return Submission(paths[0].resolve(), shown,
-                              [f"no engine.py in {paths[0]} (nor in a folder inside it)"],
+                              [f"no engine.py in {shown} (nor in a folder inside it)"],
                               invalid=True)
         sub = Submission(root.resolve(), shown)
-        _check_files(sub, str(root if root == paths[0] else root.relative_to(paths[0].parent)))
+        # Named as the submission is named (a batch: the student), not by this machine's path.
+        _check_files(sub, shown if root == paths[0] else
+                     f"{shown.rstrip('/')}/{root.relative_to(paths[0]).as_posix()}")
         return sub
     temp = tempfile.TemporaryDirectory(prefix="micrograd-kit-submission-")
     folder = Path(temp.name)

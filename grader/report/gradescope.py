@@ -18,7 +18,7 @@ def _check_output(check: CheckResult) -> str:
 def visible_output(result: GradingResult, hidden_visibility: str) -> str:
     """What every student may read before the hidden checks are shown: the visible checks, no
     total (Gradescope's own rule: who cannot see a test cannot see the total either)."""
-    when = {"hidden": "your instructor decides",
+    when = {"hidden": "only if your instructor shows them",
             "after_due_date": "after the due date",
             "after_published": "when your instructor publishes the grades"}[hidden_visibility]
     shown = sum(1 for s in result.steps for c in s.checks if c.visible)

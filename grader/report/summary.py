@@ -15,8 +15,10 @@ def protections_text(shields: dict[str, Any]) -> str:
     parts = ["admission" if shields.get("admission") else "NO admission",
              "run-time guard" if shields.get("guard") else "NO run-time guard"]
     boundary = shields.get("boundary")
+    why = "--isolation process" if shields.get("isolation") == "process" else \
+        "bubblewrap not available"
     parts.append(f"{boundary} boundary" if boundary and boundary != "none"
-                 else "no operating-system boundary (bubblewrap not available)")
+                 else f"no operating-system boundary ({why})")
     parts.append(f"clean-up by {shields.get('cleanup')}")
     if shields.get("address_randomization") == "off":
         parts.append("address randomization off")

@@ -218,8 +218,8 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         out.append("Next: fix the problem marked ! above, then grade again.")
     target = nxt
     where = target.todo or steps.get(target.id).file
-    out.append(f"Next: {target.id} ({steps.get(target.id).title}), in "
-               f"{location(result.submission, where)}")
+    out.append(f"{'Then' if result.problems else 'Next'}: {target.id} "
+               f"({steps.get(target.id).title}), in {location(result.submission, where)}")
     if commands:
         again = command_for(result.submission)
         hint, only = f"python -m grader hint {target.id}", f"{again} --step {target.id}"

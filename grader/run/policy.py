@@ -254,7 +254,12 @@ class Violation:
     why: str
 
     def text(self) -> str:
+        if self.why == NOT_PYTHON:
+            return f"{self.file}:{self.line}: {NOT_PYTHON} ({self.what})"
         return f"{self.file}:{self.line}: {self.what} is not allowed: {self.why}"
+
+
+NOT_PYTHON = "the file is not valid Python"
 
 
 MODULE_LIST = ", ".join(name for name in MODULES if name != "__future__")
@@ -535,8 +540,11 @@ class _Checker:
         allowed_names = MODULES[module]
         for alias in node.names:
             if alias.name == "*":
-                if allowed_names is not None or \
-                        any(name.startswith(f"{module}.") for name in REFUSED_NAMES):
+                # Each use of a refused or checked name must be seen by its name; a star
+                # import would bring it in unnamed (operator's attrgetter, say).
+                if allowed_names is not None or any(
+                        name.startswith(f"{module}.") for name in
+                        (*REFUSED_NAMES, *COMPUTED_NAME_CALLS, *WRAPPER_CALLS)):
                     self.refuse(node, f"from {module} import *",
                                 f"name what you use from {module}")
             elif alias.name.startswith("_") and module != "__future__":
@@ -875,8 +883,7 @@ def check_source(source: str, filename: str) -> list[Violation]:
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
-        return [Violation(filename, exc.lineno or 0, f"SyntaxError: {exc.msg}",
-                          "the file is not valid Python")]
+        return [Violation(filename, exc.lineno or 0, f"SyntaxError: {exc.msg}", NOT_PYTHON)]
     except (RecursionError, MemoryError, ValueError):
         return [Violation(filename, 0, "a file nested this deeply", "it cannot be parsed")]
     try:
@@ -940,10 +947,13 @@ def markdown() -> str:
     lines.append(f"| import | its own files ({', '.join(f'`{m}`' for m in KIT_MODULES)}), "
                  f"{', '.join(modules)}, `__future__`; from `sys` only "
                  f"{', '.join(f'`{n}`' for n in MODULES['sys'] or ())} |")
+    no_star = sorted({name.split(".")[0] for name in
+                      (*REFUSED_NAMES, *COMPUTED_NAME_CALLS, *WRAPPER_CALLS) if "." in name})
     lines.append("| use of those modules | their public names, by name (`math.exp`): nothing "
                  "that starts with `_` (`random._os` is the operating system), no module "
                  "reached through another (`contextlib.os`), no module passed around as a "
-                 "value |")
+                 "value, no `from M import *` of a module with names checked at each use ("
+                 + ", ".join(f"`{m}`" for m in no_star) + ") |")
     lines.append(f"| double-underscore attributes | the operator methods (`__add__`, "
                  f"`__mul__`, `__eq__`, ...) and "
                  f"{', '.join(f'`{n}`' for n in sorted(PLAIN_DUNDERS))} |")

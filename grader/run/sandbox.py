@@ -671,7 +671,8 @@ class Sandbox:
             "protections": {
                 "admission": self.protections.admission,
                 "guard": self.protections.guard,
-                "boundary": self.boundary,
+                "isolation": self.protections.isolation,      # what was asked for
+                "boundary": self.boundary,                        # what ran
                 "cleanup": cleanup if self.protections.cleanup else "off",
                 "address_randomization": "off" if self._aslr else "on",
             },
@@ -801,6 +802,9 @@ class Sandbox:
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, **kwargs)
         _LIVE_WORKERS.add(self._proc.pid)
+        # Secrets of this worker's own: whatever a worker learnt of them dies with it, and a
+        # process it left behind cannot answer for the next one.
+        self._keys = protocol.Secrets.new()
         self._output = _Output(self.limits.output_kb * 1024, self._keys.marker_bytes)
         self._pipes = _Pipes(self._proc, self._output)
         # A handshake not taken in time shows as a worker that never gets ready.
