@@ -351,3 +351,14 @@ def test_a_fifo_planted_in_the_grader_neither_hangs_the_check_nor_stays():
     finally:
         if fifo.exists() or fifo.is_symlink():
             fifo.unlink()
+
+
+def test_a_huge_name_in_an_error_is_clipped_before_it_reaches_the_results(tmp_path):
+    # An exception class named with 5 million characters, raised in every check: the grading
+    # process once kept it whole in every check's message (30 million: 11 GB, 5 minutes).
+    result = grade(fixture_submission("hostile_huge_exception_name", tmp_path / "s"),
+                   limits=FAST)
+    assert result.score < 100
+    size = len(json.dumps(result.as_dict()))
+    assert size < 2_000_000, size
+    assert any("BBBB" in c.message for s in result.steps for c in s.checks)

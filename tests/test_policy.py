@@ -337,3 +337,30 @@ def test_the_readme_prints_the_policy_and_the_guard_as_the_data_says():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert policy.markdown() in readme
     assert policy.guard_markdown() in readme
+
+
+MAIN_BLOCKS = """import random
+if __name__ == "__main__":
+    ran.append("plain")
+else:
+    ran.append("else")
+if (__name__ ==
+        "__main__") and True:
+    ran.append("split")
+if __name__ == \\
+        "__main__":
+    ran.append("continued")
+s = "\u00e9\u00e9"; t = 1
+if "__main__" == __name__: ran.append("reversed")
+"""
+
+
+def test_main_blocks_are_disarmed_line_for_line_and_the_else_branch_kept():
+    disarmed = policy.without_main_blocks(MAIN_BLOCKS)
+    assert disarmed.count("\n") == MAIN_BLOCKS.count("\n")
+    for text, expected in ((MAIN_BLOCKS, ["plain", "split", "continued", "reversed"]),
+                           (disarmed, ["else"])):
+        ran: list = []
+        exec(compile(text, "engine.py", "exec"), {"__name__": "__main__", "ran": ran})
+        assert ran == expected
+    assert policy.without_main_blocks("x = (1,\n") == "x = (1,\n"     # not Python: as it was

@@ -24,7 +24,7 @@ import pytest
 
 from grader.api import grade_path
 from grader.commands.batch import run_batch
-from grader.run import protocol
+from grader.run import policy, protocol
 from grader.limits import Limits, Protections
 from grader.report.summary import protections_text
 from grader.run.sandbox import Sandbox, bwrap_works
@@ -84,6 +84,16 @@ def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(name
     result = grade_path(fixture_submission(name, tmp_path / "f"),
                         protections=NOTHING, limits=FAST)
     assert _engine_points(result) > 20 and "handler tables taken over: 0" not in printed(result)
+
+
+# A main block is not checked by admission: rebinding __name__ must not make it run.
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "nothing"))
+def test_a_main_block_never_runs_while_grading_whatever_name_the_module_has(shield, tmp_path):
+    path = fixture_submission("hostile_rebinds_name_for_main", tmp_path / "f")
+    assert policy.check_file(path / "engine.py") == []          # admitted, as written
+    result = grade_path(path, protections=shield, limits=FAST)
+    assert "MAIN BLOCK RAN" not in printed(result)
+    assert result.step("add").points == 10                     # the file itself did run
 
 
 # Gadgets that read attributes named by a string, brought in unnamed by a star import.

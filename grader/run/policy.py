@@ -198,6 +198,7 @@ REFUSED_EVENTS: dict[str, str] = {
     "os.listdir": "list a folder",
     "os.scandir": "list a folder",
     "glob.glob": "list a folder",
+    "os.getxattr": "read file attributes",
     "os.listxattr": "read file attributes",
     "os.setxattr": "change file attributes",
     "os.removexattr": "change file attributes",
@@ -826,6 +827,39 @@ def _is_main_guard(statement: ast.stmt) -> bool:
         any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
 
 
+def without_main_blocks(source: str) -> str:
+    """The source with the test of every top-level `if __name__ == "__main__":` replaced by
+    False, line for line. Admission does not check such a block (it is for running the file
+    as a script), so it must never run in grading, whatever the submission binds __name__ to:
+    the worker runs the file as returned here."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return source                 # admission refuses it; the worker reports the error
+    # Lines as the parser counts them (\n, \r\n, \r), and where each one starts.
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", source)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def at(line: int, column: int) -> int:          # the AST's columns count UTF-8 bytes
+        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:column]
+                                      .decode("utf-8", "replace"))
+
+    for statement in reversed(tree.body):
+        if _is_main_guard(statement):
+            test = statement.test                                 # type: ignore[attr-defined]
+            if test.end_lineno is None or test.end_col_offset is None:
+                continue
+            start, end = at(test.lineno, test.col_offset), at(test.end_lineno,
+                                                                test.end_col_offset)
+            # In brackets, the line breaks the test spanned stay legal, and every line below
+            # keeps its number.
+            source = (source[:start] + "(False" + "\n" * (test.end_lineno - test.lineno) + ")"
+                      + source[end:])
+    return source
+
+
 def _kind(node: ast.AST) -> str:
     if isinstance(node, ast.ClassDef):
         return "class"
@@ -980,7 +1014,8 @@ def markdown() -> str:
     lines.append("")
     lines.append("Annotations written as text (`x: \"Value\"`) are checked like code. Code "
                  "under `if __name__ == \"__main__\":` is not checked: it never runs while a "
-                 "submission is graded.")
+                 "submission is graded (the grader turns its test into `False` before the file "
+                 "runs, whatever the code binds `__name__` to).")
     return "\n".join(lines)
 
 

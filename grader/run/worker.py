@@ -523,7 +523,7 @@ def serve() -> None:
 
     def type_name(x: Any) -> str:
         try:
-            return str_(type_(x).__name__)
+            return clip(type_(x).__name__, 200)
         except BaseException_:
             return "?"
 
