@@ -7,7 +7,7 @@ import pytest
 from grader.api import grade_path
 from grader.checks.runner import run_checks
 from grader.intake.submission import locate
-from grader.limits import Limits
+from grader.limits import Limits, Protections
 from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
 
 RUNS = 20
@@ -61,3 +61,24 @@ def test_the_reference_needs_under_a_tenth_of_every_limit():
     assert len(ratios) > 50
     worst = max(ratios, key=ratios.get)
     assert ratios[worst] < 0.1, (worst, ratios[worst])
+
+
+def _clock_seen(tmp_path, protections=None) -> list[str]:
+    seen = []
+    for k in range(2):
+        result = grade(fixture_submission("clock_reader", tmp_path / str(k)),
+                       only=["add"], protections=protections)
+        assert result.step("add").points == 10
+        seen.append(next(line for s in result.steps for c in s.checks
+                         for line in c.output.splitlines() if line.startswith("CLOCK")))
+    return seen
+
+
+def test_code_that_reads_the_clock_reads_the_same_on_every_run(tmp_path):
+    first, second = _clock_seen(tmp_path)
+    assert first == second
+
+
+def test_without_the_guard_the_clock_is_real_so_the_test_above_can_fail(tmp_path):
+    first, second = _clock_seen(tmp_path, Protections(admission=True, guard=False))
+    assert first != second

@@ -362,3 +362,25 @@ def test_a_huge_name_in_an_error_is_clipped_before_it_reaches_the_results(tmp_pa
     size = len(json.dumps(result.as_dict()))
     assert size < 2_000_000, size
     assert any("BBBB" in c.message for s in result.steps for c in s.checks)
+
+
+@pytest.mark.parametrize("name", ["hostile_huge_parameters_once", "hostile_huge_losses_in_the_run",
+                                  "hostile_deep_given_code"])
+def test_numbers_and_code_at_the_limits_are_the_submissions_failure_never_the_graders(name,
+                                                                                     tmp_path):
+    # Each made the grading process itself fail: an overflow in its own arithmetic on the
+    # submission's numbers, a loss curve whose span overflows, given code too deep for a
+    # recursive walk.
+    result = grade(fixture_submission(name, tmp_path / "s"), limits=FAST)
+    assert result.status == "graded", result.reason
+    assert not [c.number for s in result.steps for c in s.checks if c.state == "error"]
+
+
+def test_a_prev_hundreds_of_thousands_long_costs_the_grader_nothing_and_a_correct_walk_its_points(tmp_path):
+    # The worker reports no more of a _prev than the graph has nodes: the answer stays small
+    # (it once reached 30 MB, and 1.4 GB in the grading process) and backward keeps its points.
+    started = time.monotonic()
+    result = grade(fixture_submission("hostile_endless_prev", tmp_path / "s"),
+                   only=["backward"], limits=FAST)
+    assert result.step("backward").points == 20, result.step("backward").checks
+    assert time.monotonic() - started < 60

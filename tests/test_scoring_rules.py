@@ -7,6 +7,7 @@ from grader import scoring, steps
 from grader.intake.facts import Facts
 from grader.intake.notebook import Rebuilt
 from grader.intake.todos import TodoStatus
+from grader.report.csv import status_of
 
 EVERY_FILE = frozenset(steps.ALL_FILES)
 
@@ -124,3 +125,13 @@ def test_a_step_losing_only_an_end_to_end_run_to_another_step_counts_as_earned()
     only_a_run = scoring.grade(facts(), [record("classifier", 1, False, end_to_end=True,
                                                 blocked_by="softmax")], {})
     assert not only_a_run.step_earned("classifier")
+
+
+def test_a_check_the_grader_failed_on_makes_the_batch_row_an_error_to_regrade():
+    ok = scoring.grade(facts(), [record("add", 1, True)], {})
+    assert status_of(ok)[0] == "graded"
+    broken = scoring.grade(facts(), [record("add", 1, True),
+                                     record("mul", 1, False, state="error",
+                                            message="internal grader error: ValueError: x")], {})
+    status, reason = status_of(broken)
+    assert status == "error" and "mul.1" in reason and "ValueError" in reason

@@ -4,6 +4,7 @@ end-to-end check, under a quarter of the step's points."""
 
 from typing import Any, Callable, Sequence
 import functools
+import math
 import random
 
 import pytest
@@ -31,10 +32,16 @@ FINAL_LOSS_LIMIT = 0.1
 
 
 def sparkline(values: Sequence[float], bars: str = "_.-~=+*#") -> str:
-    """The loss per step as a one-line chart (plain characters: it goes into any terminal)."""
-    low, high = min(values), max(values)
+    """The loss per step as a one-line chart (plain characters: it goes into any terminal);
+    `?` for a loss that is not a finite number."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "?" * len(values)
+    # Halves: the span of two finite floats may itself overflow.
+    low, high = min(finite) / 2, max(finite) / 2
     span = (high - low) or 1.0
-    return "".join(bars[min(len(bars) - 1, int((v - low) / span * len(bars)))] for v in values)
+    return "".join(bars[max(0, min(len(bars) - 1, int((v / 2 - low) / span * len(bars))))]
+                   if math.isfinite(v) else "?" for v in values)
 
 
 def initial_parameters(seed: int, nin: int = 3, sizes: list[int] = SIZES) -> list[float]:
@@ -89,7 +96,11 @@ def _explain(kit: Kit, result: dict[str, Any], params: list[float], xs: list[lis
     if len(trail) > 1:
         second = [kit.number(a, "a parameter") - kit.number(b, "a parameter")
                   for a, b in zip(trail[1], trail[0])]
-        second_grads = loss_and_grads([kit.number(v, "a parameter") for v in trail[0]], xs, ys)[1]
+        try:
+            second_grads = loss_and_grads([kit.number(v, "a parameter") for v in trail[0]],
+                                          xs, ys)[1]
+        except (OverflowError, ValueError):
+            second_grads = None   # parameters too large to take a gradient at: no evidence
     losses = result.get("losses") or [None]
     kinds = result.get("kinds") or ["Value"]
     after = (result.get("grads") or [None])[0]

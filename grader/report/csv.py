@@ -20,6 +20,11 @@ def status_of(result: GradingResult) -> tuple[str, str]:
     """(status, reason) of one result, from the model's fields."""
     if result.status in ("invalid", "error"):
         return result.status, result.reason or "; ".join(result.problems)
+    broken = [c for s in result.steps for c in s.checks if c.state == "error"]
+    if broken:
+        # A check the grader itself failed on: the total may be wrong; a rerun regrades it.
+        first = (broken[0].message.splitlines() or [""])[0]
+        return "error", f"the grader failed in check {broken[0].number}: {first}"
     if result.incident:
         return result.incident, result.reason
     return "graded", result.reason or "; ".join(result.problems)

@@ -43,6 +43,7 @@ import json.scanner
 import os
 import random
 import sys
+import time
 import types
 from typing import Any, Callable
 
@@ -140,6 +141,39 @@ def make_name_getters(guarded_getattr: Any, split: Any, type_: Any, str_: Any, t
     return attrgetter, methodcaller
 
 
+def make_clock(start: float, localtime_: Any, gmtime_: Any, ctime_: Any, strftime_: Any,
+               int_: Any) -> dict[str, Any]:
+    """The clock of the time module a submission imports: it advances a microsecond at each
+    reading, from the same start in every worker, so code that reads the time gets the same
+    result on every run (time.sleep still sleeps)."""
+    ticks = [0]
+
+    def now() -> float:
+        ticks[0] += 1
+        return start + ticks[0] * 1e-6
+
+    def now_ns() -> int:
+        return int_(now() * 1e9)
+
+    def localtime(secs: Any = None) -> Any:
+        return localtime_(now() if secs is None else secs)
+
+    def gmtime(secs: Any = None) -> Any:
+        return gmtime_(now() if secs is None else secs)
+
+    def ctime(secs: Any = None) -> Any:
+        return ctime_(now() if secs is None else secs)
+
+    def strftime(format: Any, t: Any = None) -> Any:
+        return strftime_(format, localtime_(now()) if t is None else t)
+    clock: dict[str, Any] = {"localtime": localtime, "gmtime": gmtime, "ctime": ctime,
+                             "strftime": strftime}
+    for name in ("time", "monotonic", "perf_counter", "process_time", "thread_time"):
+        clock[name] = now
+        clock[name + "_ns"] = now_ns
+    return clock
+
+
 def make_recorder(original: Any, serial: dict[int, int], number: Any, created: list[Any],
                   recording: list[bool], key: Any, next_: Any,
                   append: Any) -> Callable[..., None]:
@@ -223,6 +257,8 @@ def serve() -> None:
     count = itertools.count
     os_write, os_dup, os_dup2 = os.write, os.dup, os.dup2
     os_getpid = os.getpid
+    time_localtime, time_gmtime, time_ctime, time_strftime = \
+        time.localtime, time.gmtime, time.ctime, time.strftime
     gc_disable, gc_enable, gc_isenabled = gc.disable, gc.enable, gc.isenabled
     add_audit_hook = sys.addaudithook
     random_seed = random.seed
@@ -263,6 +299,7 @@ def serve() -> None:
     import_guard = isolated(make_import_guard)
     attribute_guards = isolated(make_attribute_guards)
     name_getters = isolated(make_name_getters)
+    clock_of = isolated(make_clock)
     recorder = isolated(make_recorder)
     creation_hash_of = isolated(make_hash)
     backward_of = isolated(make_backward)
@@ -474,6 +511,8 @@ def serve() -> None:
         if "operator" in copies:
             copies["operator"].__dict__.update(attrgetter=guarded_attrgetter,
                                                methodcaller=guarded_methodcaller)
+        if "time" in copies:
+            copies["time"].__dict__.update(steady_clock)
         for name, copy in list_(copies.items()):
             if "." in name:                                 # collections.abc on collections
                 parent, _, child = name.rpartition(".")
@@ -486,6 +525,8 @@ def serve() -> None:
         str_startswith, str_endswith, isinstance_, getattr_, hasattr_, delattr_, repr_)
     guarded_attrgetter, guarded_methodcaller = name_getters(
         guarded_getattr, str_split, type_, str_, tuple_, len_, TypeError_)
+    steady_clock = clock_of(1_700_000_000.0, time_localtime, time_gmtime, time_ctime,
+                            time_strftime, int_)
 
     def new_world(engine: Any | None) -> dict[str, Any]:
         """One engine (None: the student's) and the student's other files loaded on top of it.
@@ -916,8 +957,15 @@ def serve() -> None:
         index = {key_(n): i for i, n in enumerate_(nodes)}
         prev: list[list[int] | None] = []
         for n in nodes:
+            # No more of a _prev than the graph has nodes (a _prev may be any iterable,
+            # endless or millions long): enough to tell how it was built, and a small answer.
+            kept: list[int] = []
             try:
-                list_append(prev, [dict_get(index, key_(p), -1) for p in list_(n._prev)])
+                for p in n._prev:
+                    if len_(kept) > len_(nodes):
+                        break
+                    list_append(kept, dict_get(index, key_(p), -1))
+                list_append(prev, kept)
             except BaseException_:
                 list_append(prev, None)
         return {"grad": [grad_of(n) for n in nodes],
