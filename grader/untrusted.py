@@ -1,4 +1,5 @@
-"""Text that came from a submission, made safe to show: no control characters, no CSV formulas.
+"""What came from a submission, made safe: text without control characters or CSV formulas,
+and files read only when they are regular files of a bounded size.
 
 A submission's output, its error messages and its file and folder names reach the instructor's
 terminal and spreadsheet. Escape sequences in them could repaint the screen (a fake scoreboard),
@@ -7,7 +8,11 @@ and a cell starting with `=` runs as a formula when the CSV is opened.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from pathlib import Path
+from typing import Any
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that can
 # make text display in another order than it is stored.
@@ -20,8 +25,38 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def clean_all(value: Any) -> Any:
+    """`value` (JSON data) with every string in it cleaned."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(k) if isinstance(k, str) else k: clean_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_all(v) for v in value]
+    return value
+
+
 def csv_cell(text: str) -> str:
     """A cell that a spreadsheet shows as text: one starting with =, +, -, @, a tab or a
     carriage return would be read as a formula."""
     text = clean(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file of at most `limit` bytes; None for anything else (a link, a
+    FIFO or a device, which reading could make wait for ever or never end, or too much)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) |
+                     getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+        return data if len(data) <= limit else None
+    finally:
+        os.close(fd)

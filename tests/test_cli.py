@@ -191,3 +191,37 @@ def test_a_python_without_the_grading_tools_is_told_how_to_install_them(tmp_path
     assert "pytest-json-report" in proc.stderr and "pip install" in proc.stderr
     assert "bug in the grader" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_grading_from_inside_a_submission_never_imports_its_files(tmp_path):
+    # `python -m grader .` in a student's folder: their pytest.py must not run as the grader.
+    folder = tmp_path / "sub"
+    for name in steps.SUBMISSION_FILES:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text((ROOT / "solutions" / name).read_text(encoding="utf-8"),
+                                   encoding="utf-8")
+    marker = tmp_path / "RAN"
+    for module in ("pytest", "nbformat", "pytest_jsonreport"):
+        (folder / f"{module}.py").write_text(f"open({str(marker)!r}, 'a').write('{module}')\n")
+    proc = run(".", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "100/100" in proc.stdout and not marker.exists()
+
+
+def test_report_shows_no_escape_of_a_crafted_file_and_refuses_a_malformed_one(tmp_path):
+    shown = run("--solutions", "--json")
+    data = json.loads(shown.stdout)
+    data["submission"] = "\x1b[2J\x1b]0;pwned\x07FAKE"
+    data["problems"] = ["\x1b[31mred"]
+    crafted = tmp_path / "crafted.json"
+    crafted.write_text(json.dumps(data))
+    for extra in ((), ("--markdown",)):
+        proc = run("report", str(crafted), *extra)
+        assert proc.returncode == 0 and "FAKE" in proc.stdout
+        assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    for broken in ({"steps": ["x"]}, {"steps": [{"id": "nope", "checks": []}]},
+                   {"score": None}):
+        crafted.write_text(json.dumps({**data, **broken}))
+        for extra in ((), ("--markdown",)):
+            proc = run("report", str(crafted), *extra)
+            assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

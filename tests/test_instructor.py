@@ -5,7 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -16,7 +20,7 @@ from grader.commands.batch import entries, run_batch
 from grader.intake.facts import Facts
 from grader.report.csv import status_of
 from grader.limits import Limits
-from conftest import SOLUTIONS, copy_tree, fixture_submission, grade
+from conftest import EXERCISES, SOLUTIONS, copy_tree, fixture_submission, grade
 
 
 def _zip(folder, target, inner="submission"):
@@ -166,3 +170,53 @@ def test_entries_and_status_classification(tmp_path):
     assert status_of(scoring.grade(Facts("a"), [], {})) == ("graded", "")
     timed_out = scoring.grade(Facts("a"), [], {}, run_problems=[("timeout", "engine.py hung")])
     assert status_of(timed_out) == ("timed out", "engine.py hung")
+
+
+def test_names_from_any_export_are_one_short_line_and_break_nothing(tmp_path):
+    # A long upload name (over what a file name may be once suffixed), and a name that would
+    # add a fake score and HTML to the Markdown page and a forged progress line.
+    folder = tmp_path / "class"
+    long_name, forged = "s" * 240, "carol\n\n**100 of 100** points <img src=x onerror=alert(1)>\n<!--"
+    for name in (long_name, forged, "ada"):
+        copy_tree(EXERCISES if name != "ada" else SOLUTIONS, folder / name)
+    shown = io.StringIO()
+    batch = run_batch(folder, tmp_path / "grades.csv", jobs=1, stream=shown)
+    names = [row["student"] for row in batch.rows]
+    assert len(names) == 3 and all("\n" not in n and len(n) <= 80 for n in names)
+    assert len(set(names)) == 3
+    # One progress line per student, and none forged by a name.
+    assert len([line for line in shown.getvalue().splitlines() if "graded" in line and
+                re.match(r"\d+/3 \d\d:\d\d ", line)]) == 3
+    assert "\n**100 of 100**" not in shown.getvalue()
+    for page in (tmp_path / "grades").glob("*.md"):
+        # Outside the code blocks (where text is shown as it is), no HTML and no bold but the
+        # real score's.
+        prose = re.sub(r"(`{3,}).*?\1", "", page.read_text(encoding="utf-8"), flags=re.S)
+        assert re.search(r"(?<!\\)<", prose) is None
+        assert re.findall(r"(?<!\\)\*\*[^*]+\*\*", prose)[0] in ("**0/100**", "**100/100**")
+
+
+def test_a_saved_result_that_is_not_one_any_more_is_graded_again(tmp_path):
+    folder = tmp_path / "class"
+    copy_tree(SOLUTIONS, folder / "ada")
+    run_batch(folder, tmp_path / "grades.csv", jobs=1, stream=io.StringIO())
+    (tmp_path / "grades" / "ada.json").write_text("[]")
+    again = run_batch(folder, tmp_path / "grades.csv", jobs=1, stream=io.StringIO())
+    assert again.skipped == 0 and again.rows[0]["total"] == 100
+
+
+def test_batch_wants_a_csv_name_for_its_output(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "grader", "batch", str(tmp_path), "--out",
+                           str(tmp_path / "res")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and ".csv" in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_place_of_a_file_is_never_read(tmp_path):
+    folder = copy_tree(SOLUTIONS, tmp_path / "sub")
+    (folder / "nn.py").unlink()
+    os.mkfifo(folder / "nn.py")
+    proc = subprocess.run([sys.executable, "-m", "grader", str(folder)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert "nn.py" in proc.stdout

@@ -227,3 +227,19 @@ def test_the_image_is_built_from_a_wheel_and_never_holds_the_solutions(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "grader/cli.py" in names
     assert not any(n.startswith(("solutions/", "tests/")) for n in names)
+
+
+def test_results_stay_under_the_size_limits_whatever_the_texts_hold():
+    # Long names and messages, and characters JSON writes as twelve bytes each.
+    from grader.report import gradescope as gs_view, prairielearn as pl_view
+    long = "\U0001F600" * 30_000
+    tests = [{"name": f"t{k}", "description": "d", "points": 0.0, "max_points": 1.0,
+              "message": long, "output": long} for k in range(60)]
+    data = pl_view._fit({"gradable": True, "score": 0.0, "message": "m", "output": long,
+                         "tests": tests})
+    assert pl_view.written_size(data) <= pl_view.MAX_BYTES
+    assert all(t["message"].endswith("(cut: too long for PrairieLearn)") for t in data["tests"])
+    gs = pl_view.shorten_tests({"score": 0, "tests": [{"name": "t", "output": long}
+                                                      for _ in range(60)]},
+                               gs_view.MAX_BYTES, ("output",), "too long")
+    assert pl_view.written_size(gs) <= gs_view.MAX_BYTES

@@ -37,6 +37,18 @@ class Entry:
     path: Path
 
 
+MAX_NAME = 80     # characters of a student's name: the files named after it must be writable
+
+
+def student_name(entry: str) -> str:
+    """The name an entry is recorded under: one line of printable text, short enough to name
+    files after (an export's long upload name keeps its start and a hash of the whole)."""
+    name = " ".join(clean(entry).split()) or "unnamed"
+    if len(name) > MAX_NAME:
+        name = name[:MAX_NAME - 9] + "-" + hashlib.sha256(entry.encode()).hexdigest()[:8]
+    return name
+
+
 def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
     """Each folder, .zip, or loose file in `folder` is one student's submission (a symbolic
     link is never followed: it could lead to a classmate's work or anywhere else)."""
@@ -49,7 +61,7 @@ def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
             if skipped is not None:
                 skipped.append(clean(path.name))
             continue
-        name = clean(path.stem if path.is_file() else path.name)
+        name = student_name(path.stem if path.is_file() else path.name)
         base, k = name, 2
         while name in taken:          # alice/ and alice.zip are two entries
             name, k = f"{base}-{k}", k + 1
@@ -177,13 +189,15 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
         stamp = fingerprint(entry.path, grader)
         saved = per_student / f"{entry.name}.json"
         if not force and saved.is_file():
+            kept = None
             try:
                 previous = json.loads(saved.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                previous = {}
+                if isinstance(previous, dict) and previous.get("fingerprint") == stamp:
+                    kept = result_from_dict(previous)
+            except (OSError, ValueError, TypeError, AttributeError, KeyError):
+                kept = None                       # not a result of ours any more: regrade
             # A grading that failed on the grader's side is never kept: it is done again.
-            if previous.get("fingerprint") == stamp and previous.get("status") != "error":
-                kept = result_from_dict(previous)
+            if kept is not None and csv_view.status_of(kept)[0] != "error":
                 # The feedback page follows the saved result (a batch of an earlier release
                 # may not have written one).
                 write_text(per_student / f"{entry.name}.md", feedback(kept, entry.name))
@@ -247,6 +261,9 @@ def main(argv: Sequence[str]) -> int:
         parser.error(f"{args.submissions} is not a folder")
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be 1 or more")
+    if args.out.suffix.lower() != ".csv":
+        # The per-student files go in the folder named like the CSV without its suffix.
+        parser.error(f"--out {args.out}: give a file name ending in .csv, such as grades.csv")
     run_batch(args.submissions, args.out, jobs=args.jobs, force=args.force, limits=limits,
               run_as=args.sandbox_user, protections=options.protections(args))
     return 0

@@ -11,6 +11,7 @@ from typing import Sequence
 from ..report.markdown import feedback
 from ..report.text import scoreboard, use_colour
 from ..results import result_from_dict
+from ..untrusted import clean_all
 
 
 def main(argv: Sequence[str]) -> int:
@@ -22,14 +23,15 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--markdown", action="store_true", help="the feedback page instead")
     args = parser.parse_args(argv)
     try:
-        data = json.loads(args.result.read_text(encoding="utf-8"))
+        # A file from anywhere: no escape sequence of it reaches the terminal.
+        data = clean_all(json.loads(args.result.read_text(encoding="utf-8")))
         if not isinstance(data, dict) or data.get("kit") != "micrograd-kit":
             raise ValueError("not a result of micrograd-kit")
         result = result_from_dict(data)
-    except (OSError, ValueError, TypeError) as exc:
-        parser.error(f"{args.result} cannot be read as a saved result: {exc}")
-    if args.markdown:
-        sys.stdout.write(feedback(result))
-    else:
-        sys.stdout.write(scoreboard(result, colour=use_colour(sys.stdout), commands=False))
+        text = feedback(result) if args.markdown else \
+            scoreboard(result, colour=use_colour(sys.stdout), commands=False)
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        parser.error(f"{args.result} cannot be read as a saved result: "
+                     f"{type(exc).__name__}: {exc}")
+    sys.stdout.write(text)
     return 0

@@ -64,8 +64,8 @@ def _classify(source: str) -> tuple[str, str] | None:
     """Which part a cell without metadata or marker holds, from what it defines."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
-        return None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None               # a cell that is not code of a step: it goes nowhere
     names = set()
     assigned = set()
     for node in tree.body:

@@ -137,6 +137,8 @@ def _find_root(folder: Path, depth: int = 3) -> Path | None:
 
 def _unzip(archive: Path, target: Path) -> str | None:
     """Extract the source files of a zip safely; returns a problem, or None."""
+    if not is_regular(archive):
+        return f"{archive.name} is not a regular file (a link, a pipe or a device): not opened"
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
@@ -160,7 +162,7 @@ def _unzip(archive: Path, target: Path) -> str | None:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as source, open(destination, "wb") as sink:
                     sink.write(source.read(ZIP_MAX_BYTES + 1)[:ZIP_MAX_BYTES])
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         return f"{archive.name} is not a readable zip file ({exc})"
     return None
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import __version__, steps
 from ..results import CheckResult, GradingResult
+from .prairielearn import shorten_tests
 from .text import check_details, scoreboard
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -66,7 +67,7 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
             tests.append(test)
     # A grading that could not be done hides nothing: the student sees why at once.
     everything = hidden_visibility == "visible" or result.status in ("invalid", "error")
-    return {
+    return shorten_tests({
         "score": round(result.score, 2),
         "execution_time": round(result.seconds if seconds is None else seconds, 2),
         "output": scoreboard(result, colour=False, commands=False) if everything else
@@ -76,4 +77,7 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
         "stdout_visibility": "hidden",
         "extra_data": {"grader": f"micrograd-kit {result.grader_version or __version__}"},
         "tests": tests,
-    }
+    }, MAX_BYTES, ("output",), "too long to show")
+
+
+MAX_BYTES = 1_000_000     # a results.json that stays easy for Gradescope to store and show

@@ -8,6 +8,7 @@ import re
 
 from .. import __version__, steps
 from ..results import GradingResult
+from ..untrusted import clean
 from .text import count_text, scoreboard
 
 
@@ -18,8 +19,14 @@ def _fenced(text: str) -> str:
     return f"{fence}\n{text.rstrip()}\n{fence}"
 
 
+def _plain(text: str) -> str:
+    """Text that Markdown shows as it is, on one line: a name from a folder or a zip cannot
+    add a heading, a score or HTML to the page."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|&~])", r"\\\1", " ".join(clean(text).split()))
+
+
 def feedback(result: GradingResult, student: str | None = None) -> str:
-    name = student or result.submission
+    name = _plain(student or result.submission)
     lines = [f"# micrograd-kit: feedback for {name}", "",
              f"**{result.score:g}/{result.max_score:g}** points"
              + (f", and {result.bonus_score:g}/{result.bonus_max:g} bonus points"
