@@ -25,14 +25,18 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def clean_all(value: Any) -> Any:
-    """`value` (JSON data) with every string in it cleaned."""
+def clean_all(value: Any, limit: int | None = None) -> Any:
+    """`value` (JSON data) with every string in it cleaned, and clipped to `limit` characters
+    when one is given."""
     if isinstance(value, str):
+        if limit is not None and len(value) > limit:
+            value = value[:limit] + " ..."
         return clean(value)
     if isinstance(value, dict):
-        return {clean(k) if isinstance(k, str) else k: clean_all(v) for k, v in value.items()}
+        return {clean(k) if isinstance(k, str) else k: clean_all(v, limit)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [clean_all(v) for v in value]
+        return [clean_all(v, limit) for v in value]
     return value
 
 

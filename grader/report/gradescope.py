@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import __version__, steps
 from ..results import CheckResult, GradingResult
-from .prairielearn import shorten_tests
+from .json import shorten_tests
 from .text import check_details, scoreboard
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

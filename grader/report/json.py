@@ -22,3 +22,24 @@ def as_json(result: GradingResult) -> dict[str, Any]:
 def write_json(result: GradingResult, stream: TextIO = sys.stdout) -> None:
     json.dump(as_json(result), stream, indent=2, sort_keys=False)
     stream.write("\n")
+
+
+def written_size(data: dict[str, Any]) -> int:
+    """The bytes of the file as the commands write it."""
+    return len(json.dumps(data, indent=2).encode("utf-8"))
+
+
+def shorten_tests(data: dict[str, Any], limit: int, keys: tuple[str, ...], why: str
+                  ) -> dict[str, Any]:
+    """Cut every test's `keys` texts to a length that halves until the file fits `limit` bytes
+    (names and error messages from a submission can be long, and JSON may write a character as
+    twelve bytes)."""
+    budget = 20_000
+    while written_size(data) > limit and budget >= 50:
+        for test in data.get("tests", []):
+            for key in keys:
+                text = test.get(key)
+                if isinstance(text, str) and len(text) > budget:
+                    test[key] = text[:budget] + f"\n... (cut: {why})"
+        budget //= 2
+    return data

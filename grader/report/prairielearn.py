@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..results import GradingResult
+from .json import shorten_tests, written_size
 from .text import check_details, scoreboard
 
 
@@ -65,27 +66,6 @@ def _fit(data: dict[str, Any]) -> dict[str, Any]:
         data["output"] = data["output"][:max(0, len(data["output"]) - excess - 100)] + \
             "\n... (cut: too long for PrairieLearn)"
     return shorten_tests(data, MAX_BYTES, ("message", "output"), "too long for PrairieLearn")
-
-
-def written_size(data: dict[str, Any]) -> int:
-    """The bytes of the file as the commands write it."""
-    return len(json.dumps(data, indent=2).encode("utf-8"))
-
-
-def shorten_tests(data: dict[str, Any], limit: int, keys: tuple[str, ...], why: str
-                  ) -> dict[str, Any]:
-    """Cut every test's `keys` texts to a length that halves until the file fits `limit` bytes
-    (names and error messages from a submission can be long, and JSON may write a character as
-    twelve bytes)."""
-    budget = 20_000
-    while written_size(data) > limit and budget >= 50:
-        for test in data.get("tests", []):
-            for key in keys:
-                text = test.get(key)
-                if isinstance(text, str) and len(text) > budget:
-                    test[key] = text[:budget] + f"\n... (cut: {why})"
-        budget //= 2
-    return data
     for test in data["tests"]:
         head, _, _printed = test["output"].partition("your code printed:\n")
         test["output"] = head + ("(your code's printed output was left out: too long)"

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from . import policy, protocol
 from ..limits import Limits, Protections
-from ..untrusted import clean
+from ..untrusted import clean, clean_all
 
 WORKER = Path(__file__).with_name("worker.py")
 # What the worker needs beside it: the operation table and the stand-in engine (standard
@@ -595,13 +595,7 @@ def _cleaned(value: Any) -> Any:
     """An answer from the worker with every string in it cleaned (it may quote the submission)
     and clipped: a class named with 30 million characters is one line of feedback, not
     gigabytes of results."""
-    if isinstance(value, str):
-        return clean(value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + " ...")
-    if isinstance(value, dict):
-        return {k: _cleaned(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_cleaned(v) for v in value]
-    return value
+    return clean_all(value, MAX_TEXT)
 
 
 def _signal_name(code: int) -> str:
