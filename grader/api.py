@@ -92,4 +92,5 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
                                            f"the result cannot be trusted and is 0", settings,
                               time.monotonic() - started, facts.problems)
     return scoring.grade(facts, outcome.records, settings, only,
-                         seconds=time.monotonic() - started, run_problems=outcome.problems)
+                         seconds=time.monotonic() - started, run_problems=outcome.problems,
+                         notes=outcome.notes)

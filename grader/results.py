@@ -15,7 +15,8 @@ class CheckResult:
     title: str
     weight: float
     visible: bool               # shown in the tutorial / to students before the deadline
-    state: str                  # passed | failed | not_run | error
+    state: str                  # passed | failed | not_run | error | credited (an end-to-end
+    #                             run failing because of another step, which lost its points)
     message: str = ""
     output: str = ""            # what the student's code printed during this check (truncated)
     points: float = 0.0
@@ -28,6 +29,12 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.state == "passed"
+
+    @property
+    def earned(self) -> bool:
+        """Its points are the student's: it passed, or it is an end-to-end run credited because
+        another step, which lost points for it, makes it fail."""
+        return self.state in ("passed", "credited")
 
 
 @dataclass
@@ -60,19 +67,16 @@ class GradingResult:
     bonus_score: float = 0.0    # the extension steps, apart from the 100 points
     bonus_max: float = 0.0
     grader_version: str = ""    # the grader that gave this grade
+    notes: list[str] = field(default_factory=list)   # how it was graded, when not the usual way
 
     def step(self, step_id: str) -> StepResult:
         return next(s for s in self.steps if s.id == step_id)
 
     def step_earned(self, step_id: str) -> bool:
         """Whether a step counts as done where steps are recorded all or nothing (`--step`'s
-        exit status, GitHub Classroom): all its points, or all its own checks passed and every
-        failing one an end-to-end run that fails because of another step, whose own failure
-        is charged there. (A step that is only an end-to-end run has no work of its own.)"""
-        step = self.step(step_id)
-        own = [c for c in step.checks if not c.end_to_end]
-        return step.passed or (bool(own) and all(c.passed for c in own) and all(
-            c.passed or c.blocked_by not in (None, step_id) for c in step.checks))
+        exit status): all its points (an end-to-end run credited because another step fails
+        is counted by scoring already)."""
+        return self.step(step_id).passed
 
     @property
     def core_steps(self) -> list[StepResult]:

@@ -84,6 +84,29 @@ def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[dict[s
     return "failed"
 
 
+def credit_blocked_runs(results: dict[str, StepResult]) -> None:
+    """A mistake costs points once, in its own step: an end-to-end run that fails because of
+    another step, which lost points for it, costs nothing more, when every check of this
+    step's own passed. (A step that is only an end-to-end run, the classifier, has no work
+    of its own to credit.)"""
+    for step in results.values():
+        own = [c for c in step.checks if c.weight > 0 and not c.end_to_end]
+        if not own or not all(c.passed for c in own):
+            continue
+        for check in step.checks:
+            cause = results.get(check.blocked_by or "")
+            if check.end_to_end and check.state == "failed" and check.weight > 0 and \
+                    cause is not None and cause is not step and cause.max_points > 0 and \
+                    cause.points < cause.max_points:
+                check.state = "credited"
+                check.points = check.max_points
+        graded = [c for c in step.checks if c.weight > 0]
+        if any(c.state == "credited" for c in graded):
+            step.points = float(round(sum(c.points for c in step.checks), 2))
+            if all(c.passed or c.state == "credited" for c in graded):
+                step.state, step.points = "passed", step.max_points
+
+
 # What an error kind says about the whole run, for the batch's status column.
 INCIDENTS: dict[str, str] = {"timeout": "timed out", "run_timeout": "timed out",
                              "crash": "crashed", "killed": "crashed", "exit": "crashed"}
@@ -91,7 +114,8 @@ INCIDENTS: dict[str, str] = {"timeout": "timed out", "run_timeout": "timed out",
 
 def grade(facts: Facts, records: Iterable[dict[str, Any]], settings: dict[str, Any],
           only: Sequence[str] | None = None, seconds: float = 0.0,
-          run_problems: Sequence[tuple[str, str]] = ()) -> GradingResult:
+          run_problems: Sequence[tuple[str, str]] = (),
+          notes: Sequence[str] = ()) -> GradingResult:
     """The result of one run: check records and the submission's facts in, a GradingResult out.
 
     `run_problems`: (error kind, text) of what went wrong outside the checks (a module that
@@ -104,16 +128,22 @@ def grade(facts: Facts, records: Iterable[dict[str, Any]], settings: dict[str, A
             by_step[record["step"]].append(record)
     results: dict[str, StepResult] = {}
     for step in steps.STEPS:
-        if only and step.id not in only:
+        if only and step.id not in only and not by_step[step.id]:
             continue
         status = facts.todos.get(step.id, TodoStatus((), step.file))
         results[step.id] = score_step(step, by_step[step.id], status.untouched,
                                       status.location, not facts.has(step.file))
+    credit_blocked_runs(results)
+    if only:
+        # The steps before the ones asked for ran too (an end-to-end run names them as its
+        # cause, and is credited by what they scored); only those asked for are reported.
+        results = {s: r for s, r in results.items() if s in only}
     # The same failure met by both engines' worlds (a file that does not import) is one problem.
     problems = list(dict.fromkeys([*facts.problems, *(text for _, text in run_problems)]))
     result = _total(facts.label, [results[s] for s in steps.STEP_IDS if s in results], settings,
                     problems, seconds)
     result.incident, result.reason = _incident(result, run_problems)
+    result.notes = [clean(note) for note in dict.fromkeys(notes)]
     if facts.cells is not None:
         _relocate(result, facts.cells)
     return result

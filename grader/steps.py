@@ -18,6 +18,11 @@ class Step:
     bonus: bool = False         # an extension: scored apart from the 100 points
 
     @property
+    def checkpoint(self) -> bool:
+        """A step of given code: reported, worth no points (no step pays for the kit's code)."""
+        return self.points == 0
+
+    @property
     def where(self) -> str:
         return f"{self.file}: {', '.join(self.todos)}" if self.todos else self.file
 
@@ -101,7 +106,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         id="neuron",
         title="A neuron: nn.Neuron",
-        points=15,
+        points=20,
         file="nn.py",
         todos=("Neuron.__init__", "Neuron.__call__", "Neuron.parameters"),
         needs=(),
@@ -118,15 +123,17 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         id="network",
-        title="Layers and the MLP: nn.Layer, nn.MLP",
-        points=10,
+        title="Layers and the MLP with your Neuron: nn.Layer, nn.MLP",
+        points=0,
         file="nn.py",
         todos=(),
         needs=(),
         hint=(
-            "Layer and MLP are given: they only combine Neurons. If this step fails while neuron "
-            "and backward pass, check that you did not change Layer or MLP, and that "
-            "Neuron.parameters() returns fresh lists (not a list you later append to)."
+            "Layer and MLP are given: they only combine your Neurons, so this checkpoint earns "
+            "no points of its own. If it fails while neuron passes, check that you did not "
+            "change Layer or MLP, and that Neuron.parameters() returns a fresh list each time "
+            "(not one list it keeps and extends). When it passes, train_step is graded on your "
+            "own network."
         ),
         likely=(
             "Likely causes: Layer or MLP changed from the kit's given code, or Neuron.parameters() "
@@ -136,7 +143,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         id="training",
         title="Gradient descent: train.train_step",
-        points=20,
+        points=25,
         file="train.py",
         todos=("train_step",),
         needs=("add", "mul", "tanh", "backward", "neuron", "network"),
@@ -256,3 +263,8 @@ GIVEN: dict[str, tuple[str, ...]] = {
     "train.py": ("train", "sparkline", "main"),
     "extensions.py": ("predict", "load_iris", "standardize", "main"),
 }
+
+
+def given_file(function: str) -> str | None:
+    """The file that hands out a given function ("Value.__pow__" -> "engine.py")."""
+    return next((file for file, names in GIVEN.items() if function in names), None)

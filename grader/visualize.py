@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 from . import steps
 from .checks import graphs
+from .checks.anatomy import chain_rule, profile_from
 from .checks.kit import describe_error
 from .ops import OPS
 from .limits import Limits
@@ -59,10 +60,19 @@ def observe(sandbox: Sandbox, spec: graphs.Spec) -> dict[str, Any]:
     if error is not None and error.get("kind") == "not_implemented" and \
             error.get("step") == "backward":
         # Without backward() the operations' own _backward functions can still be shown.
-        note = ("backward() is not written yet (step backward): the gradients below come from "
-                "setting o.grad = 1 and calling each node's _backward, newest first.")
-        outcome = sandbox.request("graph", spec=spec, walk="manual", seed=1.0)
+        anatomy = sandbox.request("anatomy")
+        profile = profile_from(anatomy.result or {})
+        rule = f"calling each node's {profile.backward}" if profile.backward else \
+            "applying the chain rule to each node's local derivatives"
+        note = (f"backward() is not written yet (step backward): the gradients below come from "
+                f"setting o.grad = 1 and {rule}, newest first.")
+        outcome = sandbox.request("graph", spec=spec, walk="manual", seed=1.0,
+                                  profile=profile.args())
         error = outcome.error
+        if outcome.result is not None and "made" in outcome.result:
+            outcome.result["grad"] = chain_rule(outcome.result.get("made") or [],
+                                                outcome.result.get("at") or [],
+                                                {len(spec) - 1: 1.0})
     if error is not None:
         step = error.get("step")
         if error.get("kind") == "not_implemented" and step in steps.STEP_IDS:

@@ -4,7 +4,10 @@ repository checked out as the workspace), with the grader installed the way the 
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -15,10 +18,10 @@ import yaml
 
 from grader import __version__, steps
 from grader.commands.classroom import VENV, WORKFLOW_PATH, check_source, workflow
-from conftest import EXERCISES, ROOT, SOLUTIONS, copy_tree, fixture_submission
+from grader.report.classroom import RUNNER, _exact, runner_result
+from conftest import EXERCISES, ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 SOURCE = "git+https://github.com/course/micrograd-kit@v0.2.0"
-GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 
 
@@ -28,25 +31,19 @@ def _steps(text: str) -> list[dict]:
     return job["steps"]
 
 
-def test_one_command_grader_per_kit_step_with_its_points_and_a_reporter_for_all():
+def test_one_grading_step_hands_its_result_to_the_reporter():
     document = yaml.safe_load(workflow(SOURCE))
     assert set(document["on"]) >= {"push", "workflow_dispatch"}
     assert document["permissions"]["checks"] == "write"
     job_steps = _steps(workflow(SOURCE))
-    graders = [s for s in job_steps if s.get("uses") == GRADER]
-    assert [s["id"] for s in graders] == list(steps.STEP_IDS)
-    for step, kit_step in zip(graders, steps.STEPS):
-        assert step["with"]["max-score"] == kit_step.points
-        assert step["with"]["test-name"].startswith(f"{kit_step.id}: ")
-        assert step["with"]["command"].endswith(f"--step {kit_step.id}")
+    grading = [s for s in job_steps if "/exercises" in s.get("run", "")]
+    assert [s["id"] for s in grading] == [RUNNER] and RUNNER.isalnum()
+    assert grading[0]["run"].endswith('--classroom-output "$GITHUB_OUTPUT"')
     reporter = job_steps[-1]
     assert reporter["uses"] == REPORTER
-    runners = reporter["with"]["runners"].split(",")
-    assert runners == list(steps.STEP_IDS) and all(r.isalnum() for r in runners)
-    assert reporter["env"] == {f"{r.upper()}_RESULTS": f"${{{{ steps.{r}.outputs.result }}}}"
-                               for r in runners}
-    assert sum(s["with"]["max-score"] for s in graders) == \
-        steps.TOTAL_POINTS + sum(s.points for s in steps.STEPS if s.bonus)
+    assert reporter["with"]["runners"] == RUNNER
+    assert reporter["env"] == {f"{RUNNER.upper()}_RESULTS":
+                               f"${{{{ steps.{RUNNER}.outputs.result }}}}"}
 
 
 def test_the_grader_comes_from_the_instructors_source_never_from_the_repository():
@@ -139,19 +136,29 @@ def runner(tmp_path_factory):
     return run
 
 
-def _commands() -> dict[str, str]:
-    return {s["id"]: s["with"]["command"] for s in _steps(workflow(SOURCE))
-            if s.get("uses") == GRADER}
+def _graded(run, workspace: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    """The Grade step run as the workflow runs it; the runner result it hands the reporter,
+    decoded as the reporter decodes it."""
+    command = next(s for s in _steps(workflow(SOURCE)) if s.get("id") == RUNNER)["run"]
+    output = workspace / "github_output"
+    done = run(command.replace('"$GITHUB_OUTPUT"', f'"{output}"'), workspace)
+    line = output.read_text(encoding="ascii").strip()
+    assert line.startswith("result=")
+    return json.loads(base64.b64decode(line[len("result="):])), done
 
 
-def _passed(run, workspace: Path) -> dict[str, bool]:
-    return {step: run(command, workspace).returncode == 0
-            for step, command in _commands().items()}
+def _total(result: dict) -> float:
+    total = 0.0
+    for test in result["tests"]:          # as the reporter adds them up
+        total += test["score"]
+    return total
 
 
 def test_the_solutions_earn_every_steps_points(runner, tmp_path):
     copy_tree(SOLUTIONS, tmp_path / "exercises", steps.ALL_FILES)
-    assert _passed(runner, tmp_path) == {step: True for step in steps.STEP_IDS}
+    result, done = _graded(runner, tmp_path)
+    assert result["status"] == "pass" and result["max_score"] == 100
+    assert _total(result) == 100 and "100/100" in done.stdout
 
 
 def test_a_grader_planted_in_the_repository_changes_nothing(runner, tmp_path):
@@ -163,18 +170,31 @@ def test_a_grader_planted_in_the_repository_changes_nothing(runner, tmp_path):
     (tmp_path / "exercises" / "grader").mkdir()
     shutil.copy(fake / "__main__.py", tmp_path / "exercises" / "grader" / "__main__.py")
     (tmp_path / "exercises" / "grader" / "__init__.py").write_text("")
-    assert _passed(runner, tmp_path) == {step: False for step in steps.STEP_IDS}
+    result, _ = _graded(runner, tmp_path)
+    assert _total(result) == 0 and result["status"] == "fail"
 
 
-def test_one_mistake_costs_its_own_step_only(runner, tmp_path):
+def test_one_mistake_costs_its_own_step_and_partial_points_count(runner, tmp_path):
     fixture_submission("mul_half_swapped", tmp_path / "exercises")
-    passed = _passed(runner, tmp_path)
-    core = {step: passed[step] for step in steps.CORE_IDS}
-    assert core == {step: step != "mul" for step in steps.CORE_IDS}
+    result, _ = _graded(runner, tmp_path)
+    scores = {t["name"].split(":")[0]: t["score"] for t in result["tests"]}
+    assert 0 < scores["mul"] < 10
+    assert all(scores[s] == steps.get(s).points for s in steps.CORE_IDS if s != "mul")
+    # The same total as grading the folder any other way.
+    assert _total(result) == grade(tmp_path / "exercises").score
 
 
-def test_the_scoreboard_step_prints_the_whole_scoreboard(runner, tmp_path):
-    copy_tree(SOLUTIONS, tmp_path / "exercises")
-    scoreboard = next(s for s in _steps(workflow(SOURCE)) if s.get("name") == "Scoreboard")
-    shown = runner(scoreboard["run"], tmp_path)
-    assert shown.returncode == 0 and "100/100" in shown.stdout, shown.stdout[-2000:]
+def test_bonus_steps_are_listed_without_points():
+    result = runner_result(grade(SOLUTIONS))
+    bonus = [t for t in result["tests"] if t["name"].startswith("bonus ")]
+    assert len(bonus) == len(steps.BONUS_STEPS) and all(t["score"] == 0 for t in bonus)
+    assert _total(result) == 100 == result["max_score"]
+
+
+def test_partial_scores_add_up_exactly_as_the_reporter_adds_them():
+    rng = random.Random(5)
+    drawn = [[round(rng.uniform(0, 25), 2) for _ in range(7)] for _ in range(2000)]
+    for scores in ([10.0, 10.0, 3.9, 20.0, 20.0, 0.0, 25.0], [8.89, 10, 13.71, 20, 17.27, 0, 24.04],
+                   [0.1] * 7, [33.33, 33.33, 33.34], *drawn):
+        total = round(sum(scores), 2)
+        assert _total({"tests": [{"score": s} for s in _exact(list(scores), total)]}) == total

@@ -21,7 +21,7 @@ from grader import integrity, steps
 from grader.api import grade_path
 from grader.limits import Limits, Protections
 from grader.run.sandbox import Sandbox, bwrap_works
-from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
+from conftest import failing, ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 POSIX = os.name == "posix"
 AS_ROOT = POSIX and os.geteuid() == 0
@@ -115,7 +115,7 @@ def test_an_engine_that_cannot_be_imported_gets_0_for_its_steps_with_the_reason(
 
 @pytest.mark.parametrize("addition, words", [
     ("\ndef broken(:\n    pass\n", "not valid Python"),
-    ("\nimport socket\n", "import socket is not allowed")])
+    ("\nexec('import socket')\n", "exec() is not allowed")])
 def test_an_engine_refused_at_admission_costs_only_the_engines_steps(addition, words, tmp_path):
     # Refused before it runs, as an engine that raises on import is stopped while it runs: the
     # network steps of a correct nn.py and train.py are graded on the stand-in all the same.
@@ -140,28 +140,44 @@ def test_a_correct_engine_that_misbehaves_harmlessly_still_scores_100(name, prot
     assert seconds < 30
 
 
-REFUSED = [
-    ("hostile_os_exit_in_mul", "engine.py:35: import os is not allowed"),
-    ("hostile_segfault_in_tanh", "import ctypes is not allowed"),
-    ("hostile_background_process", "import subprocess is not allowed"),
-    ("hostile_monkeypatching_correct", "import builtins is not allowed"),
-    ("hostile_frame_inspection", "import inspect is not allowed"),
-    ("hostile_writes_files", "open() is not allowed"),
+# What these files import is withheld, not refused: the file runs, each module is a stand-in,
+# and only the step whose code uses one loses points, with the reason.
+WITHHELD = [
+    ("hostile_os_exit_in_mul", "mul", "os._exit is not available while grading"),
+    ("hostile_segfault_in_tanh", "tanh", "is not available while grading"),
 ]
 
 
-@pytest.mark.parametrize("name, words", REFUSED)
-def test_with_every_layer_on_such_code_is_refused_before_it_runs(name, words, tmp_path):
+@pytest.mark.parametrize("name, step, words", WITHHELD)
+def test_with_every_layer_on_a_withheld_capability_fails_only_the_checks_it_reaches(
+        name, step, words, tmp_path):
     result, seconds = graded(name, tmp_path, Limits(), None, __TARGETS__="[]")
-    # The refused file's steps get nothing; a correct nn.py and train.py are still graded on
-    # the grader's stand-in engine, as for an engine that fails while it runs.
-    refused_file = next(p for p in result.problems if words in p).split(" was not run")[0]
-    assert all(s.points == 0 for s in result.steps if steps.get(s.id).file == refused_file)
-    assert result.score < 100 and result.status == "graded"
-    assert any(words in p and "was not run" in p for p in result.problems), result.problems
-    # Nothing of the refused file ran, so nothing was printed.
-    assert not any(c.output for s in result.steps for c in s.checks)
-    assert seconds < 10
+    messages_ = [c.message for s in result.steps for c in s.checks if not c.passed]
+    assert any(words in m for m in messages_), messages_
+    if step is not None:
+        assert result.step(step).points < result.step(step).max_points
+        assert all(s.passed for s in result.steps if s.id != step and not
+                   steps.get(s.id).bonus and steps.get(s.id).file == "engine.py"), failing(result)
+    assert result.status == "graded" and seconds < 20
+
+
+@pytest.mark.parametrize("name", ["hostile_monkeypatching_correct",
+                                  "hostile_background_process", "hostile_writes_files"])
+def test_at_import_a_withheld_module_is_inert_and_a_correct_engine_keeps_full_marks(name,
+                                                                                  tmp_path):
+    before = _strays()
+    result, _ = graded(name, tmp_path / name, Limits(), None, __TARGETS__=json.dumps(
+        [str(tmp_path / "planted.py")]))
+    # Patching a stand-in patches nothing, no process starts, no file is written or removed.
+    assert result.score == 100, {s.id: messages(s) for s in result.steps if not s.passed}
+    assert _strays() == before and not (tmp_path / "planted.py").exists()
+    assert (tmp_path / name / name / "engine.py").exists()
+
+
+def test_frames_are_still_refused_before_the_file_runs(tmp_path):
+    result, _ = graded("hostile_frame_inspection", tmp_path, Limits(), None)
+    assert any("is not allowed" in p and "was not run" in p for p in result.problems)
+    assert all(result.step(s).points == 0 for s in ("add", "mul", "tanh", "backward"))
 
 
 def test_patching_pytest_json_and_builtins_gains_nothing(tmp_path):
@@ -190,8 +206,10 @@ def test_fake_scoreboard_and_json_never_reach_the_graders_stdout(tmp_path):
     assert engine and all(s["points"] == 0 for s in engine) and document["score"] < 100
     text = subprocess.run([sys.executable, "-m", "grader", str(path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=env)
-    assert "Every step passed" not in text.stdout and "100/100" not in text.stdout
-    assert "engine.py was not run" in text.stdout
+    # What the submission printed is shown only quoted under a check, never as the grader's.
+    ours = [line for line in text.stdout.splitlines() if not line.lstrip().startswith("|")]
+    assert not any("Every step passed" in line or "100/100" in line for line in ours), ours
+    assert "called sys.exit(0)" in text.stdout
 
 
 ISOLATIONS = [pytest.param("process", id="process"),

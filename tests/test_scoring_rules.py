@@ -109,22 +109,32 @@ def test_text_from_a_submission_loses_its_control_characters():
     assert "\x1b" not in result.submission and "\x1b" not in result.step("add").checks[0].message
 
 
-def test_a_step_losing_only_an_end_to_end_run_to_another_step_counts_as_earned():
+def test_an_end_to_end_run_failing_because_of_another_step_costs_nothing_more():
     own = record("training", 1, True, weight=3)
     blamed = record("training", 2, False, end_to_end=True, blocked_by="mul")
     result = scoring.grade(facts(), [own, blamed, record("mul", 1, False)], {})
-    assert result.step("training").state == "partly passed"     # the points are still lost...
-    assert result.step_earned("training")                        # ...but charged to mul
-    assert not result.step_earned("mul")
+    training = result.step("training")
+    assert training.state == "passed" and training.points == training.max_points
+    assert [c.state for c in training.checks] == ["passed", "credited"]
+    assert result.step_earned("training") and not result.step_earned("mul")
+    # The same run costs its points when nothing else lost them for it, or when this step's
+    # own checks do not all pass, or when the step it names lost no points (a checkpoint).
     for unexplained in (record("training", 2, False, end_to_end=True),
                         record("training", 2, False, end_to_end=True, blocked_by="training"),
                         record("training", 2, False, blocked_by="mul")):
-        assert not scoring.grade(facts(), [own, unexplained], {}).step_earned("training")
+        graded = scoring.grade(facts(), [own, unexplained, record("mul", 1, False)], {})
+        assert graded.step("training").points < graded.step("training").max_points
+    mine_too = scoring.grade(facts(), [own, record("training", 3, False), blamed,
+                                       record("mul", 1, False)], {})
+    assert [c.state for c in mine_too.step("training").checks] == ["passed", "failed", "failed"]
+    passed_mul = scoring.grade(facts(), [own, blamed, record("mul", 1, True)], {})
+    assert passed_mul.step("training").checks[1].state == "failed"
     nothing = scoring.grade(facts(), [], {})
     assert not nothing.step_earned("training")
     only_a_run = scoring.grade(facts(), [record("classifier", 1, False, end_to_end=True,
-                                                blocked_by="softmax")], {})
-    assert not only_a_run.step_earned("classifier")
+                                                blocked_by="softmax"),
+                                         record("softmax", 1, False)], {})
+    assert only_a_run.step("classifier").points == 0
 
 
 def test_a_check_the_grader_failed_on_makes_the_batch_row_an_error_to_regrade():

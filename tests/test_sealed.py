@@ -170,8 +170,9 @@ def test_a_submission_cannot_run_the_kit_or_a_classmates_engine(whose, shield, t
     assert result.score == 0, printed(result)
     assert "running the engine found in" not in printed(result)
     if not shield.admission:
-        assert "import grader: ModuleNotFoundError" in printed(result) or \
-            "import grader: RefusedImport" in printed(result)
+        # The guard alone: grader, os and open are stand-ins that reach nothing.
+        assert "stealing failed" in printed(result) or \
+            "found nothing to steal" in printed(result), printed(result)
 
 
 def test_with_no_layer_on_the_thief_runs_the_solutions_so_the_test_above_can_fail(tmp_path):
@@ -329,16 +330,15 @@ def test_parallel_jobs_never_kill_each_others_workers(shield, tmp_path):
 
 # ------------------------------------------------------------------------- /dev/shm
 @pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm here")
-@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "boundary"))
+@pytest.mark.parametrize("shield", modes("all", "all-process", "guard", "boundary"))
 def test_memory_in_dev_shm_is_refused_or_private_and_nothing_survives(shield, tmp_path):
+    # (Admission alone does not refuse open(): the guard's stand-in does, or the boundary.)
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
     hog = Path(f"/dev/shm/micrograd-kit-hog-{tag}")
     path = fixture_submission("hostile_dev_shm", tmp_path / "s", {"__TAG__": tag})
     try:
-        result = grade_path(path, protections=shield, limits=FAST)
+        grade_path(path, protections=shield, limits=FAST)
         assert not hog.exists()
-        if shield.isolation == "bwrap" or not shield.admission:
-            assert "wrote 1610612736 bytes" not in printed(result)
     finally:
         hog.unlink(missing_ok=True)
 

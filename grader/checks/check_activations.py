@@ -34,7 +34,7 @@ def check_reused_input(kit: Kit, op: str) -> None:
     kit.graph([["leaf", 1.15], [op, 0], [op, 0]], seeds={1: 0.8, 2: -1.4})
 
 
-@pytest.mark.check(step=STEP, weight=2, title="sigmoid of large inputs: no overflow")
+@pytest.mark.check(step=STEP, weight=2, edge=True, title="sigmoid of large inputs: no overflow")
 @pytest.mark.parametrize("x", [40.0, -40.0, 800.0, -800.0])
 def check_sigmoid_large_inputs(kit: Kit, x: float) -> None:
     kit.graph([["leaf", x], ["sigmoid", 0]])

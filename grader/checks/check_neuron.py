@@ -9,7 +9,7 @@ import random
 import pytest
 
 from grader.checks import diagnosis, graphs
-from grader.checks.kit import CheckFailed, Kit, as_number
+from grader.checks.kit import Kit, as_number, describe_error
 
 STEP = "neuron"
 
@@ -19,20 +19,25 @@ def neuron_graph(params: list[float], x: list[float]) -> graphs.Spec:
     return spec[:-1]   # drop the final sum over outputs: the neuron's output is the last node
 
 
-@pytest.mark.check(step=STEP, weight=2, title="Neuron(3).parameters(): 3 weights and a bias")
+@pytest.mark.check(step=STEP, weight=4, title="Neuron(3).parameters(): 3 weights and a bias")
 def check_parameters(kit: Kit) -> None:
     for n in (3, 1, 6):
-        try:
-            result = kit.probe("neuron", n=n, init_seed=7)
-        except CheckFailed as failure:
-            if "holds a list" in failure.message:
-                failure.diagnosis = ("parameters() returns a list inside a list: the weights "
-                                     "and the bias must all be items of one flat list.")
-            raise
+        result = kit.probe("neuron", n=n, init_seed=7)
+        error = result.get("parameters_error")
+        if isinstance(error, dict):
+            # The neuron's own weights and bias were found; parameters() itself fails.
+            message = describe_error(error)
+            why = diagnosis.from_error(STEP, error) if error.get("stack") else None
+            if "holds a list" in message:
+                why = ("parameters() returns a list inside a list: the weights and the bias "
+                       "must all be items of one flat list.")
+            raise kit.fail(f"Neuron({n}).parameters(): {message}", diagnosis=why)
         count = int(kit.number(result.get("count"), "len(parameters())"))
         distinct = int(kit.number(result.get("distinct"), "the number of different Values"))
         initial = [as_number(v) for v in result.get("initial") or []]
-        why = diagnosis.neuron_parameters(n, count, distinct, initial)
+        listed = result.get("listed")
+        why = diagnosis.neuron_parameters(n, count, distinct, initial,
+                                          listed if isinstance(listed, list) else None)
         if count != n + 1:
             raise kit.fail(f"Neuron({n}).parameters() has {count} Values, expected {n + 1} "
                            f"({n} weights and 1 bias)", diagnosis=why)
@@ -40,6 +45,9 @@ def check_parameters(kit: Kit) -> None:
             raise kit.fail(f"Neuron({n}).parameters() holds {distinct} different Values, "
                            f"expected {n + 1}: some parameters are the same object",
                            diagnosis=why)
+        if isinstance(listed, list) and sorted(listed) != list(range(n + 1)):
+            raise kit.fail(f"Neuron({n}).parameters() does not hold the neuron's own weights "
+                           f"and bias", diagnosis=why)
 
 
 @pytest.mark.check(step=STEP, weight=3, title="weights drawn uniformly from [-1, 1], bias 0")

@@ -91,7 +91,8 @@ def check_cross_entropy(kit: Kit, seed: int) -> None:
     _compare(kit, result.get("grad"), want, "the scores' gradients", context)
 
 
-@pytest.mark.check(step=STEP, weight=2, title="large scores like [1000, 1001, 998] do not overflow")
+@pytest.mark.check(step=STEP, weight=2, edge=True,
+                   title="large scores like [1000, 1001, 998] do not overflow")
 def check_large_scores(kit: Kit) -> None:
     logits = [1000.0, 1001.0, 998.0]
     result = kit.probe("softmax", logits=logits, weights=[1.0, -1.0, 0.5])

@@ -24,7 +24,8 @@ def check_reused_input(kit: Kit) -> None:
     kit.graph(spec, seeds={1: 0.7, 2: -1.3})
 
 
-@pytest.mark.check(step=STEP, weight=3, title="tanh of large inputs: +-1, gradient 0, no overflow")
+@pytest.mark.check(step=STEP, weight=3, edge=True,
+                   title="tanh of large inputs: +-1, gradient 0, no overflow")
 @pytest.mark.parametrize("x", [25.0, -40.0, 1000.0, -1000.0])
 def check_large_inputs(kit: Kit, x: float) -> None:
     kit.graph([["leaf", x], ["tanh", 0]])

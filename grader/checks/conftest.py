@@ -29,8 +29,9 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "check(step, weight, title, visible=False, needs=(), end_to_end=False, "
-        "seeds=None, sweep=True): a graded check; a check with a `seed` argument runs once per "
-        "seed")
+        "edge=False, seeds=None, sweep=True): a graded check; a check with a `seed` argument "
+        "runs once per seed; `edge`: it tests extreme inputs (an overflow), which no "
+        "end-to-end run is blamed on")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -108,6 +109,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         "visible": bool(mark.get("visible", False)),
         "needs": list(mark.get("needs", ())),
         "end_to_end": bool(mark.get("end_to_end", False)),
+        "edge": bool(mark.get("edge", False)),
         "passed": False,
         "state": "failed",
         "message": "",

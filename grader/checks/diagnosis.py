@@ -190,13 +190,16 @@ def _candidates(op: str, probes: Sequence[LocalProbe], k: int
     return [(combo, predicted) for c, combo, predicted in fitting if c == fewest]
 
 
-def local_rule(op: str, probes: Sequence[LocalProbe]) -> str | None:
+def local_rule(op: str, probes: Sequence[LocalProbe], kept: str | None = None) -> str | None:
     """The mistake in an operation's _backward that fits every probe, in one sentence; None when
     the code is right, or when no single explanation fits (the caller then shows the numbers).
     Two candidates that predict the same numbers are one computation: the first one in the
-    table names it."""
+    table names it. `kept`: the attribute an engine of local derivatives keeps them in (its
+    rule is then named by it, not by a _backward it does not have)."""
     name = ops.OPS[op].method
-    if all(all(_fits(p.got[k], p.presets[k]) for k in range(len(p.inputs))) for p in probes):
+    subject = f"{name}, in the {kept} it keeps" if kept else f"{name}'s _backward"
+    if not kept and all(all(_fits(p.got[k], p.presets[k]) for k in range(len(p.inputs)))
+                        for p in probes):
         if all(p.default_backward is False for p in probes):
             # A closure of its own is there, and adds nothing: the out.grad it uses was read
             # when the result was made, when it was still 0.
@@ -234,8 +237,8 @@ def local_rule(op: str, probes: Sequence[LocalProbe]) -> str | None:
             who="each input", other="the other input", grad="each input's .grad",
             twice=twice, name=op, whose="each input's", its="its", data=".data",
             others="the other input's", other_data=".data") for part in found[0][0] if part.says]
-        return f"{name}'s _backward, for both inputs, " + " and ".join(words) + "."
-    return f"{name}'s _backward " + "; and it ".join(text for _, text in found) + "."
+        return f"{subject}, for both inputs, " + " and ".join(words) + "."
+    return f"{subject}{',' if kept else ''} " + "; and it ".join(text for _, text in found) + "."
 
 
 
@@ -372,6 +375,34 @@ def short_name(function: str) -> str:
     return ".".join(parts) or function
 
 
+def step_of(file: str, function: str) -> str | None:
+    """The step whose TODO a function of the student's is (a closure counts as its method's:
+    Value.__mul__.<locals>._backward is mul's)."""
+    method = function.split(".<locals>")[0]
+    for step in steps.STEPS:
+        if step.file == file and method in step.todos:
+            return step.id
+    return None
+
+
+def owners_of(error: dict[str, Any]) -> list[str | None]:
+    """Whose code each frame of an error is, innermost first: a step id, a given function's
+    name (code the kit hands out), or None (a function of the student's own)."""
+    found: list[str | None] = []
+    for frame in reversed([f for f in error.get("stack") or [] if isinstance(f, dict)]):
+        file, function = str(frame.get("file")), str(frame.get("function"))
+        found.append(function if given_function(file, function) else step_of(file, function))
+    return found
+
+
+def missing_operation(error: dict[str, Any]) -> bool:
+    """An error Python raised because the Value has no such operation (2 ** a, 0 + a)."""
+    message = str(error.get("message", ""))
+    return (error.get("type") == "TypeError" and "unsupported operand type" in message and
+            "'Value'" in message) or (error.get("type") == "AttributeError" and
+                                      "'Value' object has no attribute '__" in message)
+
+
 def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
                changed: Sequence[str] = ()) -> str | None:
     """A diagnosis for an exception, from where it happened (not from the step being graded).
@@ -423,6 +454,10 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
     if etype == "TypeError" and "can only concatenate list" in message:
         return (f"{name} ({place}) adds something that is not a list to a list: a list can "
                 f"only be joined with another list.")
+    if etype == "TypeError" and "unsupported operand" in message and \
+            ("'list'" in message or "'tuple'" in message):
+        return (f"a list reached {name} ({place}) where a number or a Value belongs: look at "
+                f"what the code that calls it hands it.")
     if etype == "TypeError" and "unsupported operand" in message and \
             ("'float'" in message or "'int'" in message):
         return (f"a plain number met a Value in {name} ({place}): wrap the number in a Value "
@@ -480,9 +515,17 @@ def neuron_forward(params: Sequence[float], x: Sequence[float], got: float) -> s
 
 
 def neuron_parameters(n: int, count: int, distinct: int,
-                      initial: Sequence[float | None] = ()) -> str | None:
+                      initial: Sequence[float | None] = (),
+                      listed: Sequence[int] | None = None) -> str | None:
     """`initial`: the values parameters() holds when the neuron is new (weights drawn at
-    random, the bias 0): which of the two is missing shows in them."""
+    random, the bias 0): which of the two is missing shows in them. `listed`: which of the
+    neuron's own weights (0..n-1) and bias (n) each parameter is, when they were found."""
+    if listed is not None and count == n and n not in listed and \
+            sorted(listed) == list(range(n)):
+        return ("parameters() returns the weights but not the bias: training would never change "
+                "it. It must list every Value training should adjust.")
+    if listed is not None and count == n + 1 and sorted(listed) == list(range(n + 1)):
+        return None
     if count == n and any(v == 0.0 for v in initial):
         return (f"Neuron({n}) has {n - 1} weights for its {n} inputs (the 0 among its "
                 f"parameters is the bias): make one weight per input.")
@@ -524,6 +567,7 @@ class TrainingStep:
     second_moved: list[float] | None = None
     second_grads: list[float] | None = None   # the gradient at the second step's start
     grads_after: list[float | None] | None = None   # every p.grad after the first step
+    unsquared: tuple[float, ...] = ()       # the errors summed without squaring them
 
 
 def _all_fit(got: Sequence[float], want: Sequence[float]) -> bool:
@@ -540,8 +584,15 @@ def training(step: TrainingStep) -> str | None:
                 f"Return the loss Value itself.")
     if step.loss is not None and _fits(step.loss, step.mean_loss) and \
             not _fits(step.loss, step.expected_loss):
-        return ("train_step's loss is the mean of the squared errors; the kit's loss is their "
-                "sum (the learning rate is tuned for it).")
+        return ("train_step's loss is the mean of the squared errors; the tutorial sums them "
+                "(though it calls the sum the mean squared error), and its learning rate is "
+                "tuned for the sum: with the mean, each update is "
+                f"{step.expected_loss / step.mean_loss:.0f} times smaller. Drop the division.")
+    if step.loss is not None and any(_fits(step.loss, u) for u in step.unsquared) and \
+            not _fits(step.loss, step.expected_loss):
+        return ("train_step's loss adds up the errors (prediction - target) without squaring "
+                "them: square each error, so that being too high and too low both cost, and "
+                "the loss is 0 only when every prediction is right.")
     cleared = step.grads_after is not None and all(x in (0, 0.0) for x in step.grads_after)
     models: list[tuple[list[float], str]] = [
         ([0.0] * len(g), "train_step clears the gradients between backward() and the update: "

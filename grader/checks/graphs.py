@@ -15,7 +15,8 @@ from ..ops import OPS, Spec, evaluate, finite_difference_grads, local_derivative
 
 __all__ = ["Spec", "evaluate", "finite_difference_grads", "local_derivatives", "operands",
            "close", "relative_error", "render", "node_name", "node_text", "leaf_names",
-           "magnitude", "random_graph", "neuron_spec", "mlp_graph", "mlp_size", "path_lengths"]
+           "magnitude", "random_graph", "neuron_spec", "mlp_graph", "mlp_size", "path_lengths",
+           "mlp_outputs", "mlp_loss"]
 
 # Tolerance: a correct engine agrees with central differences to about 1e-9 here, and every bug
 # the checks target is off by at least a few percent, so 1e-5 relative (with an absolute floor of
@@ -235,12 +236,12 @@ def neuron_spec(x1: float, w1: float, x2: float, w2: float, b: float) -> Spec:
 
 
 # ------------------------------------------------------------------ networks as graphs
-def mlp_loss(nin: int, sizes: Sequence[int], params: Sequence[float],
-             xs: Sequence[Sequence[float]], ys: Sequence[float]) -> float:
-    """What mlp_graph(..., ys) computes, written directly with floats (the same operations in
-    the same order): the summed squared error of MLP(nin, sizes) with these parameters."""
-    squares = []
-    for x, y in zip(xs, ys):
+def mlp_outputs(nin: int, sizes: Sequence[int], params: Sequence[float],
+                xs: Sequence[Sequence[float]]) -> list[float]:
+    """The outputs of MLP(nin, sizes) with these parameters on each x, written directly with
+    floats (the same operations in the same order as mlp_graph)."""
+    outputs: list[float] = []
+    for x in xs:
         current = [float(v) for v in x]
         k, fan_in = 0, nin
         for size in sizes:
@@ -250,8 +251,17 @@ def mlp_loss(nin: int, sizes: Sequence[int], params: Sequence[float],
                 layer.append(math.tanh(math.fsum(products + [params[k + fan_in]])))
                 k += fan_in + 1
             current, fan_in = layer, size
-        squares += [(out - float(y)) ** 2 for out in current]
-    return math.fsum(squares)
+        outputs += current
+    return outputs
+
+
+def mlp_loss(nin: int, sizes: Sequence[int], params: Sequence[float],
+             xs: Sequence[Sequence[float]], ys: Sequence[float]) -> float:
+    """What mlp_graph(..., ys) computes: the summed squared error of MLP(nin, sizes)."""
+    outs = mlp_outputs(nin, sizes, params, xs)
+    per = len(outs) // max(1, len(ys))
+    return math.fsum((out - float(y)) ** 2 for k, y in enumerate(ys)
+                     for out in outs[k * per:(k + 1) * per])
 
 
 def mlp_graph(nin: int, sizes: Sequence[int], params: Sequence[float],

@@ -12,14 +12,17 @@ engine. Only the end-to-end run (training's last check) uses the whole of the st
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .. import ops, steps
 from ..limits import Limits
 from ..run.sandbox import Outcome, Sandbox
 from . import diagnosis, graphs
+from . import anatomy
+from .anatomy import EngineProfile, chain_rule, profile_from
 
 
 class CheckFailed(AssertionError):
@@ -52,16 +55,19 @@ class Session:
     started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
     given_changed: tuple[str, ...] = ()           # given functions the submission changed
     loaded: dict[tuple[str, str], int] = field(default_factory=dict)   # (engine, module) -> worker
+    profile: EngineProfile | None = None          # how the student's Value keeps its graph
 
 
 # The student's files each probe needs, and the engine it runs on by default.
 MODULES_FOR_TASK: dict[str, tuple[str, ...]] = {
-    "graph": ("engine",), "local": ("engine",), "structure": ("engine",), "given": ("engine",),
+    "anatomy": ("engine",), "graph": ("engine",), "local": ("engine",), "structure": ("engine",),
+    "given": ("engine",),
     "neuron": ("nn",), "neuron_sample": ("nn",), "layer": ("nn",), "mlp": ("nn",),
     "train": ("nn", "train"), "softmax": ("nn", "extensions"),
     "classifier": ("engine", "nn", "extensions"),
 }
 ON_STANDIN = ("neuron", "neuron_sample", "layer", "mlp", "train", "softmax")
+ON_MODEL = ("softmax",)          # graded on the grader's own network when the student's fails
 
 # Failures that say nothing about the submission: never remembered as its import failure.
 NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
@@ -134,6 +140,26 @@ def expected_grads(spec: graphs.Spec, sinks: dict[int, float]) -> list[float]:
     return grads
 
 
+def _from_local(result: dict[str, Any], presets: Sequence[float], upstream: float
+                ) -> list[float | None]:
+    """What the chain rule makes of one node's local derivatives: each input's preset grad plus
+    upstream times the derivatives kept for it (None when they cannot be read)."""
+    local, inputs = result.get("local") or [], result.get("inputs") or []
+    if not isinstance(local, list) or not isinstance(inputs, list) or \
+            len(local) != len(inputs) or not local:
+        return [None] * len(presets)
+    got: list[float | None] = list(presets)
+    for j, d in zip(inputs, local):
+        number = as_number(d)
+        if not isinstance(j, int) or not 0 <= j < len(presets):
+            continue
+        if number is None or got[j] is None:
+            got[j] = None
+        else:
+            got[j] = (got[j] or 0.0) + upstream * number
+    return got
+
+
 class Kit:
     """The checks' handle on the submission. Raises CheckFailed for anything a student can fix."""
 
@@ -153,7 +179,15 @@ class Kit:
         if engine == "student" and needed and "engine" not in needed:
             needed = ("engine",) + needed
         for name in needed:
-            self._load(name, engine)
+            try:
+                self._load(name, engine)
+            except CheckFailed:
+                if not (name == "nn" and engine == "standin" and task in ON_MODEL):
+                    raise
+                # extensions.py imports nn.py but its softmax needs none of it: a nn.py that
+                # does not load costs the steps it holds, not this one.
+                engine = "model"
+                break
         limit = self.session.limits.check_timeout if timeout is None else timeout
         self.record["limit"] = max(self.record.get("limit", 0.0), limit)
         if task in ON_STANDIN:
@@ -273,14 +307,49 @@ class Kit:
                               f"(relative error {err:.2g})", diagnosis=diagnosis)
 
     # -- the operation steps
+    # -- how the engine keeps its graph
+    def profile(self) -> EngineProfile:
+        """The student's engine, profiled once per grading from what its Values keep."""
+        if self.session.profile is None:
+            # A fresh leaf first (an engine that does not import, or Value(x) that fails, is
+            # this check's failure); then each operation on its own, briefly: one that hangs
+            # or crashes leaves the others to tell, and its own step says what went wrong.
+            report = dict(self.probe("anatomy"))
+            report["ops"] = {}
+            for op in anatomy.OPERANDS:
+                found = self.quietly("anatomy", op=op, timeout=min(
+                    1.0, self.session.limits.check_timeout))
+                if found is not None and isinstance(found.get("ops"), dict):
+                    report["ops"].update(found["ops"])
+            self.session.profile = profile_from(report)
+            note = self.session.profile.note()
+            if note and note not in self.session.notes:
+                self.session.notes.append(note)
+        return self.session.profile
+
+    def _walked(self, spec: graphs.Spec, result: dict[str, Any], sinks: dict[int, float]
+                ) -> list[Any]:
+        """The gradients of a manual walk: reported by the worker (a _backward per node), or
+        the chain rule applied here to the student's own local derivatives."""
+        if "made" in result:
+            return chain_rule(result.get("made") or [], result.get("at") or [], sinks)
+        return result.get("grad") or []
+
+    # -- the operation steps
     def graph(self, spec: graphs.Spec, *, seed: float = 1.0,
               seeds: dict[int, float] | None = None) -> dict[str, Any]:
         """Build `spec` with the student's operations, set the sinks' grads, call every
-        _backward newest first (no backward() needed), and compare data and gradients."""
-        sinks = sinks_of(spec, seed, seeds)
+        _backward newest first (no backward() needed), and compare data and gradients. An
+        engine of local derivatives is walked here, on its own numbers; an engine with
+        neither is walked by its own backward() (from the output, with grad 1)."""
+        profile = self.profile()
+        public = profile.style == "public"
+        sinks = {len(spec) - 1: 1.0} if public else sinks_of(spec, seed, seeds)
         try:
-            result = self.probe("graph", spec=spec, walk="manual", seed=seed,
-                                seeds={str(k): v for k, v in sinks.items()} if seeds else None)
+            result = self.probe("graph", spec=spec, walk="student" if public else "manual",
+                                seed=seed, profile=profile.args(),
+                                seeds={str(k): v for k, v in sinks.items()} if seeds and
+                                not public else None)
         except CheckFailed as failure:
             # Diagnosed again, knowing the inputs (an overflow depends on how large they are).
             inputs = [float(node[1]) for node in spec if node[0] == "leaf"]
@@ -291,9 +360,15 @@ class Kit:
         expected = graphs.evaluate(spec)
         want = expected_grads(spec, sinks)
         given = ", ".join(f"{graphs.node_name(spec, i)}.grad = {g:g}" for i, g in sinks.items())
-        how = f"built {graphs.render(spec)}\nthen set {given} and called every _backward, " \
-              f"newest first"
-        data, grads = result.get("data"), result.get("grad")
+        if public:
+            how = f"built {graphs.render(spec)}\nthen called out.backward()"
+        elif profile.backward:
+            how = f"built {graphs.render(spec)}\nthen set {given} and called every " \
+                  f"{profile.backward}, newest first"
+        else:
+            how = f"built {graphs.render(spec)}\nthen set {given} and applied the chain rule " \
+                  f"to the local derivatives in {profile.local or profile.pairs}, newest first"
+        data, grads = result.get("data"), self._walked(spec, result, sinks)
         if not isinstance(data, list) or not isinstance(grads, list) or \
                 len(data) != len(spec) or len(grads) != len(spec):
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
@@ -303,6 +378,7 @@ class Kit:
                 raise CheckFailed(f"{how}\ngot {graphs.node_name(spec, i)}.data = {fmt(got)}, "
                                   f"expected {fmt(expected[i])}", kind="wrong_data")
         linked = result.get("linked")
+        where = " and ".join(profile.children) or profile.pairs or "_prev"
         if isinstance(linked, list) and len(linked) == len(spec):
             for i, node in enumerate(spec):
                 parents = set(graphs.operands(node))
@@ -311,10 +387,10 @@ class Kit:
                     names = " and ".join(graphs.node_name(spec, j) for j in sorted(parents))
                     raise CheckFailed(
                         f"{how}\nthe result of {graphs.node_text(spec, i)} does not list "
-                        f"{names} in its _prev", kind="not_linked",
+                        f"{names} in its {where}", kind="not_linked",
                         diagnosis="a result that is not linked to its inputs is invisible to "
-                                  "backward(): make it with Value(data, children, op), its "
-                                  "inputs as the children.")
+                                  "backward(): make it with its inputs as its children, as "
+                                  "Value(data, children, op) does.")
         wrong = []
         for i in range(len(spec)):
             if i in sinks:
@@ -335,13 +411,27 @@ class Kit:
             raise CheckFailed(text, kind="wrong_grad", diagnosis=self.explain_ops(spec))
         return result
 
+    def _kept(self) -> str | None:
+        """Where an engine of local derivatives keeps them (None for one of _backward)."""
+        profile = self.profile()
+        return None if profile.backward else (profile.local or profile.pairs)
+
     def local_probes(self, op: str) -> list[diagnosis.LocalProbe] | None:
-        """The operation's _backward called alone at each of its probe points."""
+        """The operation's _backward called alone at each of its probe points (for an engine
+        of local derivatives: what the chain rule makes of its local derivatives there). None
+        for an engine with neither."""
+        profile = self.profile()
+        if profile.style == "public":
+            return None
         found = []
         for inputs, presets, upstream in ops.OPS[op].probes:
             spec = diagnosis.local_spec(op, inputs)
-            result = self.probe("local", spec=spec, presets=[*presets, None], seed=upstream)
-            got = [as_number(g) for g in result.get("grad", [])][:len(inputs)]
+            result = self.probe("local", spec=spec, presets=[*presets, None], seed=upstream,
+                                profile=profile.args())
+            if profile.backward:
+                got = [as_number(g) for g in result.get("grad", [])][:len(inputs)]
+            else:
+                got = _from_local(result, presets, upstream)
             values = graphs.evaluate(spec)
             default = result.get("default_backward")
             found.append(diagnosis.LocalProbe(
@@ -352,8 +442,15 @@ class Kit:
 
     def local(self, op: str) -> None:
         """Only the result's own _backward, called once with the inputs' grads already set, at
-        several points: each input must get its grad plus local derivative times out.grad."""
-        probes = self.local_probes(op) or []
+        several points: each input must get its grad plus local derivative times out.grad.
+        (An engine with no _backward per node nor local derivatives: through backward().)"""
+        probes = self.local_probes(op)
+        if probes is None:
+            for inputs, _, _ in ops.OPS[op].probes:
+                self.graph(diagnosis.local_spec(op, inputs))
+            return
+        how = "called out._backward() once" if self.profile().backward else \
+            f"applied out's local derivatives ({self.profile().local or self.profile().pairs})"
         for probe in probes:
             for k, got in enumerate(probe.got):
                 want = probe.presets[k] + probe.upstream * probe.derivatives[k]
@@ -364,10 +461,10 @@ class Kit:
                                        for j, p in enumerate(probe.presets))
                     raise CheckFailed(
                         f"built {graphs.render(spec)}, set {before} and out.grad = "
-                        f"{probe.upstream:g}, then called out._backward() once\n"
+                        f"{probe.upstream:g}, then {how}\n"
                         f"got {name}.grad = {fmt(got)}, expected {fmt(want)} "
                         f"({probe.presets[k]:g} before, plus {fmt(want - probe.presets[k])})",
-                        kind="wrong_grad", diagnosis=diagnosis.local_rule(op, probes) or
+                        kind="wrong_grad", diagnosis=diagnosis.local_rule(op, probes, self._kept()) or
                         steps.get(self.step).likely or None)
 
     def explain_ops(self, spec: graphs.Spec) -> str | None:
@@ -385,7 +482,7 @@ class Kit:
             if probes and any(not graphs.close(diagnosis._or_nan(p.got[k]),
                                                p.presets[k] + p.upstream * p.derivatives[k])
                               for p in probes for k in range(len(p.inputs))):
-                return diagnosis.local_rule(op, probes) or steps.get(self.step).likely or None
+                return diagnosis.local_rule(op, probes, self._kept()) or steps.get(self.step).likely or None
         return steps.get(self.step).likely or None
 
     # -- backward()
@@ -401,19 +498,27 @@ class Kit:
         """backward() on the student's Values joined with the grader's own _backward functions
         (local derivatives by finite differences): only the walk itself is graded. `after`:
         a graph on the same leaves that backward() walks first."""
+        profile = self.profile()
+        if profile.style == "public":
+            # Nothing of the grader's can be attached: the student's operations build it.
+            self.graph(spec)
+            return
         args = self._structure_args(spec)
         values, locals_ = args["values"], args["locals"]
         labels = [ops.OPS[node[0]].symbol if node[0] != "leaf" else "" for node in spec]
         first = self._structure_args(after) if after is not None else None
         result = self.probe("structure", spec=spec, values=values, locals=locals_,
-                            labels=labels, after=first)
+                            labels=labels, after=first, profile=profile.args())
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
         want = graphs.finite_difference_grads(spec, only=indices)
         grads = result.get("grad")
         if not isinstance(grads, list) or len(grads) != len(spec):
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
-        how = (f"built {graphs.render(spec)} as Values made with Value(data, children, op), "
-               f"each with a _backward of the grader's, then called out.backward()")
+        rule = f"a {profile.backward} of the grader's" if profile.backward else \
+            f"the grader's local derivatives in {profile.local or profile.pairs}"
+        where = " and ".join(profile.children) or profile.pairs
+        how = (f"built {graphs.render(spec)} with your Value, each node given its inputs (in "
+               f"{where}) and {rule}, then called out.backward()")
         if after is not None:
             how = (f"called backward() on {graphs.render(after)}, set its leaves' grads to 0, "
                    f"then {how} (the same leaves)")
@@ -432,7 +537,8 @@ class Kit:
         leaf = next((k for k, n in enumerate(spec) if n[0] == "leaf"), None)
         if leaf is not None:
             again = self.quietly("structure", spec=spec, values=values, locals=locals_,
-                                 labels=labels, presets={str(leaf): 5.0})
+                                 labels=labels, presets={str(leaf): 5.0},
+                                 profile=profile.args())
             if again is not None:
                 reset = {"leaf_before": 5.0, "leaf_after": as_number((again.get("grad") or
                                                                     [None] * len(spec))[leaf])}
@@ -448,6 +554,20 @@ class Kit:
                                              result.get("prev") or [], reset)
         raise CheckFailed(text, kind="wrong_grad",
                           diagnosis=explained or steps.get("backward").likely)
+
+    @contextlib.contextmanager
+    def built_on(self, step_id: str) -> Iterator[None]:
+        """A check of code built on `step_id`'s (the given Layer and MLP on the student's
+        Neuron): its failure, while that step does not pass, is said to come from there."""
+        self.started(step_id)
+        try:
+            yield
+        except CheckFailed as failure:
+            if not self.passed(step_id):
+                failure.blocked_by = step_id
+                failure.message += (f"\nThis runs your {step_id} code, which does not pass "
+                                    f"yet: fix {step_id} first.")
+            raise
 
     def started(self, step_id: str) -> None:
         """Fail as "not started" while `step_id`'s TODO is still the stub: a step of given code
@@ -469,46 +589,89 @@ class Kit:
 
     # -- what an end-to-end run depends on
     def blame(self, failure: BaseException) -> None:
-        """Explain an end-to-end failure by the earlier step (or given code) that causes it."""
+        """Explain an end-to-end failure by its cause, from evidence: the step whose code
+        raised the error (the student's own line is in the message already), a given operation
+        missing or changed, or an earlier step whose own checks fail at ordinary values (not a
+        step that only lost an overflow check). None of those: the run's failure is its own."""
         if not isinstance(failure, CheckFailed):
             return
         needs = tuple(self.record.get("needs") or ())
-        culprits = self.culprits(needs)
-        if not culprits:
+        cause = self._cause(failure.error or {}, needs)
+        if cause is None:
             return
-        first = culprits[0]
-        failure.blocked_by = first if first in steps.STEP_IDS else None
-        what = f"{first} does not pass yet" if first in steps.STEP_IDS else \
-            f"the given {first} has been changed"
-        failure.message += (f"\nThis run uses every step of your engine: it fails because "
-                            f"{what}. Fix that first; this check should then pass with it.")
-        failure.diagnosis = (f"this run needs every step of the engine, and {first} does not "
-                             f"pass yet: see its own feedback." if first in steps.STEP_IDS else
-                             f"the given {first} has been changed from the kit's version: put "
-                             f"it back (the check of the given operations says what it gives).")
+        if cause in steps.STEP_IDS:
+            failure.blocked_by = cause
+            failure.message += (f"\nThis run uses every step of your code: it fails because "
+                                f"{cause} does not pass yet. Fix that first; this check should "
+                                f"then pass with it.")
+            failure.diagnosis = (f"this run needs every step of your code, and {cause} does not "
+                                 f"pass yet: see its own feedback.")
+            return
+        name, what = cause.split(":", 1)
+        failure.blocked_by = name            # given code: no step lost points for it
+        failure.message += f"\nThis run fails because the given {name} {what}."
+        failure.diagnosis = (f"the given {name} {what}: put back the kit's version of it (the "
+                             f"check of the given operations says what it gives).")
+
+    def _cause(self, error: dict[str, Any], needs: Sequence[str]) -> str | None:
+        """The step (or "given function:what happened to it") an end-to-end failure comes
+        from, or None."""
+        if diagnosis.missing_operation(error):
+            # (pred - target) ** 2 with no __pow__: raised at the student's line, caused by
+            # the given operation that is gone.
+            given = self._given_cause(error)
+            if given is not None:
+                return given
+        owners = diagnosis.owners_of(error)
+        for owner in owners:               # innermost first: the first that fails is the cause
+            if owner == self.step:
+                return None                # this step's own code raised it
+            if owner is not None and owner in needs and not self.passed(owner):
+                return owner
+        if any(owner in steps.STEP_IDS for owner in owners):
+            return None                    # raised in steps that pass: a failure of its own
+        given = self._given_cause(error)
+        if given is not None:
+            return given
+        culprits = self.culprits(needs)
+        return culprits[0] if culprits else None
+
+    def _given_cause(self, error: dict[str, Any]) -> str | None:
+        """A given operation that is missing (2 + a with no __radd__), or changed and broken."""
+        try:
+            found = self.given_operations()
+        except CheckFailed:
+            return None
+        for name, info in found.items():
+            if "error" in info and diagnosis.missing_operation(info["error"]):
+                return f"{name}:is missing from your Value (the kit's engine.py has it)"
+        for name, info in found.items():
+            if info and name in self.session.given_changed:
+                return f"{name}:has been changed from the kit's version"
+        return None
 
     def culprits(self, needs: Sequence[str]) -> list[str]:
-        """The steps among `needs` (and the given operations) whose quick probes fail now."""
+        """The steps among `needs` whose own checks fail at ordinary values in this run (or,
+        when they did not run, whose quick probes fail now)."""
         blamed: list[str] = []
         for step_id in needs:
-            verdict = self._graded_verdict(step_id)
+            verdict = self._graded_verdict(step_id, ordinary=True)
             if not (self._passes_quickly(step_id) if verdict is None else verdict):
                 blamed.append(step_id)
-        if not blamed and "add" in needs:
-            # A given operation is to blame only when it is not the kit's own code any more.
-            try:
-                broken = [name for name, info in self.given_operations().items()
-                          if info and name in self.session.given_changed]
-            except CheckFailed:
-                broken = []
-            blamed.extend(broken[:1])
         return blamed
 
-    def _graded_verdict(self, step_id: str) -> bool | None:
+    def passed(self, step_id: str) -> bool:
+        """Whether every graded check of `step_id` passed in this run (its checks run before
+        those of any later step)."""
+        return self._graded_verdict(step_id) is True
+
+    def _graded_verdict(self, step_id: str, ordinary: bool = False) -> bool | None:
         """Whether `step_id` passed in this run, when its checks ran before this one (the steps
-        run in curriculum order); None when they did not run (grading --step)."""
+        run in curriculum order); None when they did not run. `ordinary`: only its checks at
+        ordinary values count (an overflow at tanh(1000) breaks no training run)."""
         graded = [r for r in self.session.records
-                  if r.get("step") == step_id and float(r.get("weight", 1.0)) > 0]
+                  if r.get("step") == step_id and float(r.get("weight", 1.0)) > 0
+                  and not (ordinary and r.get("edge"))]
         if not graded:
             return None
         return all(r.get("passed") is True for r in graded)
@@ -548,7 +711,8 @@ class Kit:
     def given_operations(self) -> dict[str, dict[str, Any]]:
         """Each given operation on the student's engine: broken (with what it gave) or not."""
         names = list(diagnosis.GIVEN_GRAPHS)
-        result = self.probe("given", graphs=[diagnosis.GIVEN_GRAPHS[n] for n in names])
+        result = self.probe("given", graphs=[diagnosis.GIVEN_GRAPHS[n] for n in names],
+                            profile=self.profile().args())
         found: dict[str, dict[str, Any]] = {}
         for name, spec, got in zip(names, diagnosis.GIVEN_GRAPHS.values(),
                                    result.get("results") or []):
@@ -560,7 +724,8 @@ class Kit:
             values = graphs.evaluate(spec)
             want = graphs.finite_difference_grads(spec)
             data = [as_number(x) for x in got.get("data") or []]
-            grads = [as_number(x) for x in got.get("grad") or []]
+            walked = self._walked(spec, got, {len(spec) - 1: 1.0})
+            grads = [as_number(x) for x in walked] if isinstance(walked, list) else []
             text = graphs.render(spec)
             if len(data) != len(spec) or not graphs.close(data[-1] or math.nan, values[-1]):
                 found[name] = {"broken": f"{fmt(data[-1] if data else None)} for {text} "

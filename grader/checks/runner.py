@@ -35,6 +35,7 @@ class RunOutcome:
     records: list[dict[str, Any]]       # one plain dict per check, as the checks recorded it
     problems: list[tuple[str, str]]     # (error kind, text): a module that does not import, ...
     sandbox: dict[str, Any]             # how the worker ran (user, interpreter)
+    notes: list[str]                    # how it was graded, where that is not the usual way
 
 
 def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = None,
@@ -99,4 +100,11 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     problems += [(str(failure["error"].get("kind", "")), failure["text"].replace("\n  at ", " at "))
                  for failure in session.load_failures.values()
                  if failure["error"].get("kind") != "missing"]
-    return RunOutcome(records, problems, sandbox.describe())
+    notes = list(session.notes)
+    if sandbox.withheld:
+        names = " or ".join([", ".join(sandbox.withheld[:-1]), sandbox.withheld[-1]]
+                            if len(sandbox.withheld) > 1 else sandbox.withheld)
+        them = "them" if len(sandbox.withheld) > 1 else "it"
+        notes.insert(0, f"Grading provides no {names}: importing {them} costs nothing, and "
+                        f"code that uses {them} fails only the checks that reach that code.")
+    return RunOutcome(records, problems, sandbox.describe(), notes)

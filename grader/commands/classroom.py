@@ -1,11 +1,11 @@
-"""The GitHub Classroom workflow a release ships: one points-carrying grading step per kit step."""
+"""The GitHub Classroom workflow a release ships: one grading, its points handed to the reporter."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from .. import steps
+from ..report.classroom import RUNNER
 
 WORKFLOW_PATH = ".github/workflows/classroom.yml"
 
@@ -57,12 +57,13 @@ def workflow(grader_from: str) -> str:
         "instructor'; exit 1; }",
         f"{VENV}/bin/python -I -m grader --version",
     ])
+    grade = _grade(' --classroom-output "$GITHUB_OUTPUT"')
     lines = [
         "# GitHub Classroom autograding for micrograd-kit, written by `python -m grader release",
-        "# --grader-from`. Each step of the kit is one grading step worth its points (all or",
-        "# nothing: Classroom records no partial credit); the Scoreboard step prints the full",
-        "# feedback. The grader is installed from the instructor's source, never taken from this",
-        "# repository.",
+        "# --grader-from`. One grading prints the whole scoreboard and hands Classroom's reporter",
+        "# the points of every step, partial ones included: the same total as every other way of",
+        "# grading (the bonus steps are listed, apart from the 100 points). The grader is installed",
+        "# from the instructor's source, never taken from this repository.",
         "name: Autograding Tests",
         '"on": [push, workflow_dispatch, repository_dispatch]',
         "permissions:",
@@ -82,35 +83,14 @@ def workflow(grader_from: str) -> str:
         "      - name: Install the course's grader",
         "        run: |",
         *[f"          {line}" for line in install.splitlines()],
-        "      - name: Scoreboard",
-        "        continue-on-error: true       # the points below are recorded whatever happens",
-        f"        run: {_q(_grade(''))}",
-    ]
-    runners: list[str] = []
-    for step in steps.STEPS:
-        assert step.id.isalnum(), step.id     # the reporter takes alphanumeric ids only
-        if step.bonus and not any(steps.get(r).bonus for r in runners):
-            lines += ["      # Bonus steps: delete them (and their ids from `runners` below) to",
-                      "      # leave the bonus out of Classroom's total."]
-        runners.append(step.id)
-        label = f"{step.id}: {step.title}" + (" (bonus)" if step.bonus else "")
-        lines += [
-            f"      - name: {_q(label)}",
-            f"        id: {step.id}",
-            "        uses: classroom-resources/autograding-command-grader@v1",
-            "        with:",
-            f"          test-name: {_q(label)}",
-            f"          command: {_q(_grade(f' --step {step.id}'))}",
-            "          timeout: 3",
-            f"          max-score: {step.points}",
-        ]
-    lines += [
+        "      - name: Grade",
+        f"        id: {RUNNER}",
+        f"        run: {_q(grade)}",
         "      - name: Autograding Reporter",
         "        uses: classroom-resources/autograding-grading-reporter@v1",
         "        env:",
-        *[f"          {r.upper()}_RESULTS: \"${{{{ steps.{r}.outputs.result }}}}\""
-          for r in runners],
+        f"          {RUNNER.upper()}_RESULTS: \"${{{{ steps.{RUNNER}.outputs.result }}}}\"",
         "        with:",
-        f"          runners: {','.join(runners)}",
+        f"          runners: {RUNNER}",
     ]
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from .. import steps
 from ..api import grade_path
+from ..report.classroom import github_output
 from ..report.json import write_json
 from ..report.text import scoreboard, use_colour
 from . import options
@@ -49,6 +50,9 @@ def parser(commands: str = "") -> argparse.ArgumentParser:
                            "file in the folder (Ctrl-C stops)")
     made.add_argument("--min-score", type=float, default=None, metavar="N",
                       help="exit with status 1 when the score is below N")
+    made.add_argument("--classroom-output", metavar="FILE", default=None,
+                      help="also append the result for GitHub Classroom's grading reporter to "
+                           "FILE (the workflow gives $GITHUB_OUTPUT)")
     options.limit_options(made)
     return made
 
@@ -71,6 +75,9 @@ def main(argv: Sequence[str], commands: str = "") -> int:
         write_json(result)
     else:
         sys.stdout.write(scoreboard(result, colour=use_colour(sys.stdout)))
+    if args.classroom_output:
+        with open(args.classroom_output, "a", encoding="ascii") as output:
+            output.write(github_output(result))
     if args.step and any(not result.step_earned(s) for s in args.step):
         return 1
     if args.min_score is not None and result.score < args.min_score:

@@ -19,7 +19,8 @@ def steps_markdown() -> str:
             else f"`{step.file}` (given code)"
         needs = ", ".join(steps.all_needs(step.id)) or "-"
         name = f"`{step.id}` (bonus)" if step.bonus else f"`{step.id}`"
-        rows.append(f"| {name} | {step.points} | {step.title} | {where} | {needs} |")
+        points = "checkpoint" if step.checkpoint else str(step.points)
+        rows.append(f"| {name} | {points} | {step.title} | {where} | {needs} |")
     rows.append(f"| bonus total | {steps.BONUS_POINTS} | apart from the 100 | | |")
     return "\n".join(rows)
 
@@ -35,6 +36,7 @@ def main(argv: Sequence[str]) -> int:
         if step is steps.BONUS_STEPS[0]:
             print(f"{'total':<12} {steps.TOTAL_POINTS:>6}")
             print("bonus, apart from the 100 points:")
-        print(f"{step.id:<12} {step.points:>6}  {step.where}")
+        points = "check" if step.checkpoint else str(step.points)
+        print(f"{step.id:<12} {points:>6}  {step.where}")
     print(f"{'bonus total':<12} {steps.BONUS_POINTS:>6}")
     return 0

@@ -51,7 +51,7 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
                 "number": f"{n}.{k}",
                 "score": round(check.points, 4),
                 "max_score": round(check.max_points, 4),
-                "status": "passed" if check.passed else "failed",
+                "status": "passed" if check.earned else "failed",
                 "output": _check_output(check),
                 "tags": [step.id],
                 "visibility": "visible" if check.visible else hidden_visibility,

@@ -56,7 +56,8 @@ def state_text(step: StepResult) -> str:
 def count_text(checks: list[CheckResult]) -> str:
     """How many of these checks passed and how many of them are hidden, in one phrase that every
     place of the report uses: "9 of 11 checks passed, 10 of them hidden"."""
-    graded = [c for c in checks if c.weight > 0 and c.state in ("passed", "failed", "error")]
+    graded = [c for c in checks if c.weight > 0 and
+              c.state in ("passed", "failed", "error", "credited")]
     hidden = sum(1 for c in graded if not c.visible)
     passed = sum(1 for c in graded if c.passed)
     hidden_text = "all hidden" if hidden == len(graded) and len(graded) > 1 else \
@@ -99,10 +100,15 @@ def check_lines(check: CheckResult, full: bool) -> list[str]:
 
 
 def advice(step: StepResult) -> list[str]:
-    """Failed checks of weight 0: advice that costs no points."""
+    """Failed checks that cost no points: advice (weight 0), and end-to-end runs credited
+    because another step, which lost points for it, makes them fail."""
     lines = []
     for check in step.checks:
-        if check.weight == 0 and not check.passed and check.state in ("failed", "error"):
+        if check.state == "credited":
+            cause = f": it fails because {check.blocked_by} does not pass yet" \
+                if check.blocked_by else ""
+            lines.append(f"  note ({check.number}, no points lost){cause}: {check.title}")
+        elif check.weight == 0 and not check.passed and check.state in ("failed", "error"):
             lines.append(f"  note ({check.number}, no points): {check.title}")
             if check.diagnosis:
                 lines.append(_indent(check.diagnosis, "    "))
@@ -135,10 +141,13 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[
             lines.append(f"  ... and {len(failing) - shown} more failing checks")
             break
     causes = {c.blocked_by for c in failing}
-    if failing and len(causes) == 1 and None not in causes and causes != {step.id}:
+    cause = causes.pop() if len(causes) == 1 else None
+    if failing and cause is not None and cause != step.id and cause in steps.STEP_IDS:
         # Only end-to-end runs fail, because of another step: point there, not at this code.
-        cause = steps.get(str(causes.pop()))
-        lines.append(f"  Look at {cause.id} first: every other check of {step.id} passes")
+        lines.append(f"  Look at {cause} first: every other check of {step.id} passes")
+    elif failing and cause is not None and steps.given_file(cause):
+        lines.append(f"  Look at the given {cause} in "
+                     f"{location(submission, str(steps.given_file(cause)))}")
     elif meta.todos:
         where = step.todo or meta.file
         lines.append(f"  Look at {', '.join(meta.todos)} in {location(submission, where)}")
@@ -164,15 +173,18 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
     out = [f"micrograd-kit: grading {result.submission}", ""]
     for problem in result.problems:
         out.append(f"  ! {problem}")
-    if result.problems:
+    for note in result.notes:
+        out.append(f"  i {note}")
+    if result.problems or result.notes:
         out.append("")
     width = max(len(s.id) for s in result.steps) if result.steps else 8
 
     def rows(step_results: list[StepResult]) -> None:
         for step in step_results:
             mark = STATE_MARK.get(step.state, "FAIL")
-            out.append(f"  {paint(mark)}  {step.id:<{width}}  {_points(step.points):>4}/"
-                       f"{_points(step.max_points):<3}  {state_text(step)}")
+            score = f"{_points(step.points):>4}/{_points(step.max_points):<3}" if \
+                step.max_points else f"{'check':>8}"
+            out.append(f"  {paint(mark)}  {step.id:<{width}}  {score}  {state_text(step)}")
 
     core, bonus = result.core_steps, result.bonus_steps
     if core:

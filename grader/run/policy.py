@@ -102,23 +102,51 @@ DUNDER_ATTRIBUTES: frozenset[str] = OPERATOR_DUNDERS | PLAIN_DUNDERS
 DUNDER_NAMES: frozenset[str] = frozenset({"__all__", "__author__"})
 READ_ONLY_DUNDER_NAMES: frozenset[str] = frozenset({"__name__", "__file__", "__debug__"})
 
-# Builtins a submission may not use, and why.
+# Builtins a submission may not use, and why: they have no innocent use in an engine.
 FORBIDDEN_BUILTINS: dict[str, str] = {
     "exec": "it runs code that admission cannot check",
     "eval": "it runs code that admission cannot check",
     "compile": "it makes code that admission cannot check",
     "__import__": "imports must be written as import statements, so they can be checked",
-    "open": "a submission works on numbers: it neither reads nor writes files",
     "globals": "it reaches into namespaces beyond your own values",
     "vars": "it reaches into namespaces beyond your own values",
     "locals": "it reaches into namespaces beyond your own values",
-    "breakpoint": "it stops and waits for a person at a keyboard",
-    "input": "it stops and waits for a person at a keyboard",
-    "help": "it starts the interactive help system",
     "__builtins__": "it reaches every builtin, the forbidden ones included",
     "__build_class__": "class statements already do this",
     "__loader__": "it reaches the import system",
     "__spec__": "it reaches the import system",
+}
+
+# Capabilities withheld, not files refused: these builtins, and every module the worker does
+# not provide (numpy, matplotlib, os, ...), are bound to stand-ins. While a file is imported a
+# stand-in is inert, so an unused import, a plot or a script part costs nothing; when grading
+# calls code that uses one, that check fails with the reason below.
+WITHHELD_BUILTINS: dict[str, str] = {
+    "open": "a submission is graded on numbers alone: it reads and writes no files while "
+            "graded",
+    "input": "nobody is at the keyboard while grading",
+    "breakpoint": "nobody is at the keyboard while grading",
+    "help": "nobody is at the keyboard while grading",
+}
+# What to use instead of a module, by its top-level name (for a module not listed: nothing).
+WITHHELD_HINTS: dict[str, str] = {
+    "numpy": "math.tanh, math.exp and random.uniform do this for one number",
+    "scipy": "math does this for one number",
+    "torch": "your engine is graded on its own Values: math does this for one number",
+    "jax": "your engine is graded on its own Values: math does this for one number",
+    "pandas": "the checks hand your code plain lists of numbers",
+    "matplotlib": "plots are for running the file yourself: put them under "
+                  "if __name__ == \"__main__\":",
+    "seaborn": "plots are for running the file yourself: put them under "
+               "if __name__ == \"__main__\":",
+    "graphviz": "drawing is for running the file yourself (python -m grader visualize draws "
+                "your graph)",
+    "IPython": "a notebook's display is for running it yourself",
+    "tqdm": "progress bars are for running the file yourself: loop over range() itself",
+    "os": "a submission is graded on numbers alone: it works with no files or programs",
+    "pathlib": "a submission is graded on numbers alone: it reads and writes no files",
+    "pickle": "a submission is graded on numbers alone: it reads and writes no files",
+    "json": "a submission is graded on numbers alone: it reads and writes no files",
 }
 
 # Reading an attribute whose name is computed at run time cannot be checked here: these may
@@ -239,6 +267,8 @@ def runtime_policy(preload: Iterable[str] | None = None) -> dict[str, Any]:
         "refused_attributes": list(REFUSED_ATTRIBUTES),
         "import_prefixes": list(RUNTIME_IMPORT_PREFIXES),
         "forbidden_builtins": sorted(FORBIDDEN_BUILTINS),
+        "withheld_builtins": dict(WITHHELD_BUILTINS),
+        "hints": dict(WITHHELD_HINTS),
         "dunder_attributes": sorted(DUNDER_ATTRIBUTES),
         "introspection_attributes": sorted(INTROSPECTION_ATTRIBUTES),
     }
@@ -255,8 +285,8 @@ class Violation:
     why: str
 
     def text(self) -> str:
-        if self.why == NOT_PYTHON:
-            return f"{self.file}:{self.line}: {NOT_PYTHON} ({self.what})"
+        if self.why.startswith(NOT_PYTHON):
+            return f"{self.file}:{self.line}: {self.why} ({self.what})"
         return f"{self.file}:{self.line}: {self.what} is not allowed: {self.why}"
 
 
@@ -365,9 +395,11 @@ def _bindings(scope_node: ast.AST) -> tuple[set[str], set[str]]:
 class _Checker:
     """One file's walk: every node is checked once, with the scope it appears in."""
 
-    def __init__(self, tree: ast.Module, filename: str) -> None:
+    def __init__(self, tree: ast.Module, filename: str,
+                 own: Iterable[str] = KIT_MODULES) -> None:
         self.tree = tree
         self.file = filename
+        self.own = frozenset(own)
         self.found: list[Violation] = []
         self.alias_values: set[int] = set()
         self.aliases = self._aliases()
@@ -414,8 +446,9 @@ class _Checker:
         return None
 
     def _is_module(self, qualified: str) -> bool:
-        return qualified in MODULES or qualified in KIT_MODULES or \
-            qualified in GIVEN_ONLY_IMPORTS or "." not in qualified
+        """Whether a name stands for a real module the worker provides (a stand-in for one it
+        does not provide may be passed around: it reaches nothing)."""
+        return qualified in MODULES or qualified in self.own or qualified in GIVEN_ONLY_IMPORTS
 
     def _exempt_functions(self) -> set[int]:
         exempt: set[int] = set()
@@ -508,24 +541,20 @@ class _Checker:
                 self.refuse(node, f"defining {name}", WHY_DUNDER)
 
     def _check_import(self, node: ast.AST, name: str) -> None:
-        top = name.split(".")[0]
-        if name in KIT_MODULES:
-            return
+        parts = name.split(".")
+        if parts[-1] in self.own:
+            return                       # the submission's own file, in any package layout
         if name in GIVEN_ONLY_IMPORTS:
             self.refuse(node, f"import {name}", WHY_IMPORT)
-        elif name not in MODULES or any(part.startswith("_") and part != "__future__"
-                                        for part in name.split(".")):
-            self.refuse(node, f"import {name}", WHY_IMPORT if top not in MODULES else WHY_PRIVATE)
+        elif parts[0] in MODULES and any(part.startswith("_") and part != "__future__"
+                                         for part in parts):
+            self.refuse(node, f"import {name}", WHY_PRIVATE)
+        # Anything else the worker does not provide is a stand-in: nothing to refuse.
 
     def _check_import_from(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
-        if node.level:
-            self.refuse(node, f"from {'.' * node.level}{module} import ...",
-                        "a submission's files import each other by name (from engine import "
-                        "Value), not relatively")
-            return
-        if module in KIT_MODULES:
-            return
+        if node.level or module.split(".")[-1] in self.own:
+            return                       # from .engine import Value; from micrograd.nn import MLP
         if module in GIVEN_ONLY_IMPORTS:
             allowed = GIVEN_ONLY_IMPORTS[module]
             for alias in node.names:
@@ -536,8 +565,7 @@ class _Checker:
                                 "only the given load_iris of an earlier release may use it")
             return
         if module not in MODULES:
-            self.refuse(node, f"from {module} import ...", WHY_IMPORT)
-            return
+            return                       # a stand-in, whatever it names
         allowed_names = MODULES[module]
         for alias in node.names:
             if alias.name == "*":
@@ -550,9 +578,6 @@ class _Checker:
                                 f"name what you use from {module}")
             elif alias.name.startswith("_") and module != "__future__":
                 self.refuse(node, f"from {module} import {alias.name}", WHY_PRIVATE)
-            elif allowed_names is not None and alias.name not in allowed_names:
-                self.refuse(node, f"from {module} import {alias.name}",
-                            f"from {module} a submission may use only {', '.join(allowed_names)}")
             else:
                 self._check_qualified(node, module, alias.name)
 
@@ -629,7 +654,7 @@ class _Checker:
     def _check_qualified(self, node: ast.AST, base: str, attr: str) -> None:
         """`base.attr`, where base is what an import bound (a module, or a name from one)."""
         parts = base.split(".")
-        if parts[0] in KIT_MODULES:
+        if parts[0] in self.own:
             # A module a kit file imported is checked as if imported here (engine.random._os).
             if len(parts) > 1 and parts[1] in MODULES:
                 self._check_qualified(node, ".".join(parts[1:]), attr)
@@ -656,14 +681,8 @@ class _Checker:
                             f"a submission may only write to {base} "
                             f"({', '.join(STREAM_ATTRIBUTES)})")
             return
-        if base in MODULES or base in GIVEN_ONLY_IMPORTS:
-            if attr.startswith("_"):
-                self.refuse(node, f"{base}.{attr}", WHY_PRIVATE)
-                return
-            allowed = MODULES.get(base, GIVEN_ONLY_IMPORTS.get(base))
-            if allowed is not None and attr not in allowed and qualified not in MODULES:
-                self.refuse(node, qualified,
-                            f"from {base} a submission may use only {', '.join(allowed)}")
+        if (base in MODULES or base in GIVEN_ONLY_IMPORTS) and attr.startswith("_"):
+            self.refuse(node, f"{base}.{attr}", WHY_PRIVATE)
 
     def _check_call(self, node: ast.Call, scope: _Scope) -> None:
         func = node.func
@@ -812,6 +831,14 @@ def _holds_module(base: str, attr: str) -> bool:
     return not present and _is_stdlib_module(attr)
 
 
+def helper_module(name: str) -> bool:
+    """Whether a .py file beside the kit's may be one of the submission's helper modules: a
+    name an import can use, not private, and not a standard-library module's (a student's
+    random.py would stand in for the real one)."""
+    return name.isidentifier() and not name.startswith("_") and name not in KIT_MODULES and \
+        not _is_stdlib_module(name) and name not in MODULES and name not in ("grader",)
+
+
 def _is_main_guard(statement: ast.stmt) -> bool:
     """`if __name__ == "__main__":`, alone or first in an `and`."""
     if not isinstance(statement, ast.If):
@@ -912,21 +939,52 @@ def _inner_parts(node: ast.AST) -> list[ast.AST]:
     return []
 
 
-def check_source(source: str, filename: str) -> list[Violation]:
+# Syntax a newer Python accepts, told by the line a SyntaxError points at: (the version that
+# accepts it, a pattern of the line or of the error message, what the syntax is).
+NEWER_SYNTAX: tuple[tuple[tuple[int, int], str, str], ...] = (
+    ((3, 11), r"^\s*except\s*\*", "except* (exception groups)"),
+    ((3, 12), r"^msg:f-string", "an f-string with quotes of its own kind, a backslash or a "
+                                "comment inside its braces"),
+    ((3, 12), r"^\s*type\s+[A-Za-z_]\w*\s*(\[.*\])?\s*=", "a type statement"),
+    ((3, 12), r"^\s*(async\s+)?(def|class)\s+[A-Za-z_]\w*\s*\[", "type parameters in brackets"),
+    ((3, 14), r"^\s*except\s+[^():]+,[^:]*:", "except A, B: without parentheses"),
+)
+
+
+def syntax_version(message: str, line: str,
+                   running: tuple[int, int] = sys.version_info[:2]) -> str | None:
+    """When a newer Python than the one grading accepts the line of a SyntaxError: which
+    Python grades, which one the syntax needs, and what it is."""
+    for version, pattern, what in NEWER_SYNTAX:
+        if running >= version:
+            continue
+        subject = f"msg:{message}" if pattern.startswith("^msg:") else line
+        if re.search(pattern, subject):
+            return (f"Python {running[0]}.{running[1]} grades your code, and {what} needs "
+                    f"Python {version[0]}.{version[1]} or newer: write it the older way")
+    return None
+
+
+def check_source(source: str, filename: str,
+                 own: Iterable[str] = KIT_MODULES) -> list[Violation]:
     """Every violation in one file's source, in line order; [] when it is admitted."""
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
-        return [Violation(filename, exc.lineno or 0, f"SyntaxError: {exc.msg}", NOT_PYTHON)]
+        lines = source.splitlines()
+        line = lines[exc.lineno - 1] if exc.lineno and 0 < exc.lineno <= len(lines) else ""
+        newer = syntax_version(str(exc.msg), line)
+        return [Violation(filename, exc.lineno or 0, f"SyntaxError: {exc.msg}",
+                          f"{NOT_PYTHON}: {newer}" if newer else NOT_PYTHON)]
     except (RecursionError, MemoryError, ValueError):
         return [Violation(filename, 0, "a file nested this deeply", "it cannot be parsed")]
     try:
-        return _Checker(tree, filename).run()
+        return _Checker(tree, filename, own).run()
     except RecursionError:
         return [Violation(filename, 0, "a file nested this deeply", "it cannot be checked")]
 
 
-def check_file(path: Path) -> list[Violation]:
+def check_file(path: Path, own: Iterable[str] = KIT_MODULES) -> list[Violation]:
     """Admission of one submitted file (read as UTF-8; a size cap comes first)."""
     try:
         size = path.lstat().st_size
@@ -936,21 +994,43 @@ def check_file(path: Path) -> list[Violation]:
         source = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Violation(path.name, 0, "a file that cannot be read as UTF-8 text", str(exc))]
-    return check_source(source, path.name)
+    return check_source(source, path.name, own)
 
 
 def admit(folder: Path, modules: Iterable[str] = KIT_MODULES) -> dict[str, list[Violation]]:
-    """module name -> its violations, for each of the submission's files that exists."""
+    """module name -> its violations, for each of the submission's files that exists (the kit's
+    files and its helper modules, which may import each other)."""
+    modules = tuple(modules)
     verdicts: dict[str, list[Violation]] = {}
     for name in modules:
         path = Path(folder) / f"{name}.py"
         if path.is_file() and not path.is_symlink():
-            verdicts[name] = check_file(path)
+            verdicts[name] = check_file(path, modules)
     return verdicts
 
 
 def imported_modules(folder: Path, modules: Iterable[str] = KIT_MODULES) -> set[str]:
     """The allowed modules (and their parents) that the submission's files import."""
+    found = _imports(folder, modules)
+    with_parents = set(found)
+    for name in found:
+        parts = name.split(".")
+        with_parents.update(".".join(parts[:k]) for k in range(1, len(parts)))
+    return {name for name in with_parents if name in MODULES or name in GIVEN_ONLY_IMPORTS}
+
+
+def withheld_modules(folder: Path, modules: Iterable[str] = KIT_MODULES) -> list[str]:
+    """The modules the submission imports that grading replaces with stand-ins (numpy, say),
+    by their top-level name."""
+    own = set(modules)
+    names = _imports(folder, own, absolute_only=True)
+    tops = {name.split(".")[0] for name in names if name.split(".")[-1] not in own}
+    return sorted(top for top in tops if top and top not in MODULES and top not in own and
+                  top not in GIVEN_ONLY_IMPORTS)
+
+
+def _imports(folder: Path, modules: Iterable[str], absolute_only: bool = False) -> set[str]:
+    """Every module name the submission's files import (and module.name of from-imports)."""
     found: set[str] = set()
     for name in modules:
         path = Path(folder) / f"{name}.py"
@@ -965,12 +1045,9 @@ def imported_modules(folder: Path, modules: Iterable[str] = KIT_MODULES) -> set[
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 found.add(node.module)
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    with_parents = set(found)
-    for name in found:
-        parts = name.split(".")
-        with_parents.update(".".join(parts[:k]) for k in range(1, len(parts)))
-    return {name for name in with_parents if name in MODULES or name in GIVEN_ONLY_IMPORTS}
+                if not absolute_only:
+                    found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
 def markdown() -> str:
@@ -978,9 +1055,15 @@ def markdown() -> str:
     lines = ["| a submission may | |", "| --- | --- |"]
     modules = [f"`{name}`" for name, names in MODULES.items() if names is None
                and name != "__future__"]
-    lines.append(f"| import | its own files ({', '.join(f'`{m}`' for m in KIT_MODULES)}), "
+    lines.append(f"| import | its own files ({', '.join(f'`{m}`' for m in KIT_MODULES)}, and "
+                 f"helper modules of its own beside them), "
                  f"{', '.join(modules)}, `__future__`; from `sys` only "
                  f"{', '.join(f'`{n}`' for n in MODULES['sys'] or ())} |")
+    lines.append("| import anything else (`numpy`, `matplotlib`, `os`, ...) | yes: grading binds "
+                 "it to a stand-in. Importing it costs nothing; code that uses it while it is "
+                 "graded fails the checks that reach that code, with the reason |")
+    lines.append(f"| {', '.join(f'`{b}`' for b in WITHHELD_BUILTINS)} | stand-ins too, for the "
+                 f"same reason |")
     no_star = sorted({name.split(".")[0] for name in
                       (*REFUSED_NAMES, *COMPUTED_NAME_CALLS, *WRAPPER_CALLS) if "." in name})
     lines.append("| use of those modules | their public names, by name (`math.exp`): nothing "

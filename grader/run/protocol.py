@@ -80,18 +80,24 @@ def decode_answer(line: bytes, keys: Secrets) -> dict[str, Any] | None:
 # shape. The checks read answers without guessing: an answer of another shape is refused here.
 NUMS = ["num"]
 ERROR = {"kind": "str", "message": "str"}
+MADE = [{"inputs": ["int"], "local": NUMS}]        # the graph an engine of local derivatives made
 ANSWERS: dict[str, Any] = {
     "load": "any",
-    "graph": {"data": NUMS, "grad": NUMS, "linked": [("int", "none")]},
-    "local": {"grad": NUMS, "default_backward": ("bool", "none")},
+    "anatomy": "any",            # attribute names are the engine's own: read by grader/checks
+    "graph": {"data": NUMS, "grad": NUMS, "linked": [("int", "none")], "made": MADE,
+              "at": ["int"]},
+    "local": {"grad": NUMS, "default_backward": ("bool", "none"), "local": NUMS,
+              "inputs": ["int"]},
     "structure": {"grad": NUMS, "calls": [["any"]], "prev": [("none", ["int"])]},
-    "given": {"results": [{"data": NUMS, "grad": NUMS, "error": ERROR}]},
+    "given": {"results": [{"data": NUMS, "grad": NUMS, "error": ERROR, "made": MADE,
+                           "at": ["int"]}]},
     "neuron": {"count": "int", "distinct": "int", "initial": NUMS, "fresh_list": "bool",
-               "out": "num", "param_grad": NUMS, "x_grad": ("none", NUMS)},
+               "out": "num", "param_grad": NUMS, "x_grad": ("none", NUMS), "parts": "bool",
+               "listed": ["int"], "parameters_error": ERROR},
     "neuron_sample": {"samples": [NUMS]},
     "layer": {"count": "int", "shape": "str", "out": NUMS},
     "mlp": {"count": "int", "distinct": "int", "fresh_list": "bool", "out": NUMS,
-            "param_grad": NUMS},
+            "param_grad": NUMS, "shape": "str"},
     "train": {"losses": NUMS, "kinds": ["str"], "params": [NUMS], "grads": [NUMS],
               "final": NUMS, "predictions": NUMS},
     "softmax": {"out": NUMS, "grad": NUMS},

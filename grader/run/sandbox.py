@@ -43,6 +43,7 @@ WORKER = Path(__file__).with_name("worker.py")
 WORKER_FILES = (WORKER, Path(__file__).parent.parent / "ops.py",
                 Path(__file__).with_name("standin.py"))
 MAX_SOURCE_BYTES = 5_000_000
+MAX_HELPERS = 20                     # helper modules copied beside the kit's files
 SANDBOX_ROOT = "/sandbox"            # where the worker's files appear under bubblewrap
 TMPFS_BYTES = 16 << 20               # the private /tmp and /dev/shm under bubblewrap
 START_TIMEOUT = 20.0                 # seconds for a worker to seal itself and say it is ready
@@ -657,6 +658,7 @@ class Sandbox:
         self._aslr = aslr_prefix()
         self.admission: dict[str, list[policy.Violation]] = {}
         self.imports: set[str] = set()
+        self.withheld: list[str] = []     # modules it imports that grading replaces
         self._prepare()
         if self.user is not None and self.boundary == "none":
             hide_from_others(Path(__file__).resolve().parent.parent / "checks")
@@ -710,8 +712,10 @@ class Sandbox:
             with os.fdopen(fd, "rb") as handle, open(code / name, "wb") as out:
                 out.write(handle.read(MAX_SOURCE_BYTES + 1)[:MAX_SOURCE_BYTES])
         if self.protections.admission:
-            self.admission = policy.admit(code)
-            self.imports = policy.imported_modules(code)
+            own = [p.stem for p in code.glob("*.py")]
+            self.admission = policy.admit(code, own)
+            self.imports = policy.imported_modules(code, own)
+            self.withheld = policy.withheld_modules(code, own)
         # Checked as written; run with its main blocks disarmed (admission does not check them).
         for copied in code.iterdir():
             try:
@@ -739,12 +743,25 @@ class Sandbox:
             os.chmod(root, 0o700)                # a worker of this very user
 
     def _source_files(self) -> list[str]:
+        """The kit's files and the submission's helper modules beside them (a topological
+        sort kept in topo.py, say): every .py file at the top of the folder whose name can be
+        imported and is not a standard-library module's, at most MAX_HELPERS of them."""
         try:
-            entries = os.listdir(self.submission)
+            entries = sorted(os.listdir(self.submission))
         except OSError:
             return []
-        return sorted(e for e in entries if e.endswith(".py") and
-                      e[:-3] in policy.KIT_MODULES)
+        kit = [e for e in entries if e.endswith(".py") and e[:-3] in policy.KIT_MODULES]
+        helpers = [e for e in entries if e.endswith(".py") and policy.helper_module(e[:-3])]
+        if len(helpers) > MAX_HELPERS:
+            self.skipped.append(f"{len(helpers)} other .py files beside the kit's: only the "
+                                f"first {MAX_HELPERS} can be imported")
+        return kit + helpers[:MAX_HELPERS]
+
+    def modules(self) -> list[str]:
+        """The submission's own modules that were copied for the worker."""
+        if self._root is None:
+            return []
+        return sorted(p.stem for p in (self._root / "submission").glob("*.py"))
 
     def refused(self) -> dict[str, str]:
         """module -> why admission refused it (its file does not run)."""
@@ -758,6 +775,7 @@ class Sandbox:
         ids = self.ids if self.boundary == "bubblewrap" else None
         preload = sorted(self.imports) if self.protections.admission else None
         return {"submission": inside, "memory_mb": self.limits.memory_mb,
+                "modules": self.modules(),
                 "uid": ids[0] if ids else None, "gid": ids[1] if ids else None,
                 "guard": policy.runtime_policy(preload) if self.protections.guard else None,
                 "refused": self.refused()}

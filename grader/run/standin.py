@@ -27,11 +27,16 @@ def build(ops: Any) -> types.ModuleType:
         """A number that remembers how it was made; backward() fills in .grad of every Value
         it was made from (by finite differences, in this stand-in)."""
 
-        def __init__(self, data: Any, _children: Any = (), _op: str = "") -> None:
+        def __init__(self, data: Any, _children: Any = (), _op: Any = "", *more: Any,
+                     **named: Any) -> None:
+            # A student's nn.py may pass what its own Value takes (a label, a name): kept, and
+            # otherwise ignored. Children given in any position are not needed: the stand-in
+            # records its own graph.
             self.data = data
             self.grad = 0.0
-            self._prev = tuple(_children)
+            self._prev = tuple(_children) if isinstance(_children, (tuple, list, set)) else ()
             self._op = _op
+            self.label = named.get("label", _op if isinstance(_op, str) else "")
             self._backward = lambda: None
             self._how: tuple[str, tuple[Any, ...], Any] | None = None
             self._constant = False
@@ -150,6 +155,7 @@ def build(ops: Any) -> types.ModuleType:
                 ordered[i].grad += grads[i]
             self.grad = 1.0
 
+    Value.__qualname__, Value.__module__ = "Value", "engine"
     engine = types.ModuleType("engine")
     engine.Value = Value                              # type: ignore[attr-defined]
     engine.__doc__ = "The grader's stand-in engine: gradients by finite differences."
@@ -166,8 +172,18 @@ def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
     draw of a weight (the worker's random.uniform, seeded by each probe)."""
     Value = engine.Value                              # type: ignore[attr-defined]
 
-    class Neuron:
-        def __init__(self, n_inputs: int) -> None:
+    class Module:
+        """micrograd's Module: what a student's train_step may call besides parameters()."""
+
+        def zero_grad(self) -> None:
+            for p in self.parameters():
+                p.grad = 0.0
+
+        def parameters(self) -> list[Any]:
+            return []
+
+    class Neuron(Module):
+        def __init__(self, n_inputs: int, *more: Any, **named: Any) -> None:
             self.w = [Value(draw(-1.0, 1.0)) for _ in range(n_inputs)]
             self.b = Value(0.0)
 
@@ -178,7 +194,7 @@ def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
         def parameters(self) -> list[Any]:
             return [*self.w, self.b]
 
-    class Layer:
+    class Layer(Module):
         def __init__(self, n_inputs: int, n_outputs: int) -> None:
             self.neurons = [Neuron(n_inputs) for _ in range(n_outputs)]
 
@@ -189,7 +205,7 @@ def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
         def parameters(self) -> list[Any]:
             return [p for neuron in self.neurons for p in neuron.parameters()]
 
-    class MLP:
+    class MLP(Module):
         def __init__(self, n_inputs: int, layer_sizes: Any) -> None:
             sizes = [n_inputs, *layer_sizes]
             self.layers = [Layer(sizes[i], sizes[i + 1]) for i in range(len(layer_sizes))]
@@ -203,5 +219,8 @@ def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
             return [p for layer in self.layers for p in layer.parameters()]
 
     nn = types.ModuleType("nn")
-    nn.Neuron, nn.Layer, nn.MLP = Neuron, Layer, MLP      # type: ignore[attr-defined]
+    for cls in (Module, Neuron, Layer, MLP):
+        # Named as a student's would be: feedback never shows the grader's own names.
+        cls.__qualname__, cls.__module__ = cls.__name__, "nn"
+        setattr(nn, cls.__name__, cls)
     return nn

@@ -54,32 +54,133 @@ except ImportError:           # Windows: no rlimits; the README says so
 
 JSON = Any
 KIT_NAMES = ("engine", "nn", "train", "extensions")
+# How the tutorial's Value keeps its graph: what a probe assumes when it is given no profile.
+TUTORIAL_PROFILE = {"style": "closure", "children": ["_prev"], "containers": {"_prev": "set"},
+                    "backward": "_backward", "local": None, "pairs": None}
 MAX_RECORDED_CALLS = 10_000    # _backward calls one backward() check records (a diagnosis reads 5000)
 
 
 # ---------------------------------------------------------------- handed to student code
-def make_import_guard(available: dict[str, Any], refused: dict[str, str], refusals: list[str],
-                      refused_import: type, import_error: type, kit_names: tuple[str, ...],
-                      split: Any, append: Any) -> Callable[..., Any]:
-    """The __import__ of a student module: allowed modules (as copies), its own files."""
+def make_withheld(importing: list[bool], withheld_error: type, attribute_error: type,
+                  type_: Any, object_: Any, iter_: Any, getattr_: Any, setattr_: Any,
+                  startswith: Any) -> Callable[[str, str], Any]:
+    """Stand-ins for what grading withholds: a module the worker does not provide (numpy,
+    matplotlib), a builtin such as open. While a file is being imported a stand-in is inert
+    (calls, attributes and arithmetic give more stand-ins, a test is false), so an unused or
+    plotting-only import costs nothing; once grading calls the student's code, any use of one
+    raises a clear error at the student's line, and only the checks it reaches fail."""
+    def made(name: str, hint: str) -> Any:
+        thing = object_.__new__(Withheld)
+        object_.__setattr__(thing, "withheld_name", name)
+        object_.__setattr__(thing, "withheld_hint", hint)
+        return thing
+
+    def refuse(self: Any) -> Any:
+        raise withheld_error(getattr_(self, "withheld_name"), getattr_(self, "withheld_hint"))
+
+    def inert(value: Any) -> Callable[..., Any]:
+        def use(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if importing[0]:
+                return value(self) if value is not None else \
+                    made(getattr_(self, "withheld_name"), getattr_(self, "withheld_hint"))
+            return refuse(self)
+        return use
+
+    def attribute(self: Any, name: str) -> Any:
+        if startswith(name, "__") and name not in ("__version__", "__name__", "__file__"):
+            raise attribute_error(name)        # no protocol Python looks for (__array__, ...)
+        return made(f"{getattr_(self, 'withheld_name')}.{name}", getattr_(self, "withheld_hint"))
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if importing[0]:
+            return made(f"{getattr_(self, 'withheld_name')}(...)",
+                        getattr_(self, "withheld_hint"))
+        return refuse(self)
+
+    def text(self: Any, *args: Any) -> str:
+        return f"<{getattr_(self, 'withheld_name')}: not available while grading>"
+
+    def number(self: Any) -> Any:
+        return refuse(self)
+
+    def assign(self: Any, name: str, value: Any = None) -> None:
+        # json.dumps = ..., os.environ["X"] = ...: nothing real to change, at import time
+        if not importing[0]:
+            refuse(self)
+
+    def bases(self: Any, given: Any) -> Any:
+        return (object_,)               # class Net(torch.nn.Module): a plain class
+
+    def enter(self: Any) -> Any:
+        return call(self)
+
+    def leave(self: Any, *args: Any) -> bool:
+        return False
+
+    namespace: dict[str, Any] = {
+        "__slots__": ("withheld_name", "withheld_hint"), "__module__": "grader",
+        "__getattr__": attribute, "__call__": call, "__repr__": text, "__str__": text,
+        "__format__": text, "__float__": number, "__int__": number, "__index__": number,
+        "__complex__": number, "__mro_entries__": bases, "__enter__": enter, "__exit__": leave,
+        "__bool__": inert(lambda self: False), "__len__": inert(lambda self: 0),
+        "__iter__": inert(lambda self: iter_(())), "__contains__": inert(lambda self: False),
+        "__getitem__": inert(None), "__setitem__": assign, "__delitem__": assign,
+        "__setattr__": assign, "__delattr__": assign,
+    }
+    for name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
+        namespace[f"__{name}__"] = inert(None)
+        namespace[f"__r{name}__"] = inert(None)
+    for name in ("neg", "pos", "abs", "lt", "le", "gt", "ge"):
+        namespace[f"__{name}__"] = inert(None)
+    Withheld = type_("Withheld", (object_,), namespace)
+    return made
+
+
+def make_import_guard(available: dict[str, Any], refused: dict[str, str], own: tuple[str, ...],
+                      load: Callable[[str], Any], withheld: Callable[[str, str], Any],
+                      hints: dict[str, str], noted: list[str], refused_import: type,
+                      import_error: type, module_type: type, split: Any, append: Any,
+                      get: Any) -> Callable[..., Any]:
+    """The __import__ of a student module: allowed modules (as namespaces), the submission's
+    own files (kit files and helper modules, under the same policy), and for anything else a
+    stand-in that costs nothing until grading uses it."""
+    def submission_module(name: str) -> Any:
+        if name in available:
+            return available[name]
+        if name in refused:
+            raise refused_import(refused[name])
+        return load(name)
+
     def guarded_import(name: str, globals: Any = None, locals: Any = None,
                        fromlist: Any = (), level: int = 0) -> Any:
-        if level:
-            raise import_error(f"relative imports are not supported: import {name} by name")
-        # What this world provides comes first: the stand-in stands in for an engine.py that
-        # admission refused, as for one that does not work.
+        parts = split(name, ".") if name else []
+        # `from .engine import Value`, `from micrograd.engine import Value`: the submission's
+        # own file, whatever package layout it was written in.
+        if parts and parts[-1] in own and (level or parts[0] not in available):
+            if fromlist or len(parts) == 1:
+                return submission_module(parts[-1])
+            package = module_type(parts[0])
+            package.__dict__[parts[-1]] = submission_module(parts[-1])
+            return package
+        if level and not parts:                         # from . import engine, nn
+            package = module_type("submission")
+            for wanted in fromlist or ():
+                if wanted in own:
+                    package.__dict__[wanted] = submission_module(wanted)
+            return package
         if name in available and (fromlist or "." not in name):
             return available[name]
         if name in refused:
             raise refused_import(refused[name])
-        top = split(name, ".")[0]
-        if top in available and not fromlist:
-            return available[top]
-        if name in kit_names:
-            raise import_error(f"{name}.py could not be imported (it is missing, or it imports a "
-                               f"file that imports it)")
-        append(refusals, f"tried to import {name}")
-        raise refused_import(f"import {name} is not allowed in a submission")
+        if parts and parts[0] in available and not fromlist:
+            return available[parts[0]]
+        if name in own:
+            return submission_module(name)
+        top = parts[0] if parts else name
+        if top not in noted:
+            append(noted, top)
+        hint = get(hints, top, "")
+        return withheld(name if fromlist else top, hint)
     return guarded_import
 
 
@@ -209,6 +310,28 @@ def make_backward(node: Any, children: tuple[Any, ...], derivatives: list[float]
     return _backward
 
 
+def make_logged(node: Any, items: list[Any], index: int, calls: list[Any], base: Any,
+                type_: Any, len_: Any, append: Any, limit: int) -> Any:
+    """The grader's local derivatives (a tuple) or (input, derivative) pairs (a list) for one
+    node of the backward() probe, for an engine that keeps those instead of a _backward: the
+    first read of them by the student's backward() is logged as a call of a _backward is."""
+    def log() -> None:
+        if len_(calls) <= limit:
+            append(calls, [index, node.grad])
+
+    def iterate(self: Any) -> Any:
+        log()
+        return base.__iter__(self)
+
+    def item(self: Any, k: Any) -> Any:
+        if k == 0:
+            log()
+        return base.__getitem__(self, k)
+    made = type_(base.__name__, (base,), {"__iter__": iterate, "__getitem__": item,
+                                          "__slots__": (), "__module__": "builtins"})
+    return made(items)
+
+
 # ---------------------------------------------------------------- the worker
 def serve() -> None:
     # -------------------------------------------------------------- captured before anything else
@@ -235,7 +358,9 @@ def serve() -> None:
     getattr_, setattr_, hasattr_, delattr_, callable_ = getattr, setattr, hasattr, delattr, callable
     range_, enumerate_, zip_, sum_, sorted_ = range, enumerate, zip, sum, sorted
     repr_, next_, exec_, compile_ = repr, next, exec, compile
-    reversed_, object_, OSError_ = reversed, object, OSError
+    reversed_, object_, OSError_, iter_ = reversed, object, OSError, iter
+    frozenset_, all_ = frozenset, all
+    random_uniform = random.uniform
     float_of_float = float.__float__
     # A traceback's parts, read through their types' own descriptors: an exception class of the
     # submission's (with a __traceback__ property, say) cannot hand the worker a look-alike.
@@ -249,6 +374,11 @@ def serve() -> None:
     # An identity key for a live object that, unlike id(), raises no audit event: the worker
     # takes thousands of them, and each event would call the guard.
     key_ = object.__hash__
+    tutorial_profile = dict(TUTORIAL_PROFILE)
+    object_getattribute = object.__getattribute__
+    mro_of = type.__dict__["__mro__"].__get__
+    class_dict_of = type.__dict__["__dict__"].__get__
+    itertools_islice = itertools.islice
     str_startswith, str_endswith, str_split, str_join = str.startswith, str.endswith, str.split, \
         str.join
     str_encode, bytes_decode = str.encode, bytes.decode
@@ -297,22 +427,30 @@ def serve() -> None:
         return function_type(factory.__code__, {"__builtins__": {}}, factory.__name__,
                              factory.__defaults__, factory.__closure__)
     import_guard = isolated(make_import_guard)
+    withheld_of = isolated(make_withheld)
     attribute_guards = isolated(make_attribute_guards)
     name_getters = isolated(make_name_getters)
     clock_of = isolated(make_clock)
     recorder = isolated(make_recorder)
     creation_hash_of = isolated(make_hash)
     backward_of = isolated(make_backward)
+    logged_of = isolated(make_logged)
 
     # The operation table and the stand-in engine, from the files beside this one, into
     # namespaces of their own (not importable by the submission).
-    def private_module(name: str) -> Any:
+    # Compiled now, while the worker may still read its own folder: a world made later runs
+    # them again into namespaces of its own.
+    private_code: dict[str, Any] = {}
+    for name in ("ops", "standin"):
         path = path_join(here, f"{name}.py")
+        with open_(path, "rb") as handle:
+            private_code[name] = compile_(handle.read(), path, "exec")
+
+    def private_module(name: str) -> Any:
         namespace = module_type(f"grader-{name}")
         sys_modules[namespace.__name__] = namespace      # only while it runs: dataclasses ask
         try:
-            with open_(path, "rb") as handle:
-                exec_(compile_(handle.read(), path, "exec"), namespace.__dict__)
+            exec_(private_code[name], namespace.__dict__)
         finally:
             del sys_modules[namespace.__name__]
         return namespace
@@ -321,8 +459,6 @@ def serve() -> None:
     operands_of, arguments_of = ops.operands, ops.arguments
     # The stand-in gets a table of its own: student code that reaches it reaches nothing of ours.
     standin = private_module("standin")
-    standin_engine = standin.build(private_module("ops"))
-    standin_nn = standin.build_model(standin_engine, random.uniform)
 
     # -------------------------------------------------------------- the handshake
     stdin = sys.stdin.buffer
@@ -334,6 +470,8 @@ def serve() -> None:
     memory_mb = int_(settings.get("memory_mb") or 0)
     guard_policy: dict[str, Any] | None = settings.get("guard")
     refused_modules: dict[str, str] = settings.get("refused") or {}
+    # The submission's own modules: the kit's files and its helper modules.
+    own_modules: tuple[str, ...] = tuple_(settings.get("modules") or KIT_NAMES)
 
     # 1. the user and the memory cap (as root under bubblewrap the worker starts as root)
     uid, gid = settings.get("uid"), settings.get("gid")
@@ -489,25 +627,29 @@ def serve() -> None:
     if guard_policy:
         modules_policy.update(guard_policy["given_only"])
 
-    def copy_of(module: Any, allowed: list[str] | None) -> Any:
-        """A module with only the names a submission may use: no private ones."""
+    def namespace_of(module: Any, allowed: list[str] | None) -> Any:
+        """What `import name` gives a submission: a fresh namespace holding only the module's
+        allowed functions, classes and constants, never another module (contextlib.os, say)
+        nor a private name. A public name beyond an allowlist (sys.path) is a stand-in."""
         copy = module_type(module.__name__)
         for key, value in dict_(module.__dict__).items():
-            if str_startswith(key, "_") or (allowed is not None and key not in allowed):
+            if str_startswith(key, "_") or isinstance_(value, module_type):
                 continue
+            if allowed is not None and key not in allowed:
+                value = withheld(f"{module.__name__}.{key}", "")
             copy.__dict__[key] = value
         return copy
 
     def library() -> dict[str, Any]:
-        """name -> the copy `import name` gives a submission: new copies for each engine's
-        world, so the two cannot pass anything to each other through a module."""
+        """name -> the namespace `import name` gives a submission: new ones for each engine's
+        world, so that no two worlds can pass anything to each other through a module."""
         copies: dict[str, Any] = {}
         if guard_policy is None:
             return copies
         for name, allowed in sorted_(modules_policy.items()):
             real = sys_modules.get(name)
             if real is not None:
-                copies[name] = copy_of(real, allowed)
+                copies[name] = namespace_of(real, allowed)
         if "operator" in copies:
             copies["operator"].__dict__.update(attrgetter=guarded_attrgetter,
                                                methodcaller=guarded_methodcaller)
@@ -527,23 +669,37 @@ def serve() -> None:
         guarded_getattr, str_split, type_, str_, tuple_, len_, TypeError_)
     steady_clock = clock_of(1_700_000_000.0, time_localtime, time_gmtime, time_ctime,
                             time_strftime, int_)
+    importing = [False]                  # a file's top level is running: stand-ins are inert
+    WithheldError: type[Exception] = type_("WithheldError", (Exception_,),
+                                           {"__module__": "grader"})
+    withheld = withheld_of(importing, WithheldError, AttributeError_, type_, object_, iter_,
+                           getattr_, setattr_, str_startswith)
+    withheld_hints: dict[str, str] = dict_(guard_policy["hints"]) if guard_policy else {}
+    withheld_noted: list[str] = []       # the modules a submission imported as stand-ins
 
-    def new_world(engine: Any | None) -> dict[str, Any]:
-        """One engine (None: the student's) and the student's other files loaded on top of it.
+    def new_world(engine: Any | None, model: Any | None = None) -> dict[str, Any]:
+        """One engine (None: the student's), and the student's other files loaded on top of
+        it; `model`: the grader's nn in place of the student's (the stand-in model).
         A dict, not a class: a class made here would be found through __subclasses__()."""
-        world: dict[str, Any] = {"loaded": {}, "available": library()}
+        world: dict[str, Any] = {"loaded": {}, "available": library(), "loading": []}
         if engine is not None:                # the stand-in replaces engine.py
             world["loaded"]["engine"] = engine
             world["available"]["engine"] = engine
+        if model is not None:
+            world["loaded"]["nn"] = model
+            world["available"]["nn"] = model
         own = dict_(builtins_dict)
         if guard_policy is not None:
             for name in guard_policy["forbidden_builtins"]:
                 if name not in ("__build_class__", "__import__"):   # class and import statements
                     own.pop(name, None)
-            own.update(__import__=import_guard(world["available"], refused_modules,
-                                                    refusals, refused_types["Import"],
-                                                    ImportError_, KIT_NAMES, str_split,
-                                                    list_append),
+            for name, hint in guard_policy["withheld_builtins"].items():
+                own[name] = withheld(name, hint)
+            own.update(__import__=import_guard(
+                           world["available"], refused_modules, own_modules,
+                           lambda name: load_one(name, world), withheld, withheld_hints,
+                           withheld_noted, refused_types["Import"], ImportError_, module_type,
+                           str_split, list_append, dict_get),
                        getattr=guarded_getattr, hasattr=guarded_hasattr, delattr=guarded_delattr)
         else:
             available = world["available"]
@@ -552,7 +708,10 @@ def serve() -> None:
         world["builtins"] = own
         return world
 
-    worlds = {"student": new_world(None), "standin": new_world(standin_engine)}
+    # Each world is made when a probe first needs it: "student" is the student's whole code;
+    # "standin" the student's files on the grader's stand-in engine; "model" the student's
+    # train.py and extensions.py on the stand-in engine and the grader's own network.
+    worlds: dict[str, Any] = {}
 
     # -------------------------------------------------------------- errors, as the grader sees them
     Reported: type[Exception] = type_("Reported", (Exception_,), {"__module__": "grader"})
@@ -622,7 +781,12 @@ def serve() -> None:
         except BaseException_:
             message = "(the exception's message could not be read)"
         kind, step = "exception", None
-        if isinstance_(exc, refused_classes):
+        if isinstance_(exc, WithheldError):
+            kind = "withheld"
+            what, hint = (list_(exc.args) + ["", ""])[:2]
+            message = f"{clip(what, 120)} is not available while grading" + \
+                (f": {clip(hint, 300)}" if hint else "")
+        elif isinstance_(exc, refused_classes):
             kind = "refused"
         elif isinstance_(exc, NotImplementedError_):
             kind = "not_implemented"
@@ -687,6 +851,12 @@ def serve() -> None:
             return world["loaded"][name]
         if name in refused_modules:
             raise reported("refused", refused_modules[name], module=name, admission=True)
+        if name in world["loading"]:
+            raise reported("import", f"{name}.py imports a file that imports {name}.py back: "
+                                     f"Python cannot finish either", module=name,
+                           type="ImportError")
+        if name not in own_modules:
+            raise reported("missing", f"{name}.py is missing from the submission", module=name)
         filename = f"{submission}/{name}.py"
         try:
             with open_(filename, "rb") as handle:
@@ -711,6 +881,8 @@ def serve() -> None:
         previous = sys_modules.get(name)
         sys_modules[name] = module          # dataclasses look a class's module up there
         world["available"][name] = module
+        list_append(world["loading"], name)
+        was_importing, importing[0] = importing[0], True
         try:
             exec_(code, module.__dict__)
         except BaseException_ as exc:
@@ -719,7 +891,9 @@ def serve() -> None:
             error["module"] = name
             raise Reported(error) from None
         finally:
-            if world is not worlds["student"]:
+            importing[0] = was_importing
+            world["loading"].remove(name)
+            if world["name"] != "student":
                 if previous is None:
                     sys_modules.pop(name, None)
                 else:
@@ -744,7 +918,20 @@ def serve() -> None:
             pass                          # a class that refuses new attributes keeps its own
 
     def world_of(engine: str) -> Any:
-        return worlds["standin" if engine == "standin" else "student"]
+        name = engine if engine in ("standin", "model") else "student"
+        if name not in worlds:
+            # Each world has a stand-in engine of its own (and the model world a network of
+            # the grader's on it): nothing of one world is an object of another's.
+            if name == "student":
+                worlds[name] = new_world(None)
+            elif name == "standin":
+                worlds[name] = new_world(standin.build(private_module("ops")))
+            else:
+                own_engine = standin.build(private_module("ops"))
+                worlds[name] = new_world(own_engine,
+                                         standin.build_model(own_engine, random_uniform))
+            worlds[name]["name"] = name
+        return worlds[name]
 
     def module(name: str, engine: str = "student") -> Any:
         world = world_of(engine)
@@ -796,13 +983,154 @@ def serve() -> None:
         del created[:]
         recording[0] = True
 
-    def walk_created(sinks: dict[int, float], nodes: list[Any]) -> None:
-        """Set each sink's grad, then call every _backward made since the last reset, newest
-        first: the operation steps are graded before the student's backward() exists."""
+    # -------------------------------------------------------------- what a Value keeps
+    # An engine keeps a node's inputs under a name of its own (_prev, _children, parents, ...)
+    # and passes gradients on in a way of its own: a _backward per node (the tutorial), local
+    # derivatives that backward() multiplies (microgpt), (input, derivative) pairs. The grader
+    # finds out which from what a + b, a * b and tanh(a) keep ("anatomy"), and hands the
+    # probes below the profile it made of them.
+    def fields_of(v: Any) -> dict[str, Any]:
+        """The attributes a Value keeps for itself: its __dict__ and its __slots__."""
+        found: dict[str, Any] = {}
+        try:
+            own = object_getattribute(v, "__dict__")
+        except BaseException_:
+            own = None
+        if type_(own) is dict_:
+            for k, value in list_(own.items())[:64]:
+                if type_(k) is str_:
+                    found[k] = value
+        try:
+            classes = mro_of(type_(v))
+        except BaseException_:
+            classes = ()
+        for cls in classes[:16]:
+            slots = dict_get(dict_(class_dict_of(cls)), "__slots__", ())
+            for name in ([slots] if type_(slots) is str_ else list_(slots)[:32]):
+                if type_(name) is str_ and name not in found and not str_startswith(name, "__"):
+                    try:
+                        found[name] = getattr_(v, name)
+                    except BaseException_:
+                        continue
+        return found
+
+    def is_value(x: Any) -> bool:
+        try:
+            return hasattr_(x, "data") and hasattr_(x, "grad")
+        except BaseException_:
+            return False
+
+    def shape_of(value: Any, index: dict[int, int]) -> dict[str, Any]:
+        """What one attribute holds, in terms the grader can compare: nodes (by index), numbers,
+        (node, number) pairs, an empty container, a callable."""
+        if key_(value) in index:
+            return {"kind": "node", "items": [index[key_(value)]]}
+        containers: dict[Any, str] = {set_: "set", frozenset_: "frozenset", list_: "list",
+                                      tuple_: "tuple"}
+        container = dict_get(containers, type_(value))
+        if container is not None:
+            items = list_(value)[:16]
+            if not items:
+                return {"kind": "empty", "container": container}
+            if all_(key_(x) in index for x in items):
+                return {"kind": "nodes", "container": container,
+                        "items": [index[key_(x)] for x in items]}
+            numbers = [num(x) for x in items]
+            if all_(x is not None for x in numbers):
+                return {"kind": "numbers", "container": container, "items": numbers}
+            if all_(type_(x) in (tuple_, list_) and len_(x) == 2 and key_(x[0]) in index and
+                   num(x[1]) is not None for x in items):
+                return {"kind": "pairs", "container": container,
+                        "items": [[index[key_(x[0])], num(x[1])] for x in items]}
+            return {"kind": "other", "container": container}
+        if callable_(value) and not isinstance_(value, type_):
+            return {"kind": "callable"}
+        if num(value) is not None:
+            return {"kind": "number"}
+        return {"kind": "other"}
+
+    def moves_gradient(fn: Any, a: Any, b: Any, out: Any) -> list[float | None] | None:
+        """The inputs' grads after calling fn() with them at 0.3 and 0.7 and out.grad 1.7."""
+        try:
+            setattr_(a, "grad", 0.3)
+            setattr_(b, "grad", 0.7)
+            setattr_(out, "grad", 1.7)
+            fn()
+            return [grad_of(a), grad_of(b)]
+        except BaseException_:
+            return None
+
+    def task_anatomy(op: str | None = None) -> dict[str, Any]:
+        """What a leaf keeps (op None), or what a + b, a * b or tanh(a) keep and which of
+        their callables passes a gradient on to the inputs: one operation per probe, so that
+        one that hangs or crashes leaves the others to be seen."""
+        V = value_class()
+        if op is None:
+            leaf = call(V, 1.5)
+            return {"leaf": {name: shape_of(value, {})
+                             for name, value in fields_of(leaf).items()}}
+        builds = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b,
+                  "tanh": lambda a, b: a.tanh()}
+        a, b = call(V, 1.5), call(V, -2.5)
+        out = call(builds[op], a, b)
+        index = {key_(a): 0, key_(b): 1, key_(out): 2}
+        fields = fields_of(out)
+        shapes = {name: shape_of(value, index) for name, value in fields.items()}
+        moved = {name: moves_gradient(value, a, b, out) for name, value in fields.items()
+                 if shapes[name]["kind"] == "callable"}
+        if "_backward" not in fields:
+            # A method of the class (a _backward that looks at _op, say).
+            method = getattr_(out, "_backward", None)
+            if callable_(method):
+                moved["_backward"] = moves_gradient(method, a, b, out)
+        return {"ops": {op: {"fields": shapes, "moved": moved}}}
+
+    def inputs_of(node: Any, profile: dict[str, Any], limit: int) -> list[Any] | None:
+        """The node's inputs as its engine keeps them (the profile's first attribute), at
+        most `limit` of them (an input list may be any iterable, endless or huge)."""
+        names = profile.get("children") or []
+        pairs = profile.get("pairs")
+        try:
+            if pairs:
+                return [p[0] for p in list_(itertools_islice(getattr_(node, pairs), limit))]
+            if not names:
+                return None
+            return list_(itertools_islice(getattr_(node, names[0]), limit))
+        except BaseException_:
+            return None
+
+    def local_of(node: Any, profile: dict[str, Any], limit: int) -> list[float | None]:
+        """The node's local derivatives, in the order of its inputs (local or pairs style)."""
+        try:
+            if profile.get("pairs"):
+                return [num(p[1]) for p in list_(itertools_islice(
+                    getattr_(node, profile["pairs"]), limit))]
+            if profile.get("local"):
+                return [num(x) for x in list_(itertools_islice(
+                    getattr_(node, profile["local"]), limit))]
+        except BaseException_:
+            pass
+        return []
+
+    def made_graph(nodes: list[Any], profile: dict[str, Any]) -> dict[str, Any]:
+        """Every Value made since the last reset, with its inputs (as indices among them) and
+        local derivatives: the grader applies the chain rule to the student's own numbers."""
+        made = list_(created)[:5000]
+        index = {key_(n): i for i, n in enumerate_(made)}
+        records = []
+        for node in made:
+            found = inputs_of(node, profile, 64) or []
+            records.append({"inputs": [dict_get(index, key_(p), -1) for p in found],
+                            "local": local_of(node, profile, 64)})
+        return {"made": records, "at": [dict_get(index, key_(n), -1) for n in nodes]}
+
+    def walk_created(sinks: dict[int, float], nodes: list[Any], name: str) -> None:
+        """Set each sink's grad, then call every node's _backward (named `name`) made since the
+        last reset, newest first: the operation steps are graded before backward() exists."""
         for i, g in sinks.items():
             call(setattr_, nodes[i], "grad", g)
         for node in list_(reversed_(created)):
-            fn = getattr_(node, "_backward", None)
+            fn = getattr_(node, name, None)
             if callable_(fn):
                 call(fn)
 
@@ -829,20 +1157,20 @@ def serve() -> None:
             list_append(nodes, made)
         return nodes
 
-    def linked(spec: list[Any], nodes: list[Any]) -> list[int | None]:
-        """For each node the student's own operation made: how many of its operands appear in
-        its _prev."""
+    def linked(spec: list[Any], nodes: list[Any], profile: dict[str, Any]) -> list[int | None]:
+        """For each node the student's own operation made: how many of its operands appear
+        among the inputs it keeps."""
         result: list[int | None] = []
         for i, node in enumerate_(spec):
             if node[0] == "leaf" or node[0] not in OPS or OPS[node[0]].step is None:
                 list_append(result, None)
                 continue
             operands = set_(operands_of(node))
-            try:
-                prev = {key_(p) for p in list_(nodes[i]._prev)}
-            except BaseException_:
-                list_append(result, 0)
+            kept = inputs_of(nodes[i], profile, 64)
+            if kept is None:
+                list_append(result, None if not profile.get("children") else 0)
                 continue
+            prev = {key_(p) for p in kept}
             list_append(result, sum_(1 for j in operands if key_(nodes[j]) in prev))
         return result
 
@@ -852,104 +1180,161 @@ def serve() -> None:
             return {len_(spec) - 1: seed}
         return {int_(k): v for k, v in seeds.items()}
 
-    def task_graph(spec: list[Any], walk: str, seed: float = 1.0,
-                   seeds: dict[str, float] | None = None) -> dict[str, Any]:
+    def task_graph(spec: list[Any], walk: str, profile: dict[str, Any] | None = None,
+                   seed: float = 1.0, seeds: dict[str, float] | None = None) -> dict[str, Any]:
         """Build a graph with the student's operations; walk="manual": grads set on the sinks,
-        then every _backward newest first; walk="student": out.backward()."""
+        then every _backward newest first (or, for an engine of local derivatives, the graph
+        it made, for the grader to walk); walk="student": out.backward()."""
+        profile = profile or tutorial_profile
         V = value_class()
         reset()
         nodes = build_graph(spec, V)
         out = nodes[-1]
-        if walk == "manual":
-            walk_created(sinks_of(spec, seeds, seed), nodes)
+        report: dict[str, Any] = {}
+        if walk == "manual" and profile.get("backward"):
+            walk_created(sinks_of(spec, seeds, seed), nodes, str_(profile["backward"]))
+        elif walk == "manual":
+            report = made_graph(nodes, profile)
         elif walk == "student":
             call(lambda: out.backward())
-        return {"data": [data_of(n, "node") for n in nodes],
-                "grad": [grad_of(n) for n in nodes], "linked": linked(spec, nodes)}
+        return {"data": [data_of(n, "node") for n in nodes], "grad": [grad_of(n) for n in nodes],
+                "linked": linked(spec, nodes, profile), **report}
 
-    def task_local(spec: list[Any], presets: list[float | None], seed: float) -> dict[str, Any]:
-        """Call only the output's own _backward, once, every input's grad preset first."""
+    def task_local(spec: list[Any], presets: list[float | None], seed: float,
+                   profile: dict[str, Any]) -> dict[str, Any]:
+        """Call only the output's own _backward, once, every input's grad preset first; or,
+        for an engine of local derivatives, read the output's local derivatives."""
         V = value_class()
         reset()
         nodes = build_graph(spec, V)
         out = nodes[-1]
+        name = profile.get("backward")
+        if not name:
+            kept = inputs_of(out, profile, 8) or []
+            index = {key_(n): i for i, n in enumerate_(nodes)}
+            return {"local": local_of(out, profile, 8),
+                    "inputs": [dict_get(index, key_(p), -1) for p in kept]}
         for n, preset in zip_(nodes, presets):
             if preset is not None and n is not out:
                 call(setattr_, n, "grad", preset)
         call(setattr_, out, "grad", seed)
-        call(lambda: out._backward())
+        call(lambda: getattr_(out, name)())
         # Whether the result's _backward is still the one a fresh Value gets (never attached).
         try:
             fresh = call(V, 0.0)
-            default = getattr_(getattr_(out, "_backward"), "__code__", None) is \
-                getattr_(getattr_(fresh, "_backward"), "__code__", 0)
+            default = getattr_(getattr_(out, name), "__code__", None) is \
+                getattr_(getattr_(fresh, name), "__code__", 0)
         except BaseException_:
             default = None
         return {"grad": [grad_of(n) for n in nodes], "default_backward": default}
 
-    def build_structure(spec: list[Any], values: list[float], locals: list[list[float]],
-                        calls: list[Any], shared: list[Any], tag: int = 0) -> list[Any]:
-        """The student's Values made with Value(data, children, op) for each node of `spec`,
-        each with a _backward of the grader's that logs its call as (tag + node, grad). The
-        first len(shared) nodes are `shared` (leaves of an earlier graph)."""
-        V = value_class()
+    def container(kind: str, items: list[Any]) -> Any:
+        if kind == "set":
+            return set_(items)
+        if kind == "frozenset":
+            return frozenset_(items)
+        if kind == "list":
+            return list_(items)
+        return tuple_(items)
+
+    def structure_class(V: Any, profile: dict[str, Any]) -> Any:
+        """The class the structure probe makes its nodes of: the student's Value, or, when its
+        __slots__ leave no room for what the grader attaches, a subclass with room (and
+        nothing else)."""
         try:
-            setattr_(call(V, 0.0), "_backward", lambda: None)
+            probe = call(V, 0.0)
+            for name in [*(profile.get("children") or []), profile.get("backward"),
+                         profile.get("local"), profile.get("pairs")]:
+                if name:
+                    setattr_(probe, name, getattr_(probe, name, None))
+            if profile.get("backward"):
+                setattr_(probe, profile["backward"], lambda: None)
+            return V
         except BaseException_:
-            # A Value whose _backward is a method and whose __slots__ leave no room for one of
-            # the grader's: its nodes are made of a subclass that has room (and nothing else).
-            V = type_("Value", (V,), {"__module__": getattr_(V, "__module__", "engine")})
+            return type_("Value", (V,), {"__module__": getattr_(V, "__module__", "engine")})
+
+    def build_structure(spec: list[Any], values: list[float], locals: list[list[float]],
+                        calls: list[Any], shared: list[Any], profile: dict[str, Any],
+                        tag: int = 0) -> list[Any]:
+        """The student's Values made with Value(data) for each node of `spec`, the grader
+        setting the inputs each keeps (under the engine's own names) and the way its gradient
+        passes on: a _backward of the grader's, or the grader's local derivatives, each
+        logging its use as (tag + node, grad). The first len(shared) nodes are `shared`
+        (leaves of an earlier graph)."""
+        V = structure_class(value_class(), profile)
         nodes: list[Any] = list_(shared)
         for i, node in enumerate_(spec):
             if i < len_(shared):
                 continue
-            children = tuple_(nodes[j] for j in operands_of(node))
+            children = [nodes[j] for j in operands_of(node)]
             try:
-                # The constructor's default op: an engine may accept only labels of its own.
-                made = call(V, values[i], children) if children else call(V, values[i])
+                made = call(V, values[i])
             except Reported as failure:
                 error = error_of(failure)
                 error["node"] = i
-                error["message"] = f"Value(data, children, op) failed: {error['message']}"
+                error["message"] = f"Value(data) failed: {error['message']}"
                 raise
             if children:
-                # Each operand node once, with its whole derivative (a * a has one child).
-                unique: list[Any] = []
-                derivatives: list[float] = []
-                for child, d in zip_(children, locals[i]):
-                    same = [k for k, u in enumerate_(unique) if u is child]   # not ==: theirs
-                    if same:
-                        derivatives[same[0]] += d
-                    else:
-                        list_append(unique, child)
-                        list_append(derivatives, d)
-                try:
-                    made._backward = backward_of(made, tuple_(unique), derivatives, tag + i,
-                                                 calls, zip_, list_append, len_,
-                                                 max_recorded_calls)
-                except BaseException_ as exc:
-                    raise Reported(describe(exc)) from None
+                attach(made, children, locals[i], calls, tag + i, profile)
             list_append(nodes, made)
         return nodes
 
+    def attach(made: Any, children: list[Any], derivatives: list[float], calls: list[Any],
+               index: int, profile: dict[str, Any]) -> None:
+        """Give a node of the structure probe its inputs and the grader's gradient rule."""
+        containers = profile.get("containers") or {}
+        try:
+            if profile.get("backward"):
+                # Each operand node once, with its whole derivative (a * a has one child).
+                unique: list[Any] = []
+                summed: list[float] = []
+                for child, d in zip_(children, derivatives):
+                    same = [k for k, u in enumerate_(unique) if u is child]   # not ==: theirs
+                    if same:
+                        summed[same[0]] += d
+                    else:
+                        list_append(unique, child)
+                        list_append(summed, d)
+                for name in profile.get("children") or []:
+                    setattr_(made, name, container(dict_get(containers, name, "tuple"), unique))
+                setattr_(made, profile["backward"],
+                         backward_of(made, tuple_(unique), summed, index, calls, zip_,
+                                     list_append, len_, max_recorded_calls))
+            elif profile.get("pairs"):
+                pairs = logged_of(made, [(c, d) for c, d in zip_(children, derivatives)],
+                                  index, calls, list_, type_, len_, list_append,
+                                  max_recorded_calls)
+                setattr_(made, profile["pairs"], pairs)
+            else:
+                for name in profile.get("children") or []:
+                    setattr_(made, name, container(dict_get(containers, name, "tuple"),
+                                                   children))
+                setattr_(made, profile["local"],
+                         logged_of(made, derivatives, index, calls, tuple_, type_, len_,
+                                   list_append, max_recorded_calls))
+        except BaseException_ as exc:
+            raise Reported(describe(exc)) from None
+
     def task_structure(spec: list[Any], values: list[float], locals: list[list[float]],
-                       labels: list[str], presets: dict[str, float] | None = None,
+                       labels: list[str], profile: dict[str, Any],
+                       presets: dict[str, float] | None = None,
                        after: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The student's backward() on a graph of the student's Values, whose _backward
-        functions are the grader's own. `after`: another graph on the same leaves, walked with
-        backward() first (its calls are logged as node - 1000), then the leaves' grads zeroed."""
+        """The student's backward() on a graph of the student's Values whose way of passing
+        gradients on is the grader's own. `after`: another graph on the same leaves, walked
+        with backward() first (its calls are logged as node - 1000), then the leaves' grads
+        zeroed."""
         reset()
         calls: list[Any] = []
         shared: list[Any] = []
         if after is not None:
             first = build_structure(after["spec"], after["values"], after["locals"], calls, [],
-                                    -1000)
+                                    profile, -1000)
             call(lambda: first[-1].backward())
             shared = [n for n, node in zip_(first, after["spec"]) if node[0] == "leaf"]
             for leaf in shared:
                 call(setattr_, leaf, "grad", 0.0)
             del calls[:]
-        nodes = build_structure(spec, values, locals, calls, shared)
+        nodes = build_structure(spec, values, locals, calls, shared, profile)
         for k, g in (presets or {}).items():
             call(setattr_, nodes[int_(k)], "grad", g)
         out = nodes[-1]
@@ -957,32 +1342,33 @@ def serve() -> None:
         index = {key_(n): i for i, n in enumerate_(nodes)}
         prev: list[list[int] | None] = []
         for n in nodes:
-            # No more of a _prev than the graph has nodes (a _prev may be any iterable,
+            # No more of the inputs than the graph has nodes (they may be any iterable,
             # endless or millions long): enough to tell how it was built, and a small answer.
-            kept: list[int] = []
-            try:
-                for p in n._prev:
-                    if len_(kept) > len_(nodes):
-                        break
-                    list_append(kept, dict_get(index, key_(p), -1))
-                list_append(prev, kept)
-            except BaseException_:
-                list_append(prev, None)
+            kept = inputs_of(n, profile, len_(nodes) + 1)
+            list_append(prev, None if kept is None else
+                        [dict_get(index, key_(p), -1) for p in kept])
         return {"grad": [grad_of(n) for n in nodes],
                 "calls": [[c[0], num(c[1])] for c in calls], "prev": prev}
 
-    def task_given(graphs: list[list[Any]]) -> dict[str, Any]:
+    def task_given(graphs: list[list[Any]], profile: dict[str, Any]) -> dict[str, Any]:
         """The given operations (-, /, **, reflected ones) on the student's engine, each graph
-        on its own: values and every _backward newest first."""
+        on its own: values and every _backward newest first (or the graph made, for an
+        engine of local derivatives; or the student's backward(), for one of neither)."""
         V = value_class()
         results: list[Any] = []
         for spec in graphs:
             reset()
             try:
                 nodes = build_graph(spec, V)
-                walk_created({len_(spec) - 1: 1.0}, nodes)
+                found: dict[str, Any] = {}
+                if profile.get("backward"):
+                    walk_created({len_(spec) - 1: 1.0}, nodes, profile["backward"])
+                elif profile.get("local") or profile.get("pairs"):
+                    found = made_graph(nodes, profile)
+                else:
+                    call(lambda: nodes[-1].backward())
                 list_append(results, {"data": [data_of(n, "node") for n in nodes],
-                                      "grad": [grad_of(n) for n in nodes]})
+                                      "grad": [grad_of(n) for n in nodes], **found})
             except Reported as failure:
                 list_append(results, {"error": error_of(failure)})
         return {"results": results}
@@ -995,7 +1381,7 @@ def serve() -> None:
                            type="TypeError")
         params = call(list_, params)
         for p in params:
-            if not (hasattr_(p, "data") and hasattr_(p, "grad")):
+            if not is_value(p):
                 raise reported("api", f"{what} holds a {type_name(p)}, not a Value",
                                type="TypeError")
         return params                                       # type: ignore[no-any-return]
@@ -1014,27 +1400,60 @@ def serve() -> None:
         second = call(lambda: owner.parameters())
         return first is not second
 
+    def neuron_parts(neuron: Any, n: int) -> list[Any] | None:
+        """A neuron's weights then its bias, found by what its attributes hold (one list of n
+        Values, one Value: named b or bias when it has several), whatever parameters() says:
+        the forward pass is graded apart from parameters()."""
+        weights: list[Any] | None = None
+        singles: list[tuple[str, Any]] = []
+        for name, value in fields_of(neuron).items():
+            if type_(value) in (list_, tuple_) and len_(value) == n and \
+                    all_(is_value(x) for x in value):
+                if weights is None:
+                    weights = list_(value)
+            elif is_value(value):
+                list_append(singles, (name, value))
+        if len_(singles) == 1:
+            bias = singles[0][1]
+        else:
+            bias = next_((v for name, v in singles if name in ("b", "bias", "_b", "_bias")),
+                         None)
+        if weights is None or bias is None:
+            return None
+        return [*weights, bias]
+
     def task_neuron(n: int, init_seed: int, params: list[float] | None = None,
                     x: list[float] | None = None, x_values: bool = False,
                     backward: bool = False, engine: str = "standin") -> dict[str, Any]:
         nn = module("nn", engine)
         random_seed(init_seed)
         neuron = call(nn.Neuron, n)
-        ps = check_params(call(lambda: neuron.parameters()), "Neuron.parameters()")
-        report: dict[str, Any] = {
-            "count": len_(ps), "distinct": len_({key_(p) for p in ps}),
-            "initial": [num(p.data) for p in ps], "fresh_list": fresh_lists(neuron),
-        }
+        parts = neuron_parts(neuron, n)
+        report: dict[str, Any] = {"parts": parts is not None}
+        try:
+            ps = check_params(call(lambda: neuron.parameters()), "Neuron.parameters()")
+        except Reported as failure:
+            if parts is None:
+                raise
+            ps, report["parameters_error"] = None, error_of(failure)
+        if ps is not None:
+            report.update(count=len_(ps), distinct=len_({key_(p) for p in ps}),
+                          fresh_list=fresh_lists(neuron))
+            if parts is not None:
+                where = {key_(p): k for k, p in enumerate_(parts)}
+                report["listed"] = [dict_get(where, key_(p), -1) for p in ps]
+        chosen: list[Any] = parts if parts is not None else ps       # type: ignore[assignment]
+        report["initial"] = [num(p.data) for p in chosen]
         if x is None:
             return report
-        set_params(ps, params, "Neuron.parameters()")
+        set_params(chosen, params, "Neuron.parameters()")
         V = value_class(engine)
         inputs = [call(V, xi) for xi in x] if x_values else list_(x)
         out = call(neuron, inputs)
         report["out"] = data_of(out, "Neuron(x)")
         if backward:
             call(lambda: out.backward())
-            report["param_grad"] = [grad_of(p) for p in ps]
+            report["param_grad"] = [grad_of(p) for p in chosen]
             report["x_grad"] = [grad_of(xi) for xi in inputs] if x_values else None
         return report
 
@@ -1045,54 +1464,47 @@ def serve() -> None:
         samples: list[list[float | None]] = []
         for _ in range_(count):
             neuron = call(nn.Neuron, n)
-            ps = check_params(call(lambda: neuron.parameters()), "Neuron.parameters()")
-            list_append(samples, [num(p.data) for p in ps])
+            chosen = neuron_parts(neuron, n) or \
+                check_params(call(lambda: neuron.parameters()), "Neuron.parameters()")
+            list_append(samples, [num(p.data) for p in chosen])
         return {"samples": samples}
 
     def build_mlp(nin: int, sizes: list[int], init_seed: int, params: list[float] | None,
-                  engine: str, neurons: str = "student", model_from: str = "student"
-                  ) -> tuple[Any, list[Any]]:
+                  engine: str) -> tuple[Any, list[Any]]:
         random_seed(init_seed)
-        if model_from == "standin":
-            model = standin_nn.MLP(nin, sizes)
-        else:
-            nn = module("nn", engine)
-            model = with_neurons(nn, neurons, lambda: call(nn.MLP, nin, sizes))
+        nn = module("nn", engine)
+        model = call(nn.MLP, nin, sizes)
         ps = check_params(call(lambda: model.parameters()), "MLP.parameters()")
         set_params(ps, params, "MLP.parameters()")
         return model, ps
 
-    def with_neurons(nn: Any, neurons: str, fn: Callable[[], Any]) -> Any:
-        """Run fn with the student's Layer and MLP making the grader's Neuron (neurons="standin"),
-        so the network step grades the given Layer and MLP alone."""
-        if neurons != "standin":
-            return fn()
-        own = nn.__dict__.get("Neuron")
-        nn.__dict__["Neuron"] = standin_nn.Neuron
-        try:
-            return fn()
-        finally:
-            nn.__dict__["Neuron"] = own
+    def shape_text(out: Any) -> str:
+        if is_value(out):
+            return "value"
+        if isinstance_(out, (list_, tuple_)):
+            return f"{type_name(out)} of {len_(out)}"
+        return type_name(out)
 
     def task_layer(nin: int, nout: int, init_seed: int, x: list[float],
-                   engine: str = "standin", neurons: str = "student") -> dict[str, Any]:
+                   engine: str = "standin") -> dict[str, Any]:
         nn = module("nn", engine)
         random_seed(init_seed)
-        layer = with_neurons(nn, neurons, lambda: call(nn.Layer, nin, nout))
+        layer = call(nn.Layer, nin, nout)
         ps = check_params(call(lambda: layer.parameters()), "Layer.parameters()")
         out = call(layer, list_(x))
-        if hasattr_(out, "data"):
-            shape, outs = "value", [data_of(out, "Layer(x)")]
+        shape = shape_text(out)
+        if shape == "value":
+            outs = [data_of(out, "Layer(x)")]
         elif isinstance_(out, (list_, tuple_)):
-            shape, outs = f"list of {len_(out)}", [data_of(o, "Layer(x)") for o in out]
+            outs = [data_of(o, "Layer(x)") for o in out]
         else:
-            shape, outs = type_name(out), []
+            outs = []
         return {"count": len_(ps), "shape": shape, "out": outs}
 
     def task_mlp(nin: int, sizes: list[int], init_seed: int, params: list[float] | None = None,
                  xs: list[list[float]] | None = None, backward: bool = False,
-                 engine: str = "standin", neurons: str = "student") -> dict[str, Any]:
-        model, ps = build_mlp(nin, sizes, init_seed, params, engine, neurons)
+                 engine: str = "standin") -> dict[str, Any]:
+        model, ps = build_mlp(nin, sizes, init_seed, params, engine)
         report: dict[str, Any] = {"count": len_(ps), "distinct": len_({key_(p) for p in ps}),
                                   "fresh_list": fresh_lists(model)}
         if xs is None:
@@ -1100,6 +1512,7 @@ def serve() -> None:
         outs: list[Any] = []
         for x in xs:
             out = call(model, list_(x))
+            report["shape"] = shape_text(out)
             outs.extend(out if isinstance_(out, (list_, tuple_)) else [out])
         report["out"] = [data_of(o, "MLP(x)") for o in outs]
         if backward:
@@ -1112,11 +1525,17 @@ def serve() -> None:
 
     def task_train(nin: int, sizes: list[int], params: list[float], xs: list[list[float]],
                    ys: list[float], lr: float, steps: int, record_params: bool = False,
-                   engine: str = "standin", model: str = "student") -> dict[str, Any]:
-        """train_step, `steps` times, on the student's MLP (the end-to-end run) or on the
-        grader's (model="standin": only train_step itself is graded)."""
+                   engine: str = "standin") -> dict[str, Any]:
+        """train_step, `steps` times, on the network of the world `engine` names: the
+        student's whole code ("student", the end-to-end run), the student's network on the
+        stand-in engine ("standin"), or the grader's network on it ("model")."""
         train = module("train", engine)
-        network, ps = build_mlp(nin, sizes, 0, params, engine, model_from=model)
+        network, ps = build_mlp(nin, sizes, 0, params, engine)
+        first = call(network, list_(xs[0]))
+        if not is_value(first):
+            raise reported("api", f"MLP({nin}, {sizes})(x) returned a {shape_text(first)}, not "
+                                  f"a Value: the loss subtracts each target from the "
+                                  f"network's output", type="TypeError")
         losses: list[float | None] = []
         kinds: list[str] = []
         trail: list[list[float | None]] = []
@@ -1181,7 +1600,8 @@ def serve() -> None:
                 "defaults": defaults}
 
     tasks: dict[str, Callable[..., dict[str, Any]]] = {
-        "load": load, "graph": task_graph, "local": task_local, "structure": task_structure,
+        "load": load, "anatomy": task_anatomy, "graph": task_graph, "local": task_local,
+        "structure": task_structure,
         "given": task_given, "neuron": task_neuron, "neuron_sample": task_neuron_sample,
         "layer": task_layer, "mlp": task_mlp, "train": task_train, "softmax": task_softmax,
         "classifier": task_classifier,

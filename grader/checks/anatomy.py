@@ -1,0 +1,213 @@
+"""How a student's Value keeps its graph, found by behaviour: the profile every engine probe uses.
+
+The tutorial's Value keeps its inputs in `_prev` and a `_backward` closure per node; real engines
+use other names (`_children`, `parents`), keep local derivatives that one backward() multiplies
+(Karpathy's microgpt: `_children` and `_local_grads`), or (input, derivative) pairs. The worker
+reports what a leaf, a * b, a + b and tanh(a) keep (the "anatomy" probe); this module
+reads that report, pure, into an EngineProfile: which attributes hold a node's inputs, and how
+its gradient passes on. Nothing here trusts a name: an attribute counts for what it holds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+# What each probed operation's inputs are, by index (a = 0, b = 1; the result is 2).
+OPERANDS: dict[str, frozenset[int]] = {"mul": frozenset({0, 1}), "add": frozenset({0, 1}),
+                                       "tanh": frozenset({0})}
+# Names that hold a node's inputs in engines seen in the wild: only consulted when no
+# operation works yet (a leaf's empty containers say nothing about which is which).
+USUAL_INPUTS = ("_prev", "_children", "children", "_parents", "parents", "prev", "_inputs",
+                "inputs", "_operands", "operands")
+ORDERED = ("tuple", "list")
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    """How an engine keeps its graph. `style`: closure (a _backward per node), local (local
+    derivatives beside ordered inputs), pairs ((input, derivative) pairs), or public (none of
+    those found: each operation is graded through the student's own backward())."""
+
+    style: str
+    children: tuple[str, ...] = ()
+    containers: dict[str, str] = field(default_factory=dict)
+    backward: str | None = None
+    local: str | None = None
+    pairs: str | None = None
+
+    def args(self) -> dict[str, Any]:
+        """What the worker's probes are handed."""
+        return {"style": self.style, "children": list(self.children),
+                "containers": dict(self.containers), "backward": self.backward,
+                "local": self.local, "pairs": self.pairs}
+
+    @property
+    def tutorial(self) -> bool:
+        """The tutorial's own layout, which needs no word in the feedback."""
+        return self.style == "closure" and self.backward == "_backward" and \
+            "_prev" in self.children
+
+    def note(self) -> str | None:
+        """One sentence for the student when the engine is not laid out as the tutorial's."""
+        if self.tutorial:
+            return None
+        inputs = " and ".join(self.children) if self.children else None
+        if self.style == "closure":
+            return (f"Your Value keeps its inputs in {inputs or 'an attribute of its own'} and "
+                    f"passes gradients on with {self.backward}: each operation was graded by "
+                    f"calling its {self.backward} alone, as for the tutorial's _backward.")
+        if self.style == "local":
+            return (f"Your Value keeps its inputs in {inputs} and their local derivatives in "
+                    f"{self.local}: each operation was graded on those, without your "
+                    f"backward(), and backward() on nodes carrying the grader's own.")
+        if self.style == "pairs":
+            return (f"Your Value keeps (input, local derivative) pairs in {self.pairs}: each "
+                    f"operation was graded on those, without your backward().")
+        return ("Your Value keeps no _backward per node, nor local derivatives the grader could "
+                "find: each operation was graded through your own backward(), so a mistake in "
+                "backward() shows in the operations' checks too.")
+
+
+def _fields(op: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    fields = op.get("fields")
+    if not isinstance(fields, dict):
+        return {}
+    return {str(k): v for k, v in fields.items() if isinstance(v, dict)}
+
+
+def _items(shape: dict[str, Any]) -> list[Any]:
+    items = shape.get("items")
+    return items if isinstance(items, list) else []
+
+
+def _inputs(report: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The attributes that hold exactly an operation's inputs in at least one probe, and never
+    hold other nodes in another; with the kind of container each is."""
+    votes: dict[str, int] = {}
+    containers: dict[str, str] = {}
+    spoiled: set[str] = set()
+    for op, operands in OPERANDS.items():
+        for name, shape in _fields(report.get(op) or {}).items():
+            if shape.get("kind") != "nodes":
+                continue
+            if set(_items(shape)) == operands:
+                votes[name] = votes.get(name, 0) + 1
+                containers.setdefault(name, str(shape.get("container", "tuple")))
+            else:
+                spoiled.add(name)
+    chosen = [name for name, count in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+              if name not in spoiled]
+    return tuple(chosen), {name: containers[name] for name in chosen}
+
+
+def _mover(report: dict[str, Any]) -> str | None:
+    """The callable that, called alone, changed the inputs' gradients in some probe."""
+    found: dict[str, int] = {}
+    for op in OPERANDS:
+        moved = (report.get(op) or {}).get("moved")
+        if not isinstance(moved, dict):
+            continue
+        for name, grads in moved.items():
+            if isinstance(grads, list) and len(grads) == 2 and grads != [0.3, 0.7]:
+                found[str(name)] = found.get(str(name), 0) + 1
+    if not found:
+        return None
+    return min(found, key=lambda name: (-found[name], name != "_backward", name))
+
+
+def _numbers_beside(report: dict[str, Any], children: Sequence[str], kind: str) -> str | None:
+    """An attribute of numbers (kind "numbers") aligned with an ordered input list, or of
+    (input, number) pairs (kind "pairs"), in some probe."""
+    found: dict[str, int] = {}
+    for op in OPERANDS:
+        fields = _fields(report.get(op) or {})
+        ordered = [fields[c] for c in children if c in fields and
+                   fields[c].get("container") in ORDERED and fields[c].get("kind") == "nodes"]
+        for name, shape in fields.items():
+            if shape.get("kind") != kind or name in children:
+                continue
+            if kind == "pairs" or (ordered and len(_items(shape)) == len(_items(ordered[0]))):
+                found[name] = found.get(name, 0) + 1
+    return min(found, key=lambda name: (-found[name], name)) if found else None
+
+
+def _from_leaf(report: dict[str, Any]) -> EngineProfile:
+    """When no operation works yet: what a fresh leaf keeps (the stub keeps _prev and a
+    _backward, as the tutorial's does)."""
+    leaf: dict[str, Any] = report["leaf"] if isinstance(report.get("leaf"), dict) else {}
+    empty = {str(k): str(v.get("container", "tuple")) for k, v in leaf.items()
+             if isinstance(v, dict) and v.get("kind") == "empty"}
+    callables = {str(k) for k, v in leaf.items() if isinstance(v, dict) and
+                 v.get("kind") == "callable"}
+    usual = [name for name in USUAL_INPUTS if name in empty]
+    children = usual[:1] or (sorted(empty)[:1] if len(empty) == 1 else [])
+    backward = "_backward" if "_backward" in callables else None
+    local = next((name for name in sorted(empty) if "grad" in name and name not in children),
+                 None)
+    style = "closure" if backward and children else ("local" if local and children else
+                                                     "public")
+    return EngineProfile(style, tuple(children), {c: empty[c] for c in children},
+                         backward if style == "closure" else None,
+                         local if style == "local" else None)
+
+
+def profile_from(anatomy: dict[str, Any]) -> EngineProfile:
+    """The profile an anatomy report shows; "public" when it shows no way to grade an
+    operation on its own."""
+    ops: dict[str, Any] = anatomy["ops"] if isinstance(anatomy.get("ops"), dict) else {}
+    report = {op: value for op, value in ops.items()
+              if isinstance(value, dict) and "fields" in value}
+    if not report:
+        return _from_leaf(anatomy)
+    children, containers = _inputs(report)
+    backward = _mover(report)
+    if backward is None and "_backward" in {name for op in report.values()
+                                            for name in _fields(op)
+                                            if _fields(op)[name].get("kind") == "callable"}:
+        backward = "_backward"           # attached but wrong in every probe: still the way
+    if backward and children:
+        return EngineProfile("closure", children, containers, backward=backward)
+    local = _numbers_beside(report, children, "numbers") if children else None
+    if local:
+        ordered = tuple(c for c in children if containers.get(c) in ORDERED)
+        return EngineProfile("local", ordered, {c: containers[c] for c in ordered}, local=local)
+    pairs = _numbers_beside(report, (), "pairs")
+    if pairs:
+        return EngineProfile("pairs", (), {}, pairs=pairs)
+    if backward:
+        # A _backward that moves gradients, on inputs kept where no probe could see them.
+        return EngineProfile("closure", ("_prev",), {"_prev": "set"}, backward=backward)
+    return EngineProfile("public", children, containers)
+
+
+def chain_rule(made: Sequence[Any], at: Sequence[Any], sinks: dict[int, float]
+               ) -> list[float]:
+    """The gradients an engine of local derivatives gives the graph it made: each sink's grad
+    set, then, newest node first, each input receiving local derivative times the node's grad.
+    `made`: every Value made, with its inputs (indices among them) and local derivatives;
+    `at`: where each node of the spec is among them. nan where the numbers do not fit."""
+    grads = [0.0] * len(made)
+    spots = [a if isinstance(a, int) and 0 <= a < len(made) else -1 for a in at]
+    for i, g in sinks.items():
+        if 0 <= i < len(spots) and spots[i] >= 0:
+            grads[spots[i]] = g
+    for k in range(len(made) - 1, -1, -1):
+        record = made[k] if isinstance(made[k], dict) else {}
+        inputs, local = record.get("inputs") or [], record.get("local") or []
+        if not isinstance(inputs, list) or not isinstance(local, list):
+            continue
+        if len(inputs) != len(local):
+            for j in inputs:
+                if isinstance(j, int) and 0 <= j < len(made):
+                    grads[j] = math.nan
+            continue
+        for j, d in zip(inputs, local):
+            if not isinstance(j, int) or not 0 <= j < len(made):
+                continue
+            if not isinstance(d, (int, float)) or isinstance(d, bool):
+                grads[j] = math.nan
+                continue
+            grads[j] += d * grads[k]
+    return [grads[s] if s >= 0 else math.nan for s in spots]
