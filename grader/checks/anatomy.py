@@ -10,9 +10,12 @@ its gradient passes on. Nothing here trusts a name: an attribute counts for what
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+from .. import ops
 
 # What each probed operation's inputs are, by index (a = 0, b = 1; the result is 2).
 OPERANDS: dict[str, frozenset[int]] = {"mul": frozenset({0, 1}), "add": frozenset({0, 1}),
@@ -36,12 +39,15 @@ class EngineProfile:
     backward: str | None = None
     local: str | None = None
     pairs: str | None = None
+    op: str | None = None                    # the attribute naming a node's operation
+    op_names: dict[str, str] = field(default_factory=dict)   # kind -> its name there
 
     def args(self) -> dict[str, Any]:
         """What the worker's probes are handed."""
         return {"style": self.style, "children": list(self.children),
                 "containers": dict(self.containers), "backward": self.backward,
-                "local": self.local, "pairs": self.pairs}
+                "local": self.local, "pairs": self.pairs, "op": self.op,
+                "op_names": dict(self.op_names)}
 
     @property
     def tutorial(self) -> bool:
@@ -153,9 +159,35 @@ def _from_leaf(report: dict[str, Any]) -> EngineProfile:
                          local if style == "local" else None)
 
 
+def _op_names(anatomy: dict[str, Any], report: dict[str, Any]
+              ) -> tuple[str | None, dict[str, str]]:
+    """The attribute a node names its operation in (empty on a leaf, text on every probed
+    result), and each operation kind's name there; other kinds get their usual symbol."""
+    leaf = anatomy.get("leaf") if isinstance(anatomy.get("leaf"), dict) else {}
+    for name, shape in sorted((leaf or {}).items()):
+        if not (isinstance(shape, dict) and shape.get("kind") == "text" and
+                shape.get("text") == ""):
+            continue
+        texts = {op: _fields(probe).get(name, {}).get("text") for op, probe in report.items()}
+        if texts and all(isinstance(t, str) and t for t in texts.values()):
+            names = {kind: op.symbol for kind, op in ops.OPS.items()}
+            names.update({op: str(t) for op, t in texts.items()})
+            return str(name), names
+    return None, {}
+
+
 def profile_from(anatomy: dict[str, Any]) -> EngineProfile:
     """The profile an anatomy report shows; "public" when it shows no way to grade an
     operation on its own."""
+    profile = _profile(anatomy)
+    ops_ = anatomy.get("ops")
+    report = {op: value for op, value in (ops_ if isinstance(ops_, dict) else {}).items()
+              if isinstance(value, dict) and "fields" in value}
+    op, names = _op_names(anatomy, report) if report else (None, {})
+    return dataclasses.replace(profile, op=op, op_names=names)
+
+
+def _profile(anatomy: dict[str, Any]) -> EngineProfile:
     ops: dict[str, Any] = anatomy["ops"] if isinstance(anatomy.get("ops"), dict) else {}
     report = {op: value for op, value in ops.items()
               if isinstance(value, dict) and "fields" in value}

@@ -1047,6 +1047,8 @@ def serve() -> None:
             return {"kind": "callable"}
         if num(value) is not None:
             return {"kind": "number"}
+        if type_(value) is str_:
+            return {"kind": "text", "text": value[:24]}
         return {"kind": "other"}
 
     def moves_gradient(fn: Any, a: Any, b: Any, out: Any) -> list[float | None] | None:
@@ -1276,6 +1278,14 @@ def serve() -> None:
                 raise
             if children:
                 attach(made, children, locals[i], calls, tag + i, profile)
+                names = profile.get("op_names") or {}
+                if profile.get("op") and node[0] in names:
+                    # What the engine's own operation calls itself: a backward() that skips
+                    # nodes with no op (leaves) walks these too.
+                    try:
+                        setattr_(made, profile["op"], names[node[0]])
+                    except BaseException_:
+                        pass
             list_append(nodes, made)
         return nodes
 
