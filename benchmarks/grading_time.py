@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from grader import steps  # noqa: E402
 from grader.api import grade_path  # noqa: E402
 from grader.limits import Protections  # noqa: E402
-from grader.run.sandbox import bwrap_works  # noqa: E402
+from grader.sandbox.boundary import bwrap_works  # noqa: E402
 
 
 def timed(*args: str, runs: int = 5) -> list[float]:

@@ -40,6 +40,7 @@ class Protections:
     guard: bool = True
     isolation: str = "auto"         # auto (bubblewrap when it runs) | bwrap | process
     cleanup: bool = True
+    syscalls: bool = True           # the worker's seccomp filter, Landlock and file-size limit
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:

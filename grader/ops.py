@@ -1,8 +1,9 @@
 """The operations a Value supports, declared once, and graphs of them evaluated with plain floats.
 
 Every part of the kit reads this table: the checks build graphs from it, the worker builds them
-with the student's Values through the same `build` functions, the stand-in engine records its
-graph in the same form, and the visualizer and the diagnosis name nodes with its `text`.
+with the student's Values from each operation's `syntax` (handed to it as data: the worker holds
+no forward function and no derivative), the stand-in engine records its graph in the same form,
+and the visualizer and the diagnosis name nodes with its `text`.
 
 It holds forward values only. No derivative is written here or anywhere in the grader: expected
 gradients come from central finite differences (`finite_difference_grads`), so nothing the
@@ -36,7 +37,8 @@ class Op:
     #                                unary [op, i] | power [op, i, k] | many [op, [i, ...]]
     text: str                      # how it reads, {0} and {1} in the order of the shape
     forward: Callable[..., float]  # on floats, arguments in the order of the shape
-    build: Callable[..., Any]      # the same on Values, through Python's operators and methods
+    syntax: str                    # how Python writes it on Values: an operator ("+", "**"),
+    #                                "neg", a method (".tanh"), or "sum"
     step: str | None = None        # the step whose TODO writes it; None: given code
     method: str = ""               # the Value method the student writes ("__add__", "tanh")
     # Where the checks call its _backward alone: (operand values, their .grad before the call,
@@ -61,31 +63,31 @@ def _one_input(*xs: float) -> tuple[tuple[tuple[float, ...], tuple[float, ...], 
 
 
 OPS: dict[str, Op] = {op.name: op for op in (
-    Op("add", "binary", "{0} + {1}", lambda a, b: a + b, lambda a, b: a + b, "add", "__add__",
+    Op("add", "binary", "{0} + {1}", lambda a, b: a + b, "+", "add", "__add__",
        _TWO_INPUTS),
-    Op("addc", "right", "{0} + {1}", lambda a, c: a + c, lambda a, c: a + c, "add"),
-    Op("cadd", "left", "{0} + {1}", lambda c, a: c + a, lambda c, a: c + a),
-    Op("mul", "binary", "{0}*{1}", lambda a, b: a * b, lambda a, b: a * b, "mul", "__mul__",
+    Op("addc", "right", "{0} + {1}", lambda a, c: a + c, "+", "add"),
+    Op("cadd", "left", "{0} + {1}", lambda c, a: c + a, "+"),
+    Op("mul", "binary", "{0}*{1}", lambda a, b: a * b, "*", "mul", "__mul__",
        _TWO_INPUTS),
-    Op("mulc", "right", "{0}*{1}", lambda a, c: a * c, lambda a, c: a * c, "mul"),
-    Op("cmul", "left", "{0}*{1}", lambda c, a: c * a, lambda c, a: c * a),
-    Op("sub", "binary", "{0} - {1}", lambda a, b: a - b, lambda a, b: a - b),
-    Op("csub", "left", "{0} - {1}", lambda c, a: c - a, lambda c, a: c - a),
-    Op("div", "binary", "{0} / {1}", lambda a, b: a / b, lambda a, b: a / b),
-    Op("cdiv", "left", "{0} / {1}", lambda c, a: c / a, lambda c, a: c / a),
-    Op("pow", "power", "{0}**{1}", lambda a, k: a ** k, lambda a, k: a ** k),
-    Op("neg", "unary", "-{0}", lambda a: -a, lambda a: -a),
-    Op("tanh", "unary", "tanh({0})", math.tanh, lambda a: a.tanh(), "tanh", "tanh",
+    Op("mulc", "right", "{0}*{1}", lambda a, c: a * c, "*", "mul"),
+    Op("cmul", "left", "{0}*{1}", lambda c, a: c * a, "*"),
+    Op("sub", "binary", "{0} - {1}", lambda a, b: a - b, "-"),
+    Op("csub", "left", "{0} - {1}", lambda c, a: c - a, "-"),
+    Op("div", "binary", "{0} / {1}", lambda a, b: a / b, "/"),
+    Op("cdiv", "left", "{0} / {1}", lambda c, a: c / a, "/"),
+    Op("pow", "power", "{0}**{1}", lambda a, k: a ** k, "**"),
+    Op("neg", "unary", "-{0}", lambda a: -a, "neg"),
+    Op("tanh", "unary", "tanh({0})", math.tanh, ".tanh", "tanh", "tanh",
        _one_input(0.8, -0.55, 0.3), (-20.0, 20.0)),
-    Op("relu", "unary", "relu({0})", lambda a: max(0.0, a), lambda a: a.relu(), "activations",
+    Op("relu", "unary", "relu({0})", lambda a: max(0.0, a), ".relu", "activations",
        "relu", _one_input(1.3, -0.7, 2.1)),
-    Op("sigmoid", "unary", "sigmoid({0})", _sigmoid, lambda a: a.sigmoid(), "activations",
+    Op("sigmoid", "unary", "sigmoid({0})", _sigmoid, ".sigmoid", "activations",
        "sigmoid", _one_input(0.8, 0.15, 0.6), (-30.0, 30.0)),
-    Op("exp", "unary", "exp({0})", math.exp, lambda a: a.exp(), "activations", "exp",
+    Op("exp", "unary", "exp({0})", math.exp, ".exp", "activations", "exp",
        _one_input(0.6, -1.2, 1.1), (-50.0, 50.0)),
-    Op("log", "unary", "log({0})", math.log, lambda a: a.log(), "activations", "log",
+    Op("log", "unary", "log({0})", math.log, ".log", "activations", "log",
        _one_input(1.7, 0.45, 2.6), (1e-9, 1e9)),
-    Op("sum", "many", "sum([{0}])", lambda *xs: math.fsum(xs), lambda *xs: sum(xs)),
+    Op("sum", "many", "sum([{0}])", lambda *xs: math.fsum(xs), "sum"),
 )}
 
 # The operations whose _backward a student writes, by step (a + 2 and a * 2 reuse them).
@@ -93,6 +95,28 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     step: tuple(op.name for op in OPS.values() if op.step == step and op.shape in
                 ("binary", "unary"))
     for step in dict.fromkeys(op.step for op in OPS.values() if op.step)}
+
+
+def wire(spec: Spec) -> list[list[Any]]:
+    """A graph as the worker is handed it: each node its Python syntax and its arguments, in
+    order, as ["n", i] (node i) or ["c", x] (a constant), whether a step's TODO writes it (only
+    those are looked for among a result's inputs), and its name; a leaf stays ["leaf", x]. The
+    worker needs nothing else of an operation: no value, no derivative."""
+    wired: list[list[Any]] = []
+    for node in spec:
+        if node[0] == "leaf":
+            wired.append(["leaf", node[1]])
+            continue
+        op = OPS[node[0]]
+        refs = iter(operands(node))
+        if op.shape == "left":
+            args = [["c", node[1]], ["n", next(refs)]]
+        elif op.shape in ("right", "power"):
+            args = [["n", next(refs)], ["c", node[2]]]
+        else:
+            args = [["n", i] for i in refs]
+        wired.append([op.syntax, args, op.step is not None, op.name])
+    return wired
 
 
 def operands(node: Sequence[Any]) -> list[int]:
@@ -241,3 +265,49 @@ def local_derivatives(node: Sequence[Any], values: Sequence[float]) -> list[floa
         derivative = (moved(h) - moved(-h)) / (2 * h)
         result.append(derivative if indices.index(i) == k else 0.0)
     return result
+
+
+def checked(spec: Any, limit: int) -> Spec | None:
+    """A graph from outside (the stand-in engine's, in a worker) as a Spec, or None when it is
+    not one: known operations, operands that come before their node, numbers where numbers
+    belong, at most `limit` nodes."""
+    if not isinstance(spec, list) or not 0 < len(spec) <= limit:
+        return None
+    for i, node in enumerate(spec):
+        if not isinstance(node, list) or not node or not isinstance(node[0], str):
+            return None
+        if node[0] == "leaf":
+            if len(node) != 2 or not _number(node[1]):
+                return None
+            continue
+        op = OPS.get(node[0])
+        size = {"binary": 3, "right": 3, "left": 3, "unary": 2, "power": 3, "many": 2}
+        if op is None or len(node) != size[op.shape]:
+            return None
+        refs = node[1] if op.shape == "many" else operands(node)
+        if not isinstance(refs, list) or not all(type(j) is int and 0 <= j < i for j in refs):
+            return None
+        if op.shape in ("right", "power") and not _number(node[2]) or \
+                op.shape == "left" and not _number(node[1]):
+            return None
+    return spec
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def leaf_gradients(spec: Spec, leaves: Sequence[int]) -> list[float]:
+    """d(output)/d(node) for each of `leaves`: the chain rule over each node's local
+    derivatives, each by central differences (local_derivatives). For the stand-in engine's
+    graphs: as exact as finite_difference_grads, in a time linear in the graph."""
+    values = evaluate(spec)
+    grads = [0.0] * len(spec)
+    grads[-1] = 1.0
+    for i in range(len(spec) - 1, -1, -1):
+        node = spec[i]
+        if node[0] == "leaf" or grads[i] == 0.0:
+            continue
+        for j, d in zip(operands(node), local_derivatives(node, values)):
+            grads[j] += d * grads[i]
+    return [grads[i] for i in leaves]

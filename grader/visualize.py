@@ -13,6 +13,7 @@ import html
 import json
 import math
 import threading
+import time
 import webbrowser
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,11 +23,12 @@ from urllib.parse import parse_qs, urlparse
 
 from . import steps
 from .checks import graphs
-from .checks.anatomy import chain_rule, profile_from
+from .checks.anatomy import chain_rule, probe_profile
 from .checks.kit import describe_error
+from . import ops
 from .ops import OPS
 from .limits import Limits
-from .run.sandbox import Sandbox
+from .sandbox.worlds import Worlds
 
 PARAMETERS = (("x1", 2.0), ("w1", -3.0), ("x2", 0.0), ("w2", 1.0), ("b", 6.8813735870195432))
 
@@ -50,24 +52,26 @@ class Node:
             self.grad, self.expected_grad) or not graphs.close(self.data, self.expected_data)
 
 
-def observe(sandbox: Sandbox, spec: graphs.Spec) -> dict[str, Any]:
-    """The graph as the student's engine computes it, beside finite differences."""
+def observe(worlds: Worlds, spec: graphs.Spec) -> dict[str, Any]:
+    """The graph as the student's engine computes it, beside finite differences. Each view
+    has the whole run's time of its own: the page stays live for as long as it is open."""
+    worlds.started = time.monotonic()
     expected = graphs.evaluate(spec)
     want = graphs.finite_difference_grads(spec)
     note = ""
-    outcome = sandbox.request("graph", spec=spec, walk="student")
+    outcome = worlds.request("student", "graph", spec=ops.wire(spec), walk="student")
     error = outcome.error
     if error is not None and error.get("kind") == "not_implemented" and \
             error.get("step") == "backward":
-        # Without backward() the operations' own _backward functions can still be shown.
-        anatomy = sandbox.request("anatomy")
-        profile = profile_from(anatomy.result or {})
+        # Without backward() the operations' own rule can still be shown.
+        profile = probe_profile(lambda task, **args: worlds.request(
+            "student", task, timeout=1.0 if args else None, **args).result)
         rule = f"calling each node's {profile.backward}" if profile.backward else \
             "applying the chain rule to each node's local derivatives"
         note = (f"backward() is not written yet (step backward): the gradients below come from "
                 f"setting o.grad = 1 and {rule}, newest first.")
-        outcome = sandbox.request("graph", spec=spec, walk="manual", seed=1.0,
-                                  profile=profile.args())
+        outcome = worlds.request("student", "graph", spec=ops.wire(spec), walk="manual",
+                                 profile=profile.args())
         error = outcome.error
         if outcome.result is not None and "made" in outcome.result:
             outcome.result["grad"] = chain_rule(outcome.result.get("made") or [],
@@ -283,7 +287,7 @@ class Server:
 
     def __init__(self, submission: Path, label: str, limits: Limits | None = None,
                  run_as: str | None = "auto") -> None:
-        self.sandbox = Sandbox(submission, limits or Limits(), run_as=run_as)
+        self.sandbox = Worlds(submission, limits or Limits(), run_as=run_as)
         self.label = label
         self.lock = threading.Lock()
         outer = self
@@ -348,7 +352,7 @@ def run(submission: Path, label: str, *, open_browser: bool = True,
 
 
 def write_svg(submission: Path, out: Path, run_as: str | None = "auto") -> dict[str, Any]:
-    sandbox = Sandbox(submission, Limits(), run_as=run_as)
+    sandbox = Worlds(submission, Limits(), run_as=run_as)
     try:
         data = observe(sandbox, neuron({}))
     finally:

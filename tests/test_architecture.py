@@ -5,11 +5,12 @@ steps, a score layer that needs no sandbox, and nothing in grader/ that gives a 
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from pathlib import Path
 
 from grader import ops, steps
-from grader.run import protocol
+from grader.sandbox import protocol
 from conftest import ROOT, SOLUTIONS
 
 GRADER = ROOT / "grader"
@@ -91,7 +92,7 @@ def _closure(name: str) -> set[str]:
 
 def test_the_score_layer_starts_nothing_and_reads_no_file():
     reached = _closure("grader.scoring")
-    assert not [m for m in reached if m.startswith(("grader.run", "grader.checks",
+    assert not [m for m in reached if m.startswith(("grader.sandbox", "grader.checks",
                                                     "grader.commands", "grader.report"))
                 or m in ("grader.api", "grader.notebook")], reached
     tree = ast.parse(MODULES["grader.scoring"].read_text(encoding="utf-8"))
@@ -136,7 +137,10 @@ def test_operations_and_steps_are_each_listed_in_one_place():
                 continue
             # A list of operations (or steps) is mostly their names; the lesson's cells, keyed
             # by the notebook's parts, name some steps among other things.
-            if name != "grader.ops" and len(strings & only_ops) >= 3 and \
+            # The stand-in engine is an engine: it computes each operation's value (a test
+            # holds its functions to ops.py's).
+            if name not in ("grader.ops", "grader.sandbox.worker.standin") and \
+                    len(strings & only_ops) >= 3 and \
                     len(strings & set(ops.OPS)) >= 0.75 * len(strings):
                 repeated.append(f"{path.relative_to(ROOT)}:{line} lists operations")
             if name != "grader.steps" and len(strings & only_steps) >= 3 and \
@@ -183,3 +187,31 @@ def test_nothing_in_the_grader_quotes_a_solution_or_states_a_derivative():
         found += [(path.name, line) for line in quoted if line in text]
         found += [(path.name, formula) for formula in formulas if formula in text]
     assert found == []
+
+
+def test_the_stand_in_engine_computes_each_operation_as_the_operation_table_does():
+    # The stand-in is an engine of its own (the worker holds no operation table): its values
+    # must be the table's, bit for bit, or the network steps would be graded against numbers
+    # the student's code could not reproduce.
+    worker = str(ROOT / "grader" / "sandbox" / "worker")
+    sys.path.insert(0, worker)
+    try:
+        standin = importlib.import_module("standin")
+    finally:
+        sys.path.remove(worker)
+        for name in ("standin", "guards"):
+            sys.modules.pop(name, None)
+    assert set(standin.FORWARD) == {n for n, op in ops.OPS.items()
+                                    if op.shape in ("binary", "unary", "power", "many")}
+    for name, forward in standin.FORWARD.items():
+        op = ops.OPS[name]
+        for xs in ([0.7], [-1.3], [2.5], [0.3, -1.1], [1.9, 0.4], [-0.6, 3]):
+            args = xs[:2] if op.shape in ("binary", "power") else xs[:1] \
+                if op.shape == "unary" else xs
+            if len(args) < (2 if op.shape in ("binary", "power") else 1):
+                continue
+            try:
+                want = op.forward(*args)
+            except (ValueError, ZeroDivisionError, OverflowError):
+                continue
+            assert forward(*args) == want, (name, args)

@@ -20,14 +20,15 @@ import pytest
 from grader import integrity, steps
 from grader.api import grade_path
 from grader.limits import Limits, Protections
-from grader.run.sandbox import Sandbox, bwrap_works
+from grader.sandbox.boundary import bwrap_works
+from grader.sandbox.worlds import Worlds
 from conftest import failing, ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 POSIX = os.name == "posix"
 AS_ROOT = POSIX and os.geteuid() == 0
 # Short limits keep the suite fast; the defaults are longer still.
 FAST = Limits(check_timeout=2.0, run_timeout=60.0)
-RUN_LAYER = Protections(admission=False, guard=False)
+RUN_LAYER = Protections(admission=False, guard=False, syscalls=False)
 
 
 def graded(name: str, tmp_path: Path, limits: Limits = FAST,
@@ -227,7 +228,8 @@ def _strays() -> list[int]:
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_processes_a_submission_starts_do_not_outlive_grading(isolation, tmp_path):
     result, seconds = graded("hostile_background_process", tmp_path, Limits(),
-                             Protections(admission=False, guard=False, isolation=isolation))
+                             Protections(admission=False, guard=False, syscalls=False,
+                                         isolation=isolation))
     assert result.score == 100 and seconds < 30
     assert "started" in "".join(c.output for s in result.steps for c in s.checks)
     time.sleep(0.2)
@@ -238,16 +240,17 @@ def test_processes_a_submission_starts_do_not_outlive_grading(isolation, tmp_pat
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_a_daemon_that_leaves_the_process_group_is_killed_after_the_check(isolation, tmp_path):
     path = fixture_submission("hostile_background_process", tmp_path / "bg")
-    sandbox = Sandbox(path, Limits(), protections=Protections(admission=False, guard=False,
+    sandbox = Worlds(path, Limits(), protections=Protections(admission=False, guard=False,
+                                                              syscalls=False,
                                                               isolation=isolation))
     try:
-        assert sandbox.request("load", names=["engine"]).ok
+        assert sandbox.request("student", "load", names=["engine"]).ok
         time.sleep(0.2)
         assert len(_strays()) == 2           # a child, and a daemon in a session of its own
         sandbox.reap()                       # what runs after every check
         time.sleep(0.2)
         assert _strays() == []
-        assert sandbox.request("load", names=["engine"]).ok      # the worker itself lives on
+        assert sandbox.request("student", "load", names=["engine"]).ok      # the worker itself lives on
     finally:
         sandbox.close()
         subprocess.run(["pkill", "-9", "-f", "sleep 123.45"], check=False)
@@ -263,7 +266,7 @@ def test_as_root_the_worker_runs_unprivileged_and_cannot_touch_the_grader(isolat
     before = check_file.read_bytes()
     targets = repr([str(check_file), str(results_file)])
     result, _ = graded("hostile_writes_files", tmp_path, Limits(),
-                       Protections(admission=False, guard=False, isolation=isolation),
+                       Protections(admission=False, guard=False, syscalls=False, isolation=isolation),
                        __TARGETS__=targets)
     assert result.settings["worker_user"] not in (None, "root")
     assert check_file.read_bytes() == before
@@ -286,7 +289,7 @@ def test_a_submission_that_edits_the_grader_is_graded_0(tmp_path, monkeypatch):
     path = fixture_submission("hostile_writes_files", tmp_path / "writer",
                               {"__TARGETS__": targets})
     result = grade_path(path, run_as="none", protections=Protections(
-        admission=False, guard=False, isolation="process"))
+        admission=False, guard=False, syscalls=False, isolation="process"))
     assert result.score == 0 and result.status == "error"
     assert any("grader's own files changed" in p for p in result.problems)
 
@@ -303,7 +306,7 @@ def test_a_startup_file_planted_in_the_graders_environment_fails_the_grading_and
     path = fixture_submission("hostile_writes_files", tmp_path / "writer",
                               {"__TARGETS__": targets})
     result = grade_path(path, run_as="none", protections=Protections(
-        admission=False, guard=False, isolation="process"))
+        admission=False, guard=False, syscalls=False, isolation="process"))
     assert result.score == 0 and result.status == "error"
     assert "zz_planted.pth" in result.reason
     assert not (site_folder / "zz_planted.pth").exists()

@@ -34,7 +34,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_holds_the_data_the_stubs_and_the_licence(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("grader/data/iris.csv", "grader/data/given.json", "grader/checks/pytest.ini",
-                   "grader/run/worker.py", "grader/ops.py",
+                   "grader/sandbox/worker/main.py", "grader/sandbox/tasks.py", "grader/ops.py",
                    *[f"grader/starter/{name}" for name in steps.ALL_FILES]):
         assert needed in names, needed
     assert any(n.endswith("licenses/LICENSE") for n in names)

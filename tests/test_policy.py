@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from grader import steps
-from grader.run import policy
+from grader.sandbox import admission, modules, rules, source
 from conftest import EXERCISES, FIXTURES, SOLUTIONS
 
 RELEASES = FIXTURES / "releases"
 
 
 def violations(source: str, filename: str = "engine.py") -> list[str]:
-    return [v.text() for v in policy.check_source(textwrap.dedent(source), filename)]
+    return [v.text() for v in admission.check_source(textwrap.dedent(source), filename)]
 
 
 @pytest.mark.parametrize("tree", [EXERCISES, SOLUTIONS, *sorted(RELEASES.iterdir())],
@@ -24,7 +24,7 @@ def violations(source: str, filename: str = "engine.py") -> list[str]:
 def test_the_kits_own_files_of_every_release_are_admitted(tree):
     for name in steps.ALL_FILES:
         if (tree / name).exists():
-            assert policy.check_file(tree / name) == [], (tree, name)
+            assert modules.check_file(tree / name) == [], (tree, name)
 
 
 CORRECT_STYLES = {
@@ -304,56 +304,56 @@ def test_a_builtin_shadowed_in_one_function_is_still_refused_in_another():
     ("def first[T](xs: list[T]) -> T: return xs[0]", "3.12")])
 def test_syntax_a_newer_python_accepts_says_which_python_grades_and_which_it_needs(line,
                                                                                    version):
-    found = policy.check_source(line + "\n", "engine.py")
+    found = admission.check_source(line + "\n", "engine.py")
     assert len(found) == 1
     text = found[0].text()
     assert f"Python {version} or newer" in text and "Python 3.11 grades your code" in text
 
 
 def test_an_ordinary_syntax_error_names_no_python_version():
-    assert "grades your code" not in policy.check_source("x = (1,\n", "engine.py")[0].text()
+    assert "grades your code" not in admission.check_source("x = (1,\n", "engine.py")[0].text()
 
 
 def test_the_given_loader_of_release_0_1_0_is_admitted_only_as_released(tmp_path):
     released = (RELEASES / "0.1.0" / "extensions.py").read_text(encoding="utf-8")
-    assert policy.check_source(released, "extensions.py") == []
+    assert admission.check_source(released, "extensions.py") == []
     # The same function changed by one character is new code, and reads a file.
     changed = released.replace('"iris.csv"', '"iris.csv2"')
     assert any("read_text" in v.what or "pathlib" in v.what
-               for v in policy.check_source(changed, "extensions.py"))
+               for v in admission.check_source(changed, "extensions.py"))
     # Path used anywhere else is refused.
     extra = released + "\n\ndef peek():\n    return Path('/etc/passwd').read_text()\n"
-    assert any("pathlib.Path" in v.what for v in policy.check_source(extra, "extensions.py"))
+    assert any("pathlib.Path" in v.what for v in admission.check_source(extra, "extensions.py"))
 
 
 def test_a_syntax_error_is_reported_as_one_with_its_line():
-    found = policy.check_source("x = (1,\n", "nn.py")
+    found = admission.check_source("x = (1,\n", "nn.py")
     assert len(found) == 1 and \
         found[0].text().startswith("nn.py:1: the file is not valid Python (SyntaxError")
 
 
 def test_a_deeply_nested_file_is_refused_without_a_traceback():
-    found = policy.check_source("x = " + "[" * 100_000 + "]" * 100_000, "engine.py")
+    found = admission.check_source("x = " + "[" * 100_000 + "]" * 100_000, "engine.py")
     assert len(found) == 1 and "nested" in found[0].text()
 
 
 def test_an_oversized_file_is_refused_before_it_is_read(tmp_path):
     big = tmp_path / "engine.py"
-    big.write_bytes(b"#" * (policy.MAX_FILE_BYTES + 1))
-    assert "at most" in policy.check_file(big)[0].text()
+    big.write_bytes(b"#" * (rules.MAX_FILE_BYTES + 1))
+    assert "at most" in modules.check_file(big)[0].text()
 
 
 def test_the_policy_the_worker_gets_is_plain_data_from_the_same_tables():
-    data = policy.runtime_policy({"dataclasses", "os"})
+    data = rules.runtime_policy({"dataclasses", "os"})
     assert "os" not in data["preload"] and "dataclasses" in data["preload"]
-    assert set(data["modules"]) == set(policy.MODULES)
+    assert set(data["modules"]) == set(rules.MODULES)
     assert "gc." in data["refused_events"] and "tb_frame" in data["refused_attributes"]
 
 
 def test_the_readme_prints_the_policy_and_the_guard_as_the_data_says():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert policy.markdown() in readme
-    assert policy.guard_markdown() in readme
+    assert rules.markdown() in readme
+    assert rules.guard_markdown() in readme
 
 
 MAIN_BLOCKS = """import random
@@ -373,11 +373,11 @@ if "__main__" == __name__: ran.append("reversed")
 
 
 def test_main_blocks_are_disarmed_line_for_line_and_the_else_branch_kept():
-    disarmed = policy.without_main_blocks(MAIN_BLOCKS)
+    disarmed = source.without_main_blocks(MAIN_BLOCKS)
     assert disarmed.count("\n") == MAIN_BLOCKS.count("\n")
     for text, expected in ((MAIN_BLOCKS, ["plain", "split", "continued", "reversed"]),
                            (disarmed, ["else"])):
         ran: list = []
         exec(compile(text, "engine.py", "exec"), {"__name__": "__main__", "ran": ran})
         assert ran == expected
-    assert policy.without_main_blocks("x = (1,\n") == "x = (1,\n"     # not Python: as it was
+    assert source.without_main_blocks("x = (1,\n") == "x = (1,\n"     # not Python: as it was

@@ -1,7 +1,7 @@
 """Sealed grading: each attack fails with every protection on, and with each layer on its own;
 with every layer off it succeeds, so each test is known to be able to fail.
 
-Layers (grader/run/sandbox.py): admission, the run-time guard, the operating-system boundary
+Layers (grader/sandbox/): admission, the run-time guard, the operating-system boundary
 (bubblewrap), clean-up by identity. Forging happens inside the worker's own process, where only
 admission and the guard can stop it; reaching other files and processes is also stopped by the
 boundary, and leftover processes by the clean-up.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import ast
 import os
 import subprocess
 import symtable
@@ -24,10 +25,11 @@ import pytest
 
 from grader.api import grade_path
 from grader.commands.batch import run_batch
-from grader.run import policy, protocol
+from grader.sandbox import modules, protocol
 from grader.limits import Limits, Protections
 from grader.report.summary import protections_text
-from grader.run.sandbox import Sandbox, bwrap_works
+from grader.sandbox.boundary import bwrap_works
+from grader.sandbox.worlds import Worlds
 from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission
 
 BWRAP = bwrap_works()
@@ -36,15 +38,18 @@ LINUX = sys.platform == "linux"
 
 ALL = Protections()
 ALL_PROCESS = Protections(isolation="process")
-ADMISSION_ONLY = Protections(guard=False, isolation="process", cleanup=False)
-GUARD_ONLY = Protections(admission=False, isolation="process", cleanup=False)
-BOUNDARY_ONLY = Protections(admission=False, guard=False, isolation="bwrap", cleanup=False)
-CLEANUP_ONLY = Protections(admission=False, guard=False, isolation="process")
-NOTHING = Protections(admission=False, guard=False, isolation="process", cleanup=False)
+ADMISSION_ONLY = Protections(guard=False, isolation="process", cleanup=False, syscalls=False)
+GUARD_ONLY = Protections(admission=False, isolation="process", cleanup=False, syscalls=False)
+BOUNDARY_ONLY = Protections(admission=False, guard=False, isolation="bwrap", cleanup=False,
+                            syscalls=False)
+SYSCALLS_ONLY = Protections(admission=False, guard=False, isolation="process", cleanup=False)
+CLEANUP_ONLY = Protections(admission=False, guard=False, isolation="process", syscalls=False)
+NOTHING = Protections(admission=False, guard=False, isolation="process", cleanup=False,
+                      syscalls=False)
 
 MODES = {"all": ALL, "all-process": ALL_PROCESS, "admission": ADMISSION_ONLY,
-         "guard": GUARD_ONLY, "boundary": BOUNDARY_ONLY, "cleanup": CLEANUP_ONLY,
-         "nothing": NOTHING}
+         "guard": GUARD_ONLY, "boundary": BOUNDARY_ONLY, "syscalls": SYSCALLS_ONLY,
+         "cleanup": CLEANUP_ONLY, "nothing": NOTHING}
 FAST = Limits(check_timeout=3.0, run_timeout=60.0)
 
 
@@ -90,7 +95,7 @@ def test_with_no_layer_on_the_forger_gets_points_so_the_test_above_can_fail(name
 @pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "nothing"))
 def test_a_main_block_never_runs_while_grading_whatever_name_the_module_has(shield, tmp_path):
     path = fixture_submission("hostile_rebinds_name_for_main", tmp_path / "f")
-    assert policy.check_file(path / "engine.py") == []          # admitted, as written
+    assert modules.check_file(path / "engine.py") == []          # admitted, as written
     result = grade_path(path, protections=shield, limits=FAST)
     assert "MAIN BLOCK RAN" not in printed(result)
     assert result.step("add").points == 10                     # the file itself did run
@@ -135,33 +140,58 @@ def test_with_no_layer_on_the_frames_are_reached_so_the_test_above_can_fail(name
     assert tell in printed(result)
 
 
-def _global_reads(source: str) -> dict[str, set[str]]:
-    """For each function nested in serve(): the global or builtin names it reads."""
-    found: dict[str, set[str]] = {}
-    table = symtable.symtable(source, "worker.py", "exec")
-    serve = next(child for child in table.get_children() if child.get_name() == "serve")
+WORKER = ROOT / "grader" / "sandbox" / "worker"
 
-    def walk(scope: symtable.SymbolTable) -> None:
-        for child in scope.get_children():
-            names = {s.get_name() for s in child.get_symbols()
-                     if s.is_global() and s.is_referenced()}
-            found[child.get_name()] = names
-            walk(child)
-    walk(serve)
+
+def _global_reads(source: str, function: str) -> set[str]:
+    """The global or builtin names a module-level function, and every function nested in it,
+    reads."""
+    table = symtable.symtable(source, "worker.py", "exec")
+    found: set[str] = set()
+    pending = [next(c for c in table.get_children() if c.get_name() == function)]
+    while pending:
+        scope = pending.pop()
+        found |= {s.get_name() for s in scope.get_symbols() if s.is_global() and
+                  s.is_referenced()}
+        pending.extend(scope.get_children())
     return found
 
 
-def test_no_function_of_the_worker_reads_a_global_or_builtin_after_it_seals_itself():
-    # Student code in the worker's process could rebind any module or builtin it reaches; the
-    # worker's functions use only what serve() captured before any student code ran.
-    source = (ROOT / "grader" / "run" / "worker.py").read_text(encoding="utf-8")
-    reads = {name: names - {"KIT_NAMES"} for name, names in _global_reads(source).items()}
-    assert {name: names for name, names in reads.items() if names} == {}
+@pytest.mark.parametrize("path", sorted(p for p in WORKER.glob("*.py") if p.name != "__init__.py"),
+                         ids=lambda p: p.name)
+def test_every_worker_module_keeps_builtins_of_its_own_before_any_function(path):
+    # Student code could rebind a builtin it reaches: the worker's functions read builtins of
+    # their module's own, a copy made before any of them is defined.
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    private = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.Assign) and
+                   [t.id for t in node.targets if isinstance(t, ast.Name)] == ["__builtins__"])
+    first = next(i for i, node in enumerate(tree.body) if isinstance(
+        node, (ast.FunctionDef, ast.ClassDef, ast.Lambda)))
+    assert private < first
+    # No class at the top: one would be found through object.__subclasses__(), and its
+    # methods' globals would be the module's.
+    assert not any(isinstance(node, ast.ClassDef) for node in tree.body)
+
+
+def test_what_the_worker_hands_student_code_reads_no_global_name():
+    # The factories run with globals of their own (guards.isolated): a global read there would
+    # fail, and none reaches the worker's modules.
+    for name in ("guards.py", "standin.py"):
+        source = (WORKER / name).read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("make_"):
+                allowed = {"SAFE"} if name == "standin.py" else set()
+                reads = _global_reads(source, node.name) - allowed
+                if name == "standin.py":
+                    reads -= set(__import__("builtins").__dict__)
+                assert reads == set(), (name, node.name, reads)
 
 
 # ------------------------------------------------------------------------- the kit, a classmate
 @pytest.mark.parametrize("whose", ["the kit's solutions", "a classmate"])
-@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "boundary"))
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "guard", "boundary",
+                                         "syscalls"))
 def test_a_submission_cannot_run_the_kit_or_a_classmates_engine(whose, shield, tmp_path):
     place = SOLUTIONS if whose == "the kit's solutions" else copy_tree(SOLUTIONS, tmp_path / "bob")
     path = fixture_submission("hostile_reads_the_kit", tmp_path / "eve",
@@ -187,10 +217,10 @@ AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 def _classmate_read(tmp_path: Path, run_as: str) -> str:
     # alice's worker folder exists while her sandbox is open, as in a batch of two jobs.
-    alice = Sandbox(copy_tree(SOLUTIONS, tmp_path / "alice"), FAST, run_as=run_as,
+    alice = Worlds(copy_tree(SOLUTIONS, tmp_path / "alice"), FAST, run_as=run_as,
                     protections=CLEANUP_ONLY)
     try:
-        copy = alice._root / "submission" / "engine.py"      # type: ignore[operator]
+        copy = alice.world("student").launch.root / "submission" / "engine.py"
         eve = grade_path(fixture_submission("hostile_reads_a_classmates_copy", tmp_path / "eve",
                                             {"__PLACE__": repr(str(copy))}),
                          protections=CLEANUP_ONLY, limits=FAST, run_as=run_as)
@@ -270,7 +300,7 @@ def _batch_with_a_leftover(tmp_path: Path, shield: Protections):
 
 
 @pytest.mark.skipif(not LINUX, reason="starts processes with os.fork and finds them with pgrep")
-@pytest.mark.parametrize("shield", modes("all", "all-process", "boundary", "cleanup"))
+@pytest.mark.parametrize("shield", modes("all", "all-process", "boundary", "cleanup", "syscalls"))
 def test_processes_a_submission_leaves_behind_die_with_its_grading(shield, tmp_path):
     try:
         scores, tampered, threads = _batch_with_a_leftover(tmp_path, shield)
@@ -301,7 +331,7 @@ def _outliving(tmp_path: Path, shield: Protections) -> list[int]:
 
 
 @pytest.mark.skipif(not LINUX, reason="starts processes with os.fork and finds them with pgrep")
-@pytest.mark.parametrize("shield", modes("all-process", "boundary", "cleanup"))
+@pytest.mark.parametrize("shield", modes("all-process", "boundary", "cleanup", "syscalls"))
 def test_a_process_held_by_a_session_outliving_its_worker_dies_too(shield, tmp_path):
     try:
         assert _outliving(tmp_path, shield) == []
@@ -330,9 +360,9 @@ def test_parallel_jobs_never_kill_each_others_workers(shield, tmp_path):
 
 # ------------------------------------------------------------------------- /dev/shm
 @pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm here")
-@pytest.mark.parametrize("shield", modes("all", "all-process", "guard", "boundary"))
+@pytest.mark.parametrize("shield", modes("all", "all-process", "guard", "boundary", "syscalls"))
 def test_memory_in_dev_shm_is_refused_or_private_and_nothing_survives(shield, tmp_path):
-    # (Admission alone does not refuse open(): the guard's stand-in does, or the boundary.)
+    # (Admission alone does not refuse open(): the guard's stand-in does, or a boundary.)
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
     hog = Path(f"/dev/shm/micrograd-kit-hog-{tag}")
     path = fixture_submission("hostile_dev_shm", tmp_path / "s", {"__TAG__": tag})
@@ -446,19 +476,21 @@ def test_a_worker_that_stops_reading_times_out_instead_of_blocking_the_grader(tm
     folder = copy_tree(SOLUTIONS, tmp_path / "sub")
     engine = folder / "engine.py"
     engine.write_text(STOPS_READING + engine.read_text())
-    sandbox = Sandbox(folder, FAST, protections=Protections(admission=False, guard=False,
+    sandbox = Worlds(folder, FAST, protections=Protections(admission=False, guard=False,
+                                                            syscalls=False,
                                                             isolation="process"))
     finished: list = []
     try:
-        assert sandbox.request("load", names=["engine"]).ok
+        assert sandbox.request("student", "load", names=["engine"]).ok
         time.sleep(1.0)
         # More than a pipe holds: with a blocking write this request would wait for ever.
         thread = threading.Thread(target=lambda: finished.append(
-            sandbox.request("load", timeout=1.0, names=["engine"], padding="x" * (1 << 20))),
+            sandbox.request("student", "load", timeout=1.0, names=["engine"],
+                            padding="x" * (1 << 20))),
             daemon=True)
         thread.start()
         thread.join(timeout=20)
         assert finished and finished[0].error and finished[0].error["kind"] == "timeout"
-        assert sandbox.request("load", names=["engine"]).ok      # a fresh worker takes over
+        assert sandbox.request("student", "load", names=["engine"]).ok      # a fresh worker takes over
     finally:
         sandbox.close()

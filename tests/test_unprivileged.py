@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import unprivileged
-from grader.run.sandbox import bwrap_works
+from grader.sandbox.boundary import bwrap_works
 from conftest import SOLUTIONS, copy_tree, fixture_submission
 
 WHY_NOT = unprivileged.available()
@@ -95,9 +95,10 @@ def test_a_same_user_submission_cannot_tamper_with_a_batch(instructor, isolation
 # Admission alone no longer stops this class: its files only import os and open files, which
 # admission leaves to the worker's stand-ins (capabilities withheld, not files refused).
 LAYERS_ALONE = [
-    ("guard", {"admission": False, "isolation": "process", "cleanup": False}),
+    ("guard", {"admission": False, "isolation": "process", "cleanup": False, "syscalls": False}),
+    ("syscalls", {"admission": False, "guard": False, "isolation": "process", "cleanup": False}),
 ] + ([("boundary", {"admission": False, "guard": False, "isolation": "bwrap",
-                    "cleanup": False})] if bwrap_works() else [])
+                    "cleanup": False, "syscalls": False})] if bwrap_works() else [])
 
 
 @pytest.mark.parametrize("name, shield", LAYERS_ALONE, ids=[n for n, _ in LAYERS_ALONE])
@@ -111,7 +112,8 @@ def test_each_layer_alone_stops_a_same_user_submission(instructor, name, shield)
 
 def test_with_every_layer_off_the_same_user_submission_does_harm(instructor):
     subs, out = _class(instructor, "nothing")
-    shield = {"admission": False, "guard": False, "isolation": "process", "cleanup": False}
+    shield = {"admission": False, "guard": False, "isolation": "process", "cleanup": False,
+              "syscalls": False}
     instructor.run(str(instructor.folder / "run_batch.py"), json.dumps(shield), str(subs),
                    str(out))
     harm = _harm(instructor, out)

@@ -14,7 +14,7 @@ import pytest
 
 from grader.checks import graphs
 from grader.limits import Limits
-from grader.run.sandbox import Sandbox
+from grader.sandbox.worlds import Worlds
 from grader.visualize import Server, draw, neuron, observe
 from conftest import EXERCISES, ROOT, SOLUTIONS, fixture_submission
 
@@ -22,7 +22,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def _observe(path):
-    sandbox = Sandbox(path, Limits())
+    sandbox = Worlds(path, Limits())
     try:
         return observe(sandbox, neuron({}))
     finally:

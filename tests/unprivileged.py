@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from grader.run.sandbox import interpreter_for
+from grader.sandbox.boundary import interpreter_for
 
 USER = "micrograd-tester"
 ROOT = Path(__file__).resolve().parent.parent

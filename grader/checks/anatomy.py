@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .. import ops
 
@@ -243,3 +243,16 @@ def chain_rule(made: Sequence[Any], at: Sequence[Any], sinks: dict[int, float]
                 continue
             grads[j] += d * grads[k]
     return [grads[s] if s >= 0 else math.nan for s in spots]
+
+
+def probe_profile(ask: Callable[..., dict[str, Any] | None]) -> EngineProfile:
+    """The profile of an engine, from anatomy probes run by `ask(task, **args)` (None when a
+    probe fails): a fresh leaf first, then each operation on its own, so that one that hangs
+    or crashes leaves the others to tell."""
+    report = dict(ask("anatomy") or {})
+    report["ops"] = {}
+    for op in OPERANDS:
+        found = ask("anatomy", op=op)
+        if found is not None and isinstance(found.get("ops"), dict):
+            report["ops"].update(found["ops"])
+    return profile_from(report)

@@ -90,7 +90,7 @@ def kit(request: pytest.FixtureRequest) -> Kit:
             record["state"] = "not_run"
             pytest.skip(f"not run: check {earlier['number']} of this step "
                         f"{STOPPERS[earlier['error_kind']]}")
-    if session.sandbox.remaining() <= 0:
+    if session.worlds.remaining() <= 0:
         record["state"] = "not_run"
         record["error_kind"] = "run_timeout"
         pytest.skip(f"not run: the whole submission used its {session.limits.run_timeout:g} s")
@@ -150,7 +150,7 @@ def _finish(item: pytest.Item, record: dict[str, Any]) -> None:
     session = _session(item.config)
     if record not in session.records:
         session.records.append(record)
-    session.sandbox.reap()     # a process the check started does not outlive it
+    session.worlds.reap()     # a process the check started does not outlive it
 
 
 def pytest_json_runtest_metadata(item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:

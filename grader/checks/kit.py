@@ -19,10 +19,11 @@ from typing import Any, Iterator, Sequence
 
 from .. import ops, steps
 from ..limits import Limits
-from ..run.sandbox import Outcome, Sandbox
-from . import diagnosis, graphs
-from . import anatomy
-from .anatomy import EngineProfile, chain_rule, profile_from
+from ..sandbox.sandbox import Outcome
+from ..sandbox.tasks import TASKS
+from ..sandbox.worlds import Worlds
+from . import anatomy, diagnosis, graphs
+from .anatomy import EngineProfile, chain_rule
 
 
 class CheckFailed(AssertionError):
@@ -42,7 +43,7 @@ class CheckFailed(AssertionError):
 class Session:
     """State shared by all checks of one grading run (grader side only)."""
 
-    sandbox: Sandbox
+    worlds: Worlds
     limits: Limits
     steps: tuple[str, ...] | None = None          # None: every step
     missing: tuple[str, ...] = ()                 # submission files that do not exist
@@ -54,20 +55,15 @@ class Session:
     notes: list[str] = field(default_factory=list)
     started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
     given_changed: tuple[str, ...] = ()           # given functions the submission changed
-    loaded: dict[tuple[str, str], int] = field(default_factory=dict)   # (engine, module) -> worker
+    loaded: dict[tuple[str, str], int] = field(default_factory=dict)   # (world, module) -> worker
     profile: EngineProfile | None = None          # how the student's Value keeps its graph
 
 
-# The student's files each probe needs, and the engine it runs on by default.
-MODULES_FOR_TASK: dict[str, tuple[str, ...]] = {
-    "anatomy": ("engine",), "graph": ("engine",), "local": ("engine",), "structure": ("engine",),
-    "given": ("engine",),
-    "neuron": ("nn",), "neuron_sample": ("nn",), "layer": ("nn",), "mlp": ("nn",),
-    "train": ("nn", "train"), "softmax": ("nn", "extensions"),
-    "classifier": ("engine", "nn", "extensions"),
-}
-ON_STANDIN = ("neuron", "neuron_sample", "layer", "mlp", "train", "softmax")
+# The tasks graded on the stand-in engine by default (the task table says where each runs).
+ON_STANDIN = tuple(name for name, (_, world, _) in TASKS.items() if world == "standin")
 ON_MODEL = ("softmax",)          # graded on the grader's own network when the student's fails
+# What each world provides itself, instead of the student's file.
+PROVIDED = {"student": (), "standin": ("engine",), "model": ("engine", "nn")}
 
 # Failures that say nothing about the submission: never remembered as its import failure.
 NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
@@ -174,8 +170,10 @@ class Kit:
     # -- probing
     def probe(self, task: str, timeout: float | None = None, engine: str | None = None,
               **args: Any) -> dict[str, Any]:
+        """Run a task in a world (`engine`: student, standin or model; by default the one the
+        task table gives it) and return its answer, or raise CheckFailed."""
         engine = engine or (self.session.standin if task in ON_STANDIN else "student")
-        needed = MODULES_FOR_TASK.get(task, ())
+        needed = TASKS[task][0]
         if engine == "student" and needed and "engine" not in needed:
             needed = ("engine",) + needed
         for name in needed:
@@ -190,9 +188,7 @@ class Kit:
                 break
         limit = self.session.limits.check_timeout if timeout is None else timeout
         self.record["limit"] = max(self.record.get("limit", 0.0), limit)
-        if task in ON_STANDIN:
-            args["engine"] = engine
-        outcome = self.session.sandbox.request(task, timeout=timeout, **args)
+        outcome = self.session.worlds.request(engine, task, timeout=timeout, **args)
         self._keep(outcome)
         if outcome.error is not None:
             error = outcome.error
@@ -225,7 +221,6 @@ class Kit:
                 f"so neuron, network, training and softmax were checked with your own engine.")
         if note not in self.session.notes:
             self.session.notes.append(note)
-        args.pop("engine", None)
         return self.probe(task, timeout=timeout, engine="student", **args)
 
     def _load(self, name: str, engine: str) -> None:
@@ -233,9 +228,9 @@ class Kit:
         failure = self.session.load_failures.get(key)
         if failure is not None:
             raise CheckFailed(failure["text"], kind="import", error=failure["error"])
-        if name == "engine" and engine == "standin":
+        if name in PROVIDED[engine]:
             return
-        generation = self.session.sandbox.worker_generation()
+        generation = self.session.worlds.generation(engine)
         if generation is not None and self.session.loaded.get(key) == generation:
             return                        # this very worker has loaded it already
         if f"{name}.py" in self.session.missing:
@@ -243,16 +238,15 @@ class Kit:
             error = {"kind": "missing", "message": text, "module": name, "step": None}
             self.session.load_failures[key] = {"text": text, "error": error}
             raise CheckFailed(text, kind="import", error=error)
-        outcome = self.session.sandbox.request("load", names=[name], engine=engine)
+        outcome = self.session.worlds.request(engine, "load", names=[name])
         self._keep(outcome)
         if outcome.error is None:
-            generation = self.session.sandbox.worker_generation()
+            generation = self.session.worlds.generation(engine)
             if generation is not None:
                 self.session.loaded[key] = generation
             return
         error = dict(outcome.error)
         if engine == "standin" and self._standin_lacks(error):
-            self.session.standin = "student"
             self._fall_back("load", None, error, names=[name])
             return
         if error.get("kind") == "not_implemented":
@@ -311,17 +305,12 @@ class Kit:
     def profile(self) -> EngineProfile:
         """The student's engine, profiled once per grading from what its Values keep."""
         if self.session.profile is None:
-            # A fresh leaf first (an engine that does not import, or Value(x) that fails, is
-            # this check's failure); then each operation on its own, briefly: one that hangs
-            # or crashes leaves the others to tell, and its own step says what went wrong.
-            report = dict(self.probe("anatomy"))
-            report["ops"] = {}
-            for op in anatomy.OPERANDS:
-                found = self.quietly("anatomy", op=op, timeout=min(
-                    1.0, self.session.limits.check_timeout))
-                if found is not None and isinstance(found.get("ops"), dict):
-                    report["ops"].update(found["ops"])
-            self.session.profile = profile_from(report)
+            # The leaf's probe fails this check when the engine does not import (or Value(x)
+            # fails); each operation's is brief and quiet: its own step says what went wrong.
+            brief = min(1.0, self.session.limits.check_timeout)
+            self.session.profile = anatomy.probe_profile(
+                lambda task, **args: self.probe(task, **args) if not args else
+                self.quietly(task, timeout=brief, **args))
             note = self.session.profile.note()
             if note and note not in self.session.notes:
                 self.session.notes.append(note)
@@ -346,10 +335,9 @@ class Kit:
         public = profile.style == "public"
         sinks = {len(spec) - 1: 1.0} if public else sinks_of(spec, seed, seeds)
         try:
-            result = self.probe("graph", spec=spec, walk="student" if public else "manual",
-                                seed=seed, profile=profile.args(),
-                                seeds={str(k): v for k, v in sinks.items()} if seeds and
-                                not public else None)
+            result = self.probe("graph", spec=ops.wire(spec),
+                                walk="student" if public else "manual", profile=profile.args(),
+                                seeds={str(k): v for k, v in sinks.items()})
         except CheckFailed as failure:
             # Diagnosed again, knowing the inputs (an overflow depends on how large they are).
             inputs = [float(node[1]) for node in spec if node[0] == "leaf"]
@@ -426,8 +414,8 @@ class Kit:
         found = []
         for inputs, presets, upstream in ops.OPS[op].probes:
             spec = diagnosis.local_spec(op, inputs)
-            result = self.probe("local", spec=spec, presets=[*presets, None], seed=upstream,
-                                profile=profile.args())
+            result = self.probe("local", spec=ops.wire(spec), presets=[*presets, None],
+                                seed=upstream, profile=profile.args())
             if profile.backward:
                 got = [as_number(g) for g in result.get("grad", [])][:len(inputs)]
             else:
@@ -489,7 +477,7 @@ class Kit:
     @staticmethod
     def _structure_args(spec: graphs.Spec) -> dict[str, Any]:
         values = graphs.evaluate(spec)
-        return {"spec": spec, "values": values,
+        return {"spec": ops.wire(spec), "values": values,
                 "locals": [graphs.local_derivatives(node, values) if node[0] != "leaf" else []
                            for node in spec]}
 
@@ -505,10 +493,9 @@ class Kit:
             return
         args = self._structure_args(spec)
         values, locals_ = args["values"], args["locals"]
-        labels = [ops.OPS[node[0]].symbol if node[0] != "leaf" else "" for node in spec]
         first = self._structure_args(after) if after is not None else None
-        result = self.probe("structure", spec=spec, values=values, locals=locals_,
-                            labels=labels, after=first, profile=profile.args())
+        result = self.probe("structure", spec=args["spec"], values=values, locals=locals_,
+                            after=first, profile=profile.args())
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
         want = graphs.finite_difference_grads(spec, only=indices)
         grads = result.get("grad")
@@ -536,8 +523,8 @@ class Kit:
         reset = None
         leaf = next((k for k, n in enumerate(spec) if n[0] == "leaf"), None)
         if leaf is not None:
-            again = self.quietly("structure", spec=spec, values=values, locals=locals_,
-                                 labels=labels, presets={str(leaf): 5.0},
+            again = self.quietly("structure", spec=args["spec"], values=values,
+                                 locals=locals_, presets={str(leaf): 5.0},
                                  profile=profile.args())
             if again is not None:
                 reset = {"leaf_before": 5.0, "leaf_after": as_number((again.get("grad") or
@@ -711,7 +698,7 @@ class Kit:
     def given_operations(self) -> dict[str, dict[str, Any]]:
         """Each given operation on the student's engine: broken (with what it gave) or not."""
         names = list(diagnosis.GIVEN_GRAPHS)
-        result = self.probe("given", graphs=[diagnosis.GIVEN_GRAPHS[n] for n in names],
+        result = self.probe("given", graphs=[ops.wire(diagnosis.GIVEN_GRAPHS[n]) for n in names],
                             profile=self.profile().args())
         found: dict[str, dict[str, Any]] = {}
         for name, spec, got in zip(names, diagnosis.GIVEN_GRAPHS.values(),

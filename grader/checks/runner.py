@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from ..intake.submission import Submission
 from ..limits import Limits, Protections
-from ..run.sandbox import Sandbox
+from ..sandbox.worlds import Worlds
 from .kit import Session
 
 CHECKS = Path(__file__).parent
@@ -50,13 +50,13 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
     Student code runs only in the sandbox's worker process; this process runs pytest, computes
     every expected value and takes every verdict.
     """
-    sandbox = Sandbox(sub.root, limits, run_as=run_as, protections=protections)
-    sandbox.warm_up()          # the worker seals itself while pytest loads and starts
+    sandbox = Worlds(sub.root, limits, run_as=run_as, protections=protections)
+    sandbox.warm_up()          # the workers seal themselves while pytest loads and starts
     # pytest loads here, when checks run, not when a command that never grades starts.
     import pytest
     from pytest_jsonreport.plugin import JSONReport  # type: ignore[import-untyped]
 
-    session = Session(sandbox=sandbox, limits=limits, steps=tuple(steps) if steps else None,
+    session = Session(worlds=sandbox, limits=limits, steps=tuple(steps) if steps else None,
                       missing=tuple(sub.absent()), sweep=sweep,
                       given_changed=tuple(given_changed))
     report_plugin = JSONReport()

@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import KIT_ROOT, is_checkout
 from ..limits import DEFAULT_CONTAINER_MB, ISOLATIONS, Limits, Protections
-from ..run.sandbox import bwrap_works, choose_user
+from ..sandbox.boundary import bwrap_works, choose_user
 
 
 def limit_options(parser: argparse.ArgumentParser, memory_default: int | None = -1) -> None:

@@ -1,67 +1,77 @@
-"""The stand-in engine: a Value the grader puts in place of the student's engine.py.
+"""The stand-in engine: a Value the grader puts in place of the student's engine.py, so that the
+student's nn.py, train.py and extensions.py are graded on their own (a mistake in an operation
+or in backward() costs nothing there). It computes values like any engine, and asks the grading
+process for gradients: it sends the graph it recorded, and the grader answers with finite
+differences. It knows no derivative and no chain rule, and nothing of what it is asked to stand
+in for is graded in its process.
 
-The neuron, network, training and softmax steps are graded on the student's nn.py, train.py and
-extensions.py running on this Value, so that a mistake in an operation or in backward() costs
-points in its own step only. It computes values like any engine (through the operation table)
-and gradients by central finite differences over the graph it recorded: it knows no derivative
-and no chain rule, so it gives nothing of the engine's steps away.
+The model world adds the grader's own Neuron, Layer and MLP on it (for train_step when the
+student's network does not pass yet): a process that grades no Neuron of the student's.
 
-It runs inside the worker (standard library only); `build(ops)` returns a module named
-`engine` with the class `Value`, made with the operation table the caller hands it.
+Both are made by factories run with `guards.isolated`: their functions' globals hold a few plain
+builtins and nothing of the worker's.
 """
 
 from __future__ import annotations
 
-import itertools
+import builtins as _builtins
+import math
+import operator
 import types
-from typing import Any
+from typing import Any, Callable
+
+import guards
+
+# This module's own builtins: student code that rebinds a builtin changes nothing here.
+__builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
+
+SAFE = {name: vars(_builtins)[name] for name in (
+    "__build_class__", "isinstance", "tuple", "list", "set", "dict", "len", "float", "zip",
+    "range", "sorted", "enumerate", "staticmethod", "object", "id", "next", "TypeError",
+    "ValueError", "ArithmeticError", "str")}
 
 
-def build(ops: Any) -> types.ModuleType:
-    """A module `engine` whose Value has the kit's public API, on the given operation table."""
-    table = dict(ops.OPS)
-    gradients = ops.finite_difference_grads
-    counter = itertools.count()
+def sigmoid(x: float) -> float:
+    # Either form of 1 / (1 + e^-x) keeps exp()'s argument at or below 0 (as grader/ops.py).
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
 
+
+# The operations it records, by the names of grader/ops.py, and how it computes their values.
+FORWARD: dict[str, Callable[..., float]] = {
+    "add": operator.add, "mul": operator.mul, "sub": operator.sub, "div": operator.truediv,
+    "pow": operator.pow, "neg": operator.neg, "tanh": math.tanh, "exp": math.exp,
+    "log": math.log, "relu": lambda x: max(0.0, x), "sigmoid": sigmoid,
+    "sum": lambda *xs: math.fsum(xs)}
+
+
+def make_engine(forward: dict[str, Callable[..., float]], ask: Callable[..., Any],
+                counter: Any) -> Any:
+    """The class Value of the stand-in engine."""
     class Value:
-        """A number that remembers how it was made; backward() fills in .grad of every Value
-        it was made from (by finite differences, in this stand-in)."""
+        """A number that remembers how it was made; backward() fills in .grad of every Value it
+        was made from (the grader works the numbers out)."""
 
         def __init__(self, data: Any, _children: Any = (), _op: Any = "", *more: Any,
                      **named: Any) -> None:
-            # A student's nn.py may pass what its own Value takes (a label, a name): kept, and
-            # otherwise ignored. Children given in any position are not needed: the stand-in
-            # records its own graph.
+            # A student's nn.py may pass what its own Value takes (a label): kept, ignored.
             self.data = data
             self.grad = 0.0
             self._prev = tuple(_children) if isinstance(_children, (tuple, list, set)) else ()
             self._op = _op
-            self.label = named.get("label", _op if isinstance(_op, str) else "")
-            self._backward = lambda: None
-            self._how: tuple[str, tuple[Any, ...], Any] | None = None
+            self.label = named.get("label", "")
+            self._how: Any = None
             self._constant = False
             self._order = next(counter)
 
         def __repr__(self) -> str:
             return f"Value(data={self.data}, grad={self.grad})"
 
-        # -- making new Values
         def _made(self, name: str, operands: tuple[Any, ...], constant: Any = None) -> Any:
-            op = table[name]
             values = [o.data for o in operands]
-            if op.shape == "power":
-                data = op.forward(values[0], constant)
-            else:
-                data = op.forward(*values)
+            data = forward[name](values[0], constant) if name == "pow" else \
+                forward[name](*values)
             out = Value(data, operands, name)
             out._how = (name, operands, constant)
-            return out
-
-        @staticmethod
-        def _many(name: str, operands: list[Any]) -> Any:
-            values = [Value._wrap(o) for o in operands]
-            out = Value(table[name].forward(*[v.data for v in values]), tuple(values), name)
-            out._how = (name, tuple(values), None)
             return out
 
         @staticmethod
@@ -71,6 +81,13 @@ def build(ops: Any) -> types.ModuleType:
             leaf = Value(x)
             leaf._constant = True          # a plain number: no gradient needed
             return leaf
+
+        @staticmethod
+        def _sum(terms: list[Any]) -> Any:
+            values = tuple(Value._wrap(t) for t in terms)
+            out = Value(forward["sum"](*[v.data for v in values]), values, "sum")
+            out._how = ("sum", values, None)
+            return out
 
         def __add__(self, other: Any) -> Any:
             return self._made("add", (self, self._wrap(other)))
@@ -117,7 +134,6 @@ def build(ops: Any) -> types.ModuleType:
         def log(self) -> Any:
             return self._made("log", (self,))
 
-        # -- gradients
         def backward(self) -> None:
             """Add d(self)/d(leaf) into the .grad of every Value self was made from that was
             not made from others (the parameters and inputs), and set self.grad to 1."""
@@ -125,11 +141,9 @@ def build(ops: Any) -> types.ModuleType:
             pending = [self]
             while pending:
                 node = pending.pop()
-                if id(node) in nodes:
-                    continue
-                nodes[id(node)] = node
-                if node._how is not None:
-                    pending.extend(node._how[1])
+                if id(node) not in nodes:
+                    nodes[id(node)] = node
+                    pending.extend(node._how[1] if node._how is not None else ())
             ordered = sorted(nodes.values(), key=lambda n: n._order)   # creation: topological
             index = {id(n): i for i, n in enumerate(ordered)}
             spec: list[list[Any]] = []
@@ -139,42 +153,25 @@ def build(ops: Any) -> types.ModuleType:
                     continue
                 name, operands, constant = node._how
                 places = [index[id(o)] for o in operands]
-                shape = table[name].shape
-                if shape == "power":
-                    spec.append([name, places[0], constant])
-                elif shape == "binary":
-                    spec.append([name, places[0], places[1]])
-                elif shape == "many":
-                    spec.append([name, places])
-                else:
-                    spec.append([name, places[0]])
-            leaves = [i for i, n in enumerate(ordered) if n._how is None and not n._constant
-                      and n is not self]
-            grads = gradients(spec, only=leaves)
-            for i in leaves:
-                ordered[i].grad += grads[i]
+                spec.append([name, places] if name == "sum" else
+                            [name, *places, constant] if name == "pow" else [name, *places])
+            leaves = [i for i, n in enumerate(ordered)
+                      if n._how is None and not n._constant and n is not self]
+            grads = ask("gradients", {"spec": spec, "leaves": leaves})
+            if not isinstance(grads, list) or len(grads) != len(leaves):
+                raise ArithmeticError("the stand-in engine got no gradients for this graph")
+            for i, g in zip(leaves, grads):
+                ordered[i].grad += g
             self.grad = 1.0
 
     Value.__qualname__, Value.__module__ = "Value", "engine"
-    engine = types.ModuleType("engine")
-    engine.Value = Value                              # type: ignore[attr-defined]
-    engine.__doc__ = "The grader's stand-in engine: gradients by finite differences."
-    return engine
+    return Value
 
 
-def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
-    """A module `nn` of the grader's own, on the stand-in Value: the network step runs the
-    student's Layer and MLP on its Neuron, and the training step runs the student's train_step
-    on its MLP, so that each of those steps is graded on its own code only.
-
-    Its neuron is the graph the checks compute expected values from (grader/checks/graphs.py,
-    mlp_graph): tanh of one sum node over the products and the bias. `draw` is the random
-    draw of a weight (the worker's random.uniform, seeded by each probe)."""
-    Value = engine.Value                              # type: ignore[attr-defined]
-
+def make_model(Value: Any, draw: Callable[[float, float], float]) -> dict[str, Any]:
+    """The grader's Neuron, Layer and MLP on the stand-in Value, with micrograd's Module API
+    (parameters() and zero_grad()), as the tutorial writes them."""
     class Module:
-        """micrograd's Module: what a student's train_step may call besides parameters()."""
-
         def zero_grad(self) -> None:
             for p in self.parameters():
                 p.grad = 0.0
@@ -188,8 +185,7 @@ def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
             self.b = Value(0.0)
 
         def __call__(self, x: Any) -> Any:
-            terms = [wi * xi for wi, xi in zip(self.w, x)] + [self.b]
-            return Value._many("sum", terms).tanh()
+            return Value._sum([wi * xi for wi, xi in zip(self.w, x)] + [self.b]).tanh()
 
         def parameters(self) -> list[Any]:
             return [*self.w, self.b]
@@ -218,9 +214,25 @@ def build_model(engine: types.ModuleType, draw: Any) -> types.ModuleType:
         def parameters(self) -> list[Any]:
             return [p for layer in self.layers for p in layer.parameters()]
 
-    nn = types.ModuleType("nn")
-    for cls in (Module, Neuron, Layer, MLP):
+    found = {"Module": Module, "Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+    for name, cls in found.items():
         # Named as a student's would be: feedback never shows the grader's own names.
-        cls.__qualname__, cls.__module__ = cls.__name__, "nn"
-        setattr(nn, cls.__name__, cls)
+        cls.__qualname__, cls.__module__ = name, "nn"
+    return found
+
+
+def engine_module(ask: Callable[..., Any], counter: Any) -> types.ModuleType:
+    """A module `engine` holding the stand-in Value."""
+    engine = types.ModuleType("engine")
+    engine.Value = guards.isolated(make_engine, SAFE)(FORWARD, ask, counter)  # type: ignore
+    engine.__doc__ = "The grader's stand-in engine: the grader works out its gradients."
+    return engine
+
+
+def model_module(engine: types.ModuleType, draw: Callable[[float, float], float]
+                 ) -> types.ModuleType:
+    """A module `nn` of the grader's own, on the stand-in engine."""
+    nn = types.ModuleType("nn")
+    for name, cls in guards.isolated(make_model, SAFE)(engine.Value, draw).items():
+        setattr(nn, name, cls)
     return nn

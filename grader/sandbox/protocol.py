@@ -1,6 +1,8 @@
 """How the grader and the worker talk: one JSON line per request, one token-stamped line per answer.
 
-The worker (grader/run/worker.py) holds its side; this is the grader's. Answers are read with
+The worker (grader/sandbox/worker/) holds its side; this is the grader's. While it answers, a
+worker may ask the grader something (the stand-in engine's gradients: finite differences stay
+in the grading process): a token-stamped line {"call": ..., ...}, answered on its stdin. Answers are read with
 bounded size and depth: an answer too long, too deep or not stamped with this worker's token is
 garbled, which is the submission's failure (its code reached the answer channel), never the
 grader's.
@@ -12,6 +14,8 @@ import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
+
+from .tasks import CALLBACKS, TASKS
 
 # The largest real answer (a backward() check's, with its 10,000 recorded calls at most) is
 # well under 1 MB; more is the submission's doing, and costs the grading process to read.
@@ -74,35 +78,9 @@ def decode_answer(line: bytes, keys: Secrets) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------------ what answers hold
-# Each task's answer, as a shape: "num" is a number or None (a student's non-number), "int",
-# "bool", "str", "any"; ["x"] is a list of x; ("x", "y") is either; a dict is a record whose keys
-# may be absent (the checks ask for what the task was asked to compute) but never of another
-# shape. The checks read answers without guessing: an answer of another shape is refused here.
-NUMS = ["num"]
-ERROR = {"kind": "str", "message": "str"}
-MADE = [{"inputs": ["int"], "local": NUMS}]        # the graph an engine of local derivatives made
-ANSWERS: dict[str, Any] = {
-    "load": "any",
-    "anatomy": "any",            # attribute names are the engine's own: read by grader/checks
-    "graph": {"data": NUMS, "grad": NUMS, "linked": [("int", "none")], "made": MADE,
-              "at": ["int"]},
-    "local": {"grad": NUMS, "default_backward": ("bool", "none"), "local": NUMS,
-              "inputs": ["int"]},
-    "structure": {"grad": NUMS, "calls": [["any"]], "prev": [("none", ["int"])]},
-    "given": {"results": [{"data": NUMS, "grad": NUMS, "error": ERROR, "made": MADE,
-                           "at": ["int"]}]},
-    "neuron": {"count": "int", "distinct": "int", "initial": NUMS, "fresh_list": "bool",
-               "out": "num", "param_grad": NUMS, "x_grad": ("none", NUMS), "parts": "bool",
-               "listed": ["int"], "parameters_error": ERROR},
-    "neuron_sample": {"samples": [NUMS]},
-    "layer": {"count": "int", "shape": "str", "out": NUMS},
-    "mlp": {"count": "int", "distinct": "int", "fresh_list": "bool", "out": NUMS,
-            "param_grad": NUMS, "shape": "str"},
-    "train": {"losses": NUMS, "kinds": ["str"], "params": [NUMS], "grads": [NUMS],
-              "final": NUMS, "predictions": NUMS},
-    "softmax": {"out": NUMS, "grad": NUMS},
-    "classifier": {"predictions": NUMS, "defaults": "bool"},
-}
+# Each task's answer has a shape, declared with the task (grader/sandbox/tasks.py). The checks
+# read answers without guessing: an answer of another shape is refused here.
+ANSWERS: dict[str, Any] = {name: answer for name, (_, _, answer) in TASKS.items()}
 
 
 def _fits(value: Any, shape: Any) -> bool:
@@ -137,3 +115,14 @@ def misshapen(task: str, result: Any) -> str | None:
     if not _fits(result, shape):
         return f"it is not what a {task} answer holds"
     return None
+
+
+def callback(value: dict[str, Any]) -> str | None:
+    """The name of what a worker asks, when an answer line is a question of a known kind."""
+    name = value.get("call")
+    return name if isinstance(name, str) and name in CALLBACKS and "id" not in value else None
+
+
+def reply(value: Any) -> bytes:
+    """The grader's reply to a worker's question: one JSON line on its stdin."""
+    return json.dumps({"reply": value}).encode() + b"\n"

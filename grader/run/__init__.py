@@ -1,1 +1,0 @@
-"""The run layer: the only code that starts processes (admission policy, sandbox, worker, protocol)."""
