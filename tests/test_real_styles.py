@@ -73,6 +73,9 @@ def test_a_single_bug_in_a_real_style_costs_points_in_its_own_step_only(name, gr
             assert other.points == other.max_points, (name, other.id, failing(result))
     # The mistake is named in its own step, and the base it was made from names none.
     assert any(c.diagnosis or c.message for c in step.checks if not c.earned)
+    if "names" in bug:
+        assert any(bug["names"] in (c.diagnosis or "") for c in step.checks if not c.earned), \
+            (name, [c.diagnosis for c in step.checks if not c.earned])
 
 
 def test_the_microgpt_style_is_graded_on_its_local_derivatives_and_says_so(graded_style):

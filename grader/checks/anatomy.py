@@ -41,13 +41,14 @@ class EngineProfile:
     pairs: str | None = None
     op: str | None = None                    # the attribute naming a node's operation
     op_names: dict[str, str] = field(default_factory=dict)   # kind -> its name there
+    constructor: dict[str, Any] | None = None   # how Value(...) takes a node's inputs
 
     def args(self) -> dict[str, Any]:
         """What the worker's probes are handed."""
         return {"style": self.style, "children": list(self.children),
                 "containers": dict(self.containers), "backward": self.backward,
                 "local": self.local, "pairs": self.pairs, "op": self.op,
-                "op_names": dict(self.op_names)}
+                "op_names": dict(self.op_names), "constructor": self.constructor}
 
     @property
     def tutorial(self) -> bool:
@@ -96,9 +97,13 @@ def _inputs(report: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
     spoiled: set[str] = set()
     for op, operands in OPERANDS.items():
         for name, shape in _fields(report.get(op) or {}).items():
-            if shape.get("kind") != "nodes":
+            kind = shape.get("kind")
+            if kind not in ("nodes", "pairs") or \
+                    (kind == "pairs" and shape.get("container") != "dict"):
                 continue
-            if set(_items(shape)) == operands:
+            items = [i[0] if isinstance(i, list) and i else i for i in _items(shape)] \
+                if kind == "pairs" else _items(shape)
+            if set(items) == operands:
                 votes[name] = votes.get(name, 0) + 1
                 containers.setdefault(name, str(shape.get("container", "tuple")))
             else:
@@ -106,6 +111,12 @@ def _inputs(report: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
     chosen = [name for name, count in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
               if name not in spoiled]
     return tuple(chosen), {name: containers[name] for name in chosen}
+
+
+def _pair_containers(report: dict[str, Any]) -> dict[str, str]:
+    """The container each attribute of (input, derivative) pairs is: a list, or a dict."""
+    return {name: str(shape.get("container", "list")) for op in report.values()
+            for name, shape in _fields(op).items() if shape.get("kind") == "pairs"}
 
 
 def _mover(report: dict[str, Any]) -> str | None:
@@ -194,6 +205,7 @@ def _profile(anatomy: dict[str, Any]) -> EngineProfile:
     if not report:
         return _from_leaf(anatomy)
     children, containers = _inputs(report)
+    containers.update(_pair_containers(report))
     backward = _mover(report)
     if backward is None and "_backward" in {name for op in report.values()
                                             for name in _fields(op)
@@ -207,7 +219,7 @@ def _profile(anatomy: dict[str, Any]) -> EngineProfile:
         return EngineProfile("local", ordered, {c: containers[c] for c in ordered}, local=local)
     pairs = _numbers_beside(report, (), "pairs")
     if pairs:
-        return EngineProfile("pairs", (), {}, pairs=pairs)
+        return EngineProfile("pairs", (), {pairs: containers.get(pairs, "list")}, pairs=pairs)
     if backward:
         # A _backward that moves gradients, on inputs kept where no probe could see them.
         return EngineProfile("closure", ("_prev",), {"_prev": "set"}, backward=backward)
@@ -255,4 +267,11 @@ def probe_profile(ask: Callable[..., dict[str, Any] | None]) -> EngineProfile:
         found = ask("anatomy", op=op)
         if found is not None and isinstance(found.get("ops"), dict):
             report["ops"].update(found["ops"])
-    return profile_from(report)
+    profile = profile_from(report)
+    if profile.children and profile.style != "public":
+        found = ask("anatomy", op=f"constructor:{profile.children[0]}") or {}
+        way = found.get("constructor")
+        if isinstance(way, dict) and (isinstance(way.get("position"), int) or
+                                      isinstance(way.get("keyword"), str)):
+            profile = dataclasses.replace(profile, constructor=way)
+    return profile

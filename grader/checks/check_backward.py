@@ -44,10 +44,15 @@ def check_chain(kit: Kit) -> None:
                    ["mul", 0, 1], ["add", 4, 2], ["mul", 5, 3]])
 
 
-@pytest.mark.check(step=STEP, weight=2, title="t = a * b; t * c + t * d: a node on two paths")
+@pytest.mark.check(step=STEP, weight=2,
+                   title="t = a * b; t * c + t * d: a node on two paths (and one below it)")
 def check_diamond(kit: Kit) -> None:
     kit.structure([["leaf", 1.1], ["leaf", -0.8], ["leaf", 2.4], ["leaf", -1.6],
                    ["mul", 0, 1], ["mul", 4, 2], ["mul", 4, 3], ["add", 5, 6]])
+    # u = t * e on two paths, t below it on one edge but two paths: a walk that counts paths
+    # where it means users (Kahn's algorithm without a visited set) never reaches t.
+    kit.structure([["leaf", 1.1], ["leaf", -0.8], ["leaf", 0.6], ["leaf", 2.4], ["leaf", -1.6],
+                   ["mul", 0, 1], ["mul", 5, 2], ["mul", 6, 3], ["mul", 6, 4], ["add", 7, 8]])
 
 
 @pytest.mark.check(step=STEP, weight=3,

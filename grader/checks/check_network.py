@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from grader.checks import graphs
+from grader.checks import diagnosis_network, graphs
 from grader.checks.kit import Kit
 
 STEP = "network"
@@ -26,11 +26,10 @@ def check_parameter_count(kit: Kit) -> None:
             if result.get("count") != want or result.get("distinct") != want:
                 raise kit.fail(f"MLP({nin}, {sizes}).parameters() has {result.get('count')} "
                                f"Values ({result.get('distinct')} different), expected {want}")
-            if result.get("fresh_list") is False:
-                raise kit.fail(f"MLP({nin}, {sizes}).parameters() returns the same list "
-                               f"object on every call",
-                               diagnosis="parameters() must build a new list each time: a list "
-                                         "kept and extended would grow with every call.")
+            growing = diagnosis_network.growing_parameters(f"MLP({nin}, {sizes})", want,
+                                                           result.get("later_counts"))
+            if growing:
+                raise kit.fail(growing[0], diagnosis=growing[1])
 
 
 # Advice: a Layer of the student's own that always returns a list, with an MLP that unwraps

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from grader.checks import diagnosis, graphs
+from grader.checks import diagnosis, diagnosis_network, graphs
 from grader.checks.kit import Kit, as_number, describe_error
 
 STEP = "neuron"
@@ -36,7 +36,7 @@ def check_parameters(kit: Kit) -> None:
         distinct = int(kit.number(result.get("distinct"), "the number of different Values"))
         initial = [as_number(v) for v in result.get("initial") or []]
         listed = result.get("listed")
-        why = diagnosis.neuron_parameters(n, count, distinct, initial,
+        why = diagnosis_network.neuron_parameters(n, count, distinct, initial,
                                           listed if isinstance(listed, list) else None)
         if count != n + 1:
             raise kit.fail(f"Neuron({n}).parameters() has {count} Values, expected {n + 1} "
@@ -48,6 +48,10 @@ def check_parameters(kit: Kit) -> None:
         if isinstance(listed, list) and sorted(listed) != list(range(n + 1)):
             raise kit.fail(f"Neuron({n}).parameters() does not hold the neuron's own weights "
                            f"and bias", diagnosis=why)
+        growing = diagnosis_network.growing_parameters(f"Neuron({n})", count,
+                                                       result.get("later_counts"))
+        if growing:
+            raise kit.fail(growing[0], diagnosis=growing[1])
 
 
 @pytest.mark.check(step=STEP, weight=3, title="weights drawn uniformly from [-1, 1], bias 0")
@@ -62,7 +66,7 @@ def check_initial_values(kit: Kit) -> None:
     outside = [w for w in weights if not -1.0 <= w <= 1.0]
     if outside:
         raise kit.fail(f"{len(outside)} of {n} initial weights lie outside [-1, 1] "
-                       f"(for example {outside[0]:.4g})", diagnosis=diagnosis.neuron_weights(weights))
+                       f"(for example {outside[0]:.4g})", diagnosis=diagnosis_network.neuron_weights(weights))
     if any(b != 0.0 for b in biases):
         raise kit.fail(f"the bias should start at 0, got {next(b for b in biases if b != 0):.4g}")
     # For 1000 draws from U(-1, 1): mean within 0.1 and the middle half within 0.4..0.6 of the draws
@@ -72,12 +76,12 @@ def check_initial_values(kit: Kit) -> None:
     if len(set(weights)) < n * 0.99:
         raise kit.fail(f"only {len(set(weights))} different values among {n} initial weights: "
                        f"each weight should get its own random draw",
-                       diagnosis=diagnosis.neuron_parameters(5, 6, 2))
+                       diagnosis=diagnosis_network.neuron_parameters(5, 6, 2))
     if min(weights) > -0.9 or max(weights) < 0.9 or abs(mean) > 0.1 or not 0.4 <= middle <= 0.6:
         raise kit.fail(f"initial weights do not look uniform on [-1, 1]: over {n} draws the "
                        f"smallest is {min(weights):.3g}, the largest {max(weights):.3g}, the mean "
                        f"{mean:.3g}, and {middle:.0%} lie in [-0.5, 0.5] (expected about 50%)",
-                       diagnosis=diagnosis.neuron_weights(weights))
+                       diagnosis=diagnosis_network.neuron_weights(weights))
 
 
 def _forward(kit: Kit, n: int, seed: int, x_values: bool, backward: bool = False,
@@ -94,7 +98,7 @@ def _forward(kit: Kit, n: int, seed: int, x_values: bool, backward: bool = False
                f"called on x = {x}" + (" (as Values)" if x_values else ""))
     out = kit.number(result.get("out"), "the output")
     kit.expect_close(out, graphs.evaluate(spec)[-1], "the output", context,
-                     diagnosis=diagnosis.neuron_forward(params, x, out))
+                     diagnosis=diagnosis_network.neuron_forward(params, x, out))
     return result, spec, params, x, context
 
 

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from grader import ops, steps
-from grader.checks import diagnosis, graphs
+from grader.checks import diagnosis, diagnosis_network, graphs
 from grader.checks.kit import CheckFailed, Kit, as_number
 
 STEP = "training"
@@ -136,11 +136,12 @@ def _explain(kit: Kit, result: dict[str, Any], params: list[float], xs: list[lis
     losses = result.get("losses") or [None]
     kinds = result.get("kinds") or ["Value"]
     after = (result.get("grads") or [None])[0]
-    return diagnosis.training(diagnosis.TrainingStep(
+    return diagnosis_network.training(diagnosis_network.TrainingStep(
         moved=moved, grads=grads, lr=lr, loss=losses[0], loss_kind=kinds[0],
         expected_loss=loss, mean_loss=loss / len(xs), params=list(params),
         second_moved=second, second_grads=second_grads, grads_after=after,
-        unsquared=_unsquared(params, xs, ys)))
+        unsquared=_unsquared(params, xs, ys),
+        last_example_grads=loss_and_grads(params, xs[-1:], ys[-1:])[1]))
 
 
 def _unsquared(params: list[float], xs: list[list[float]], ys: list[float]) -> tuple[float, ...]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 from typing import Any, Callable, Sequence
 
 from .. import ops, steps
-from .graphs import node_text, path_lengths
+from .graphs import node_text, path_lengths, users_and_paths
 
 # ------------------------------------------------------------------------ an operation's rule
 def local_spec(op: str, inputs: Sequence[float]) -> ops.Spec:
@@ -141,7 +141,7 @@ def _parts(op: str) -> tuple[list[Part], list[Part], list[Part]]:
     return bases, factors, locals_
 
 
-def _fits(a: float | None, b: float) -> bool:
+def fits(a: float | None, b: float) -> bool:
     return a is not None and math.isfinite(a) and math.isfinite(b) and \
         abs(a - b) <= 1e-7 + 1e-6 * max(abs(a), abs(b))
 
@@ -161,7 +161,7 @@ def _predict(combo: tuple[Part, ...], probe: LocalProbe, k: int) -> float:
 def _agree(a: Sequence[float], b: Sequence[float]) -> bool:
     """Two predictions agree where both are defined (and both are defined somewhere twice)."""
     both = [(x, y) for x, y in zip(a, b) if math.isfinite(x) and math.isfinite(y)]
-    return len(both) >= 2 and all(_fits(x, y) for x, y in both)
+    return len(both) >= 2 and all(fits(x, y) for x, y in both)
 
 
 def _candidates(op: str, probes: Sequence[LocalProbe], k: int
@@ -198,7 +198,7 @@ def local_rule(op: str, probes: Sequence[LocalProbe], kept: str | None = None) -
     rule is then named by it, not by a _backward it does not have)."""
     name = ops.OPS[op].method
     subject = f"{name}, in the {kept} it keeps" if kept else f"{name}'s _backward"
-    if not kept and all(all(_fits(p.got[k], p.presets[k]) for k in range(len(p.inputs)))
+    if not kept and all(all(fits(p.got[k], p.presets[k]) for k in range(len(p.inputs)))
                         for p in probes):
         if all(p.default_backward is False for p in probes):
             # A closure of its own is there, and adds nothing: the out.grad it uses was read
@@ -289,6 +289,15 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
         if any(prev[i] == [] for i in never if isinstance(prev[i], list)):
             return ("some nodes' _prev is empty, so backward() cannot reach past them: build "
                     "the graph from _prev as Value(data, children, op) stores it.")
+        n_users, paths = users_and_paths(spec)[never[0]]
+        if paths > n_users and all(i in order for i in range(len(spec))
+                                 if never[0] in ops.operands(spec[i])):
+            return (f"backward() never called the _backward of {node_text(spec, never[0])}, "
+                    f"though every node that uses it did: {n_users} node"
+                    f"{' uses' if n_users == 1 else 's use'} it, but the output reaches it by "
+                    f"{paths} paths. If the walk waits until each node has heard "
+                    f"from all its users, count each user once (visit each node once when "
+                    f"counting), not once per path.")
         return (f"backward() never called the _backward of {node_text(spec, never[0])}: the "
                 f"walk does not reach every node. Collect the whole graph by following _prev "
                 f"from the output.")
@@ -447,6 +456,11 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
         return (f"{name} ({place}) recursed too deep. For a long chain of operations a "
                 f"recursive walk needs more than Python's default limit of 1000 calls: walk "
                 f"with a stack of your own, or raise the limit with sys.setrecursionlimit.")
+    if etype == "AttributeError" and "object has no attribute 'backward'" in message and \
+            ("'float'" in message or "'int'" in message):
+        return (f"{name} ({place}) calls backward() on a plain number: the loss was computed "
+                f"from .data (or float()), which leaves the graph. Compute it with the Values "
+                f"themselves, so backward() can reach every parameter.")
     if etype == "AttributeError" and ("'float' object has no attribute" in message or
                                       "'int' object has no attribute" in message):
         return (f"a plain number (as in a + 2 or a * 2) reached {name} ({place}), which reads "
@@ -458,7 +472,11 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
             ("'list'" in message or "'tuple'" in message):
         return (f"a list reached {name} ({place}) where a number or a Value belongs: look at "
                 f"what the code that calls it hands it.")
-    if etype == "TypeError" and "unsupported operand" in message and \
+    if etype == "TypeError" and "unsupported operand" in message and "'NoneType'" in message:
+        return (f"{name} ({place}) computes with None: a .grad (or .data) that is None where a "
+                f"number belongs. Start gradients at 0 (or treat None as 0 where you add to "
+                f"them).")
+    if etype == "TypeError" and "unsupported operand" in message and "'Value'" in message and \
             ("'float'" in message or "'int'" in message):
         return (f"a plain number met a Value in {name} ({place}): wrap the number in a Value "
                 f"first.")
@@ -486,142 +504,3 @@ def given_operations(results: dict[str, dict[str, Any]]) -> list[str]:
             broken.append(f"the given {name} gives {result['broken']}: it has been changed "
                           f"from the kit's version (put it back from the kit's exercises/)")
     return broken
-
-
-# ------------------------------------------------------------------------ the neuron
-def neuron_forward(params: Sequence[float], x: Sequence[float], got: float) -> str | None:
-    """Name the neuron's mistake when its output matches a known wrong formula."""
-    w, b = params[:-1], params[-1]
-    dot = math.fsum(wi * xi for wi, xi in zip(w, x))
-    models = [
-        (math.tanh(dot), "the neuron leaves out the bias: add self.b to the weighted sum "
-                         "before tanh."),
-        (dot + b, "the neuron returns w . x + b without tanh."),
-        (dot, "the neuron returns w . x: add the bias, then apply tanh."),
-        (math.tanh(dot) + b, "the neuron adds the bias after tanh: tanh must be applied to "
-                             "w . x + b, bias included."),
-        (math.fsum(math.tanh(wi * xi) for wi, xi in zip(w, x)) + b,
-         "the neuron applies tanh to every product w_i * x_i instead of once, to the whole "
-         "sum w . x + b."),
-        (math.tanh(math.fsum(wi * xi for wi, xi in zip(w, reversed(x))) + b),
-         "the neuron pairs the weights with the inputs in reverse order."),
-        (math.tanh(math.fsum(wi * xi for wi, xi in zip(w, x)) * b),
-         "the neuron multiplies by the bias where it should add it."),
-    ]
-    for value, sentence in models:
-        if _fits(got, value):
-            return sentence
-    return None
-
-
-def neuron_parameters(n: int, count: int, distinct: int,
-                      initial: Sequence[float | None] = (),
-                      listed: Sequence[int] | None = None) -> str | None:
-    """`initial`: the values parameters() holds when the neuron is new (weights drawn at
-    random, the bias 0): which of the two is missing shows in them. `listed`: which of the
-    neuron's own weights (0..n-1) and bias (n) each parameter is, when they were found."""
-    if listed is not None and count == n and n not in listed and \
-            sorted(listed) == list(range(n)):
-        return ("parameters() returns the weights but not the bias: training would never change "
-                "it. It must list every Value training should adjust.")
-    if listed is not None and count == n + 1 and sorted(listed) == list(range(n + 1)):
-        return None
-    if count == n and any(v == 0.0 for v in initial):
-        return (f"Neuron({n}) has {n - 1} weights for its {n} inputs (the 0 among its "
-                f"parameters is the bias): make one weight per input.")
-    if count == n:
-        return ("parameters() returns the weights but not the bias: training would never change "
-                "it. It must list every Value training should adjust.")
-    if count == n + 1 and distinct < count:
-        return ("the weights are one shared Value: a list like [Value(...)] * n repeats the same "
-                "object n times. Make a new Value for each weight.")
-    if count > n + 1:
-        return (f"parameters() lists {count} Values for {n} inputs: each weight once and the "
-                f"bias once.")
-    return None
-
-
-def neuron_weights(weights: Sequence[float]) -> str | None:
-    if weights and min(weights) >= 0 and max(weights) <= 1:
-        return ("the weights are all between 0 and 1: random.random() draws from [0, 1). Draw "
-                "each one from [-1, 1], as random.uniform(-1, 1) does.")
-    if weights and min(weights) >= -0.5 and max(weights) <= 0.5:
-        return "the weights all lie in [-0.5, 0.5]: draw each one from the whole of [-1, 1]."
-    return ("draw each weight with random.uniform(-1, 1): every weight its own draw, spread over "
-            "the whole range from -1 to 1.")
-
-
-# ------------------------------------------------------------------------ training
-@dataclass
-class TrainingStep:
-    """What one or more calls of train_step did, from the same start as the expected run."""
-
-    moved: list[float]                      # how each parameter moved in the first step
-    grads: list[float]                      # the loss's gradient at the start (finite differences)
-    lr: float
-    loss: float | None = None               # what train_step returned
-    loss_kind: str = "Value"
-    expected_loss: float = 0.0
-    mean_loss: float = 0.0                  # the loss averaged instead of summed
-    params: list[float] = field(default_factory=list)
-    second_moved: list[float] | None = None
-    second_grads: list[float] | None = None   # the gradient at the second step's start
-    grads_after: list[float | None] | None = None   # every p.grad after the first step
-    unsquared: tuple[float, ...] = ()       # the errors summed without squaring them
-
-
-def _all_fit(got: Sequence[float], want: Sequence[float]) -> bool:
-    return len(got) == len(want) and all(abs(g - w) <= 1e-8 + 1e-4 * abs(w)
-                                         for g, w in zip(got, want))
-
-
-def training(step: TrainingStep) -> str | None:
-    """Name train_step's mistake when what it did fits one known wrong version."""
-    lr, g = step.lr, step.grads
-    if step.loss_kind != "Value":
-        return (f"train_step returns a {step.loss_kind}, not the loss Value: the given train() "
-                f"reads loss.data from it, so `python exercises/train.py` would stop there. "
-                f"Return the loss Value itself.")
-    if step.loss is not None and _fits(step.loss, step.mean_loss) and \
-            not _fits(step.loss, step.expected_loss):
-        return ("train_step's loss is the mean of the squared errors; the tutorial sums them "
-                "(though it calls the sum the mean squared error), and its learning rate is "
-                "tuned for the sum: with the mean, each update is "
-                f"{step.expected_loss / step.mean_loss:.0f} times smaller. Drop the division.")
-    if step.loss is not None and any(_fits(step.loss, u) for u in step.unsquared) and \
-            not _fits(step.loss, step.expected_loss):
-        return ("train_step's loss adds up the errors (prediction - target) without squaring "
-                "them: square each error, so that being too high and too low both cost, and "
-                "the loss is 0 only when every prediction is right.")
-    cleared = step.grads_after is not None and all(x in (0, 0.0) for x in step.grads_after)
-    models: list[tuple[list[float], str]] = [
-        ([0.0] * len(g), "train_step clears the gradients between backward() and the update: "
-                         "by the time each parameter is moved, its gradient is already 0."
-         if cleared else "train_step never changes the parameters: after backward(), move "
-                         "each p.data against its gradient."),
-        ([lr * x for x in g], "train_step moves the parameters uphill: the gradient points "
-                              "where the loss grows, so subtract learning_rate * p.grad."),
-        ([-x for x in g], "train_step moves each parameter by its whole gradient: scale the "
-                          "step by the learning rate."),
-        ([-lr * p for p in step.params], "train_step multiplies the learning rate by p.data "
-                                         "where p.grad belongs."),
-        ([-lr * 2 * x for x in g], "train_step counts each gradient twice: backward() was "
-                                   "called twice, or the update applied twice."),
-    ]
-    for predicted, sentence in models:
-        if _all_fit(step.moved, predicted):
-            return sentence
-    # Against its gradient, but by a rate of its own: the same factor for every parameter.
-    ratios = [-m / x for m, x in zip(step.moved, g) if abs(x) > 1e-6]
-    if len(ratios) >= 3 and min(ratios) > 0 and not _fits(ratios[0], lr) and \
-            _all_fit(step.moved, [-ratios[0] * x for x in g]):
-        return (f"train_step moves each parameter by {ratios[0]:.4g} times its gradient, not "
-                f"by the learning_rate it is given ({lr:g}): use its learning_rate argument.")
-    if step.second_moved is not None and step.second_grads is not None and \
-            _all_fit(step.moved, [-lr * x for x in g]):
-        piled = [-lr * (a + b) for a, b in zip(step.second_grads, g)]
-        if _all_fit(step.second_moved, piled):
-            return ("train_step never clears the gradients, so each step adds the new gradient "
-                    "to the old ones: set every p.grad back to 0 before (or right after) each "
-                    "update.")
-    return None

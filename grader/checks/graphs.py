@@ -161,6 +161,18 @@ def path_lengths(spec: Spec) -> list[set[int]]:
     return lengths
 
 
+def users_and_paths(spec: Spec) -> list[tuple[int, int]]:
+    """For each node, how many nodes use it (a + a counts once, as a set of children does) and
+    by how many paths the output reaches it."""
+    users, paths = [0] * len(spec), [0] * len(spec)
+    paths[-1] = 1
+    for i in range(len(spec) - 1, -1, -1):
+        for j in dict.fromkeys(operands(spec[i])):
+            users[j] += 1
+            paths[j] += paths[i]
+    return list(zip(users, paths))
+
+
 def uneven(spec: Spec) -> bool:
     """Whether some interior node is reached from the output by paths of different lengths (a
     breadth-first walk passes its gradient on before all of it has arrived)."""

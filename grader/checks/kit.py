@@ -22,7 +22,7 @@ from ..limits import Limits
 from ..sandbox.sandbox import Outcome
 from ..sandbox.tasks import TASKS
 from ..sandbox.worlds import Worlds
-from . import anatomy, diagnosis, graphs
+from . import anatomy, diagnosis, graphs, own_walk
 from .anatomy import EngineProfile, chain_rule
 
 
@@ -67,6 +67,8 @@ PROVIDED = {"student": (), "standin": ("engine",), "model": ("engine", "nn")}
 
 # Failures that say nothing about the submission: never remembered as its import failure.
 NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
+# Errors of numbers grown out of range: where they are raised says little about their cause.
+NUMERICAL = ("OverflowError", "ZeroDivisionError", "FloatingPointError")
 
 
 def describe_error(error: dict[str, Any]) -> str:
@@ -138,21 +140,15 @@ def expected_grads(spec: graphs.Spec, sinks: dict[int, float]) -> list[float]:
 
 def _from_local(result: dict[str, Any], presets: Sequence[float], upstream: float
                 ) -> list[float | None]:
-    """What the chain rule makes of one node's local derivatives: each input's preset grad plus
-    upstream times the derivatives kept for it (None when they cannot be read)."""
-    local, inputs = result.get("local") or [], result.get("inputs") or []
-    if not isinstance(local, list) or not isinstance(inputs, list) or \
-            len(local) != len(inputs) or not local:
-        return [None] * len(presets)
-    got: list[float | None] = list(presets)
-    for j, d in zip(inputs, local):
-        number = as_number(d)
-        if not isinstance(j, int) or not 0 <= j < len(presets):
-            continue
-        if number is None or got[j] is None:
-            got[j] = None
-        else:
-            got[j] = (got[j] or 0.0) + upstream * number
+    """What the chain rule makes of the local derivatives an operation left (in the node it
+    made, or the nodes of an operation built from others): each input's preset grad plus what
+    reaches it from out.grad = upstream (None when they cannot be read)."""
+    at = result.get("at") or []
+    grads = chain_rule(result.get("made") or [], at, {len(at) - 1: upstream}) if at else []
+    got: list[float | None] = []
+    for k, preset in enumerate(presets):
+        grad = as_number(grads[k]) if k < len(grads) else None
+        got.append(None if grad is None else preset + grad)
     return got
 
 
@@ -488,8 +484,13 @@ class Kit:
         a graph on the same leaves that backward() walks first."""
         profile = self.profile()
         if profile.style == "public":
-            # Nothing of the grader's can be attached: the student's operations build it.
-            self.graph(spec)
+            # Nothing of the grader's can be attached: the student's operations build it, and
+            # the walk is judged on their own local derivatives when those are wrong.
+            try:
+                self.graph(spec)
+            except CheckFailed as failure:
+                if failure.kind not in ("wrong_data", "wrong_grad") or not self._own_walk(spec):
+                    raise
             return
         args = self._structure_args(spec)
         values, locals_ = args["values"], args["locals"]
@@ -541,6 +542,22 @@ class Kit:
                                              result.get("prev") or [], reset)
         raise CheckFailed(text, kind="wrong_grad",
                           diagnosis=explained or steps.get("backward").likely)
+
+    def _own_walk(self, spec: graphs.Spec) -> bool:
+        """Whether backward() walked `spec` right on the engine's own local derivatives
+        (wrong in some operation, which its own step grades)."""
+        def run(mini: graphs.Spec) -> dict[str, Any] | None:
+            return self.quietly("graph", spec=ops.wire(mini), walk="student",
+                                profile=self.profile().args(),
+                                seeds={str(len(mini) - 1): 1.0})
+        result = run(spec)
+        if result is None:
+            return False
+        def measure(mini: graphs.Spec) -> list[Any] | None:
+            got = run(mini)
+            return None if got is None else got.get("grad")
+        return own_walk.walk_is_right(spec, result.get("data") or [],
+                                      result.get("grad") or [], measure)
 
     @contextlib.contextmanager
     def built_on(self, step_id: str) -> Iterator[None]:
@@ -609,6 +626,12 @@ class Kit:
             given = self._given_cause(error)
             if given is not None:
                 return given
+        if error.get("type") in NUMERICAL:
+            # A number grown out of range: wherever it is raised, a run led astray by the
+            # gradients of a step that fails at ordinary values reaches it.
+            culprits = self.culprits(needs)
+            if culprits:
+                return culprits[0]
         owners = diagnosis.owners_of(error)
         for owner in owners:               # innermost first: the first that fails is the cause
             if owner == self.step:
@@ -617,20 +640,21 @@ class Kit:
                 return owner
         if any(owner in steps.STEP_IDS for owner in owners):
             return None                    # raised in steps that pass: a failure of its own
-        given = self._given_cause(error)
-        if given is not None:
-            return given
+        # No error says who: a step failing at ordinary values is evidence; a given operation
+        # that is merely missing is not (the run raised no "unsupported operand" error).
         culprits = self.culprits(needs)
-        return culprits[0] if culprits else None
+        if culprits:
+            return culprits[0]
+        return self._given_cause(error, missing=False)
 
-    def _given_cause(self, error: dict[str, Any]) -> str | None:
+    def _given_cause(self, error: dict[str, Any], missing: bool = True) -> str | None:
         """A given operation that is missing (2 + a with no __radd__), or changed and broken."""
         try:
             found = self.given_operations()
         except CheckFailed:
             return None
         for name, info in found.items():
-            if "error" in info and diagnosis.missing_operation(info["error"]):
+            if missing and "error" in info and diagnosis.missing_operation(info["error"]):
                 return f"{name}:is missing from your Value (the kit's engine.py has it)"
         for name, info in found.items():
             if info and name in self.session.given_changed:

@@ -86,6 +86,8 @@ def task_anatomy(ctx: Ctx, op: str | None = None) -> dict[str, Any]:
     if op is None:
         leaf = call(V, 1.5)
         return {"leaf": {name: shape_of(value, {}) for name, value in fields_of(leaf).items()}}
+    if op.startswith("constructor:"):
+        return {"constructor": constructor_way(ctx, V, op.split(":", 1)[1])}
     builds = {"add": operator.add, "mul": operator.mul, "tanh": lambda a, b: a.tanh()}
     a, b = call(V, 1.5), call(V, -2.5)
     out = call(builds[op], a, b)
@@ -100,23 +102,73 @@ def task_anatomy(ctx: Ctx, op: str | None = None) -> dict[str, Any]:
     return {"ops": {op: {"fields": shapes, "moved": moved}}}
 
 
+def pairs_of(node: Any, name: str, limit: int) -> list[tuple[Any, Any]]:
+    """(input, local derivative) pairs kept in a list of pairs or a dict {input: derivative}."""
+    kept = getattr(node, name)
+    items = kept.items() if type(kept) is dict else kept
+    return [(p[0], p[1]) for p in itertools.islice(items, limit)]
+
+
+def constructor_way(ctx: Ctx, V: Any, name: str) -> dict[str, Any] | None:
+    """How Value's constructor takes a node's inputs, when it does: the position or keyword
+    under which the inputs it is given end up in its attribute `name` (what the constructor
+    works out from them, a depth, say, is then the engine's own)."""
+    a, b = ctx["call"](V, 1.5), ctx["call"](V, -2.5)
+    bare = name.lstrip("_")
+    names = [name, bare, f"_{bare}", "_children", "children", "_prev", "prev", "_parents",
+             "parents", "_inputs", "inputs", "_operands", "operands"]
+    ways: list[dict[str, Any]] = [{"position": 1}] + [{"keyword": n} for n in dict.fromkeys(names)] + \
+        [{"position": 2}]
+    for way in ways:
+        try:
+            if "position" in way:
+                made = V(1.0, *[()] * (way["position"] - 1), (a, b))
+            else:
+                made = V(1.0, **{way["keyword"]: (a, b)})
+            held = getattr(made, name)
+            if {key(x) for x in (held if type(held) is not dict else list(held))} == \
+                    {key(a), key(b)}:
+                return way
+        except BaseException:
+            continue
+    return None
+
+
 def inputs_of(node: Any, profile: dict[str, Any], limit: int) -> list[Any] | None:
     """A node's inputs as its engine keeps them (the profile's first attribute), at most
     `limit` of them (an input list may be any iterable, endless or huge)."""
     names, pairs = profile.get("children") or [], profile.get("pairs")
     try:
         if pairs:
-            return [p[0] for p in itertools.islice(getattr(node, pairs), limit)]
+            return [p[0] for p in pairs_of(node, pairs, limit)]
         return list(itertools.islice(getattr(node, names[0]), limit)) if names else None
     except BaseException:
         return None
+
+
+def reachable(node: Any, targets: list[Any], profile: dict[str, Any], limit: int = 256
+              ) -> int:
+    """How many of `targets` a node reaches through the inputs its engine keeps (directly, or
+    through nodes of its own: a tanh built from exp and division keeps its input two steps
+    down)."""
+    wanted = {key(t) for t in targets}
+    seen: set[int] = set()
+    pending = list(inputs_of(node, profile, 64) or [])
+    while pending and len(seen) < limit:
+        current = pending.pop()
+        if key(current) in seen:
+            continue
+        seen.add(key(current))
+        if key(current) not in wanted:
+            pending.extend(inputs_of(current, profile, 64) or [])
+    return len(wanted & seen)
 
 
 def local_of(node: Any, profile: dict[str, Any], limit: int) -> list[float | None]:
     """A node's local derivatives, in the order of its inputs (local or pairs style)."""
     try:
         if profile.get("pairs"):
-            return [num(p[1]) for p in itertools.islice(getattr(node, profile["pairs"]), limit)]
+            return [num(p[1]) for p in pairs_of(node, profile["pairs"], limit)]
         if profile.get("local"):
             return [num(x) for x in itertools.islice(getattr(node, profile["local"]), limit)]
     except BaseException:
@@ -147,18 +199,17 @@ def walk_created(ctx: Ctx, sinks: dict[int, float], nodes: list[Any], name: str)
 
 
 def linked(spec: Wired, nodes: list[Any], profile: dict[str, Any]) -> list[int | None]:
-    """For each node the student's own operation made: how many of its operands it keeps."""
+    """For each node the student's own operation made: how many of its operands it reaches
+    through the inputs it keeps."""
     result: list[int | None] = []
     for i, node in enumerate(spec):
         if node[0] == "leaf" or not node[2]:
             result.append(None)
-            continue
-        kept = inputs_of(nodes[i], profile, 64)
-        if kept is None:
-            result.append(None if not profile.get("children") else 0)
-            continue
-        prev = {key(p) for p in kept}
-        result.append(sum(1 for j in set(operands(node)) if key(nodes[j]) in prev))
+        elif inputs_of(nodes[i], profile, 64) is None:
+            result.append(None if not (profile.get("children") or profile.get("pairs")) else 0)
+        else:
+            result.append(reachable(nodes[i], [nodes[j] for j in set(operands(node))],
+                                    profile))
     return result
 
 
@@ -191,14 +242,21 @@ def task_local(ctx: Ctx, spec: Wired, presets: list[float | None], seed: float,
     nodes = build_graph(ctx, spec)
     out, call, name = nodes[-1], ctx["call"], profile.get("backward")
     if not name:
-        index = {key(n): i for i, n in enumerate(nodes)}
-        return {"local": local_of(out, profile, 8),
-                "inputs": [index.get(key(p), -1) for p in inputs_of(out, profile, 8) or []]}
+        # The grader applies the chain rule to what the operation made (one node, or several
+        # for an operation built from others).
+        return made_graph(ctx, nodes, profile)
     for n, preset in zip(nodes, presets):
         if preset is not None and n is not out:
             call(setattr, n, "grad", preset)
     call(setattr, out, "grad", seed)
-    call(lambda: getattr(out, name)())
+    # The operation's own rule: the _backward of every node it made, newest first (one, or
+    # several for an operation built from others), none of the inputs'.
+    inputs = {key(n) for n in nodes[:-1]}
+    made = [n for n in ctx["created"] if key(n) not in inputs]
+    for node in reversed(made):
+        fn = getattr(node, name, None)
+        if callable(fn):
+            call(fn)
     # Whether the result's _backward is still the one a fresh Value gets (never attached).
     try:
         fresh = call(value_class(ctx), 0.0)
@@ -233,6 +291,8 @@ def task_given(ctx: Ctx, graphs: list[Wired], profile: dict[str, Any]) -> dict[s
 
 
 def container(kind: str, items: list[Any]) -> Any:
+    if kind == "dict":
+        return dict.fromkeys(items)
     return {"set": set, "frozenset": frozenset, "list": list}.get(kind, tuple)(items)
 
 
@@ -276,6 +336,11 @@ def attach(made: Any, node: list[Any], children: list[Any], derivatives: list[fl
         setattr(made, profile["backward"], guards.isolated(guards.make_backward)(
             made, tuple(unique), summed, index, calls, zip, list.append, len,
             MAX_RECORDED_CALLS))
+    elif profile.get("pairs") and containers.get(profile["pairs"]) == "dict":
+        summed_by: dict[int, list[Any]] = {}
+        for child, d in zip(children, derivatives):   # {a: 2a} for a * a: one key
+            summed_by.setdefault(key(child), [child, 0.0])[1] += d
+        setattr(made, profile["pairs"], {c: d for c, d in summed_by.values()})
     elif profile.get("pairs"):
         setattr(made, profile["pairs"], logged(made, list(zip(children, derivatives)), index,
                                                calls, list, type, len, list.append,
@@ -304,8 +369,15 @@ def build_structure(ctx: Ctx, spec: Wired, values: list[float], locals_: list[li
         if i < len(shared):
             continue
         children = [nodes[j] for j in operands(node)]
+        way = profile.get("constructor") if children else None
         try:
-            made = ctx["call"](V, values[i])
+            if way and "position" in way:
+                made = ctx["call"](V, values[i], *[()] * (way["position"] - 1),
+                                   tuple(children))
+            elif way:
+                made = ctx["call"](V, values[i], **{way["keyword"]: tuple(children)})
+            else:
+                made = ctx["call"](V, values[i])
         except Reported as failure:
             error = error_of(failure)
             error["node"] = i

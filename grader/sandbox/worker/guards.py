@@ -148,6 +148,16 @@ def make_import_guard(available: dict[str, Any], refused: dict[str, str], own: t
     return guarded_import
 
 
+def make_lender(lend: Any, attribute_error: type, startswith: Any) -> Callable[[str], Any]:
+    """The stand-in engine module's __getattr__: a name it lacks is lent from the student's
+    own engine.py (world.graft), never a dunder Python looks for."""
+    def lookup(name: str) -> Any:
+        if startswith(name, "__"):
+            raise attribute_error(name)
+        return lend(name)
+    return lookup
+
+
 def make_attribute_guards(dunders: frozenset[str], inspecting: frozenset[str],
                           module_type: type, refused_attribute: type, type_: Any, str_: Any,
                           startswith: Any, endswith: Any, isinstance_: Any, getattr_: Any,
@@ -240,15 +250,21 @@ def make_clock(start: float, localtime_: Any, gmtime_: Any, ctime_: Any, strftim
 
 
 def make_recorder(original: Any, serial: dict[int, int], number: Any, created: list[Any],
-                  recording: list[bool], key: Any, next_: Any,
-                  append: Any) -> Callable[..., None]:
-    """A Value.__init__ that numbers every Value as it is made, and, while a probe needs the
-    order (reverse creation order is a valid order to call _backward in), keeps it."""
+                  recording: list[bool], key: Any, next_: Any, append: Any,
+                  depth: list[int]) -> Callable[..., None]:
+    """A Value.__init__ (or a subclass's) that numbers every Value as it is made, and, while a
+    probe needs the order (reverse creation order is a valid order to call _backward in),
+    keeps it: once, by the outermost __init__ (a subclass's calls its parent's)."""
     def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        serial[key(self)] = next_(number)
-        if recording[0]:
-            append(created, self)
+        depth[0] += 1
+        try:
+            original(self, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+        if depth[0] == 0:
+            serial[key(self)] = next_(number)
+            if recording[0]:
+                append(created, self)
     return recording_init
 
 
@@ -269,8 +285,10 @@ def make_backward(node: Any, children: tuple[Any, ...], derivatives: list[float]
         g = node.grad
         if len_(calls) <= limit:           # enough to tell a walk by, and a small answer
             append(calls, [index, g])
+        g = 0.0 if g is None else g        # None: no gradient has arrived (the PyTorch habit)
         for child, d in zip_(children, derivatives):
-            child.grad += d * g
+            current = child.grad
+            child.grad = (0.0 if current is None else current) + d * g
     return _backward
 
 

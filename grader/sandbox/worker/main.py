@@ -121,6 +121,8 @@ def make_world(ctx: dict[str, Any], ask: Callable[..., Any]) -> None:
         if name == "model":
             model = standin.model_module(engine, random.uniform)
     ctx["world"] = world.new_world(ctx, engine, model)
+    if engine is not None:
+        world.graft(ctx, engine)
 
 
 def respond(ctx: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:

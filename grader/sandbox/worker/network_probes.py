@@ -43,10 +43,59 @@ def set_params(ctx: Ctx, params: list[Any], values: list[float] | None, what: st
         ctx["call"](setattr, p, "data", v)
 
 
-def fresh_lists(ctx: Ctx, owner: Any) -> bool:
-    first = ctx["call"](lambda: owner.parameters())
-    second = ctx["call"](lambda: owner.parameters())
-    return first is not second
+def call_counts(ctx: Ctx, owner: Any) -> list[int]:
+    """How many Values parameters() lists on three more calls: a list kept and extended on
+    every call grows (one built once and returned each time is fine)."""
+    return [len(check_params(ctx, ctx["call"](lambda: owner.parameters()), "parameters()"))
+            for _ in range(3)]
+
+
+def bias_first(ctx: Ctx) -> bool:
+    """Whether this world's Neuron.parameters() lists the bias before the weights, found by
+    behaviour: with every parameter 0 but the first, the output no longer depends on x. The
+    grader's values are in the tutorial's order (weights, then bias); a bias-first network gets
+    them in its own order, so a different listing costs nothing."""
+    if "bias_first" not in ctx:
+        ctx["bias_first"] = probe_bias_first(ctx)
+    return ctx["bias_first"] is True
+
+
+def probe_bias_first(ctx: Ctx) -> bool:
+    call = ctx["call"]
+    state = random.getstate()
+    try:
+        neuron = call(module(ctx, "nn").Neuron, 2)
+        ps = check_params(ctx, call(lambda: neuron.parameters()), "Neuron.parameters()")
+        if len(ps) != 3:
+            return False
+        for k, p in enumerate(ps):
+            call(setattr, p, "data", 0.5 if k == 0 else 0.0)
+        first = data_of(ctx, call(neuron, [0.3, -0.7]), "Neuron(x)")
+        second = data_of(ctx, call(neuron, [0.9, 0.4]), "Neuron(x)")
+        return first is not None and first != 0 and first == second
+    except Reported:
+        return False
+    finally:
+        random.setstate(state)
+
+
+def tutorial_order(ctx: Ctx, ps: list[Any], blocks: list[int]) -> list[Any]:
+    """ps in the tutorial's order (each neuron's weights, then its bias), given the sizes of
+    the neurons' blocks, as parameters() lists them neuron by neuron."""
+    if sum(blocks) != len(ps) or not bias_first(ctx):
+        return ps
+    ordered: list[Any] = []
+    start = 0
+    for size in blocks:
+        block = ps[start:start + size]
+        ordered.extend(block[1:] + block[:1])
+        start += size
+    return ordered
+
+
+def mlp_blocks(nin: int, sizes: list[int]) -> list[int]:
+    fans = [nin, *sizes]
+    return [fans[i] + 1 for i in range(len(sizes)) for _ in range(sizes[i])]
 
 
 def neuron_parts(neuron: Any, n: int) -> list[Any] | None:
@@ -84,8 +133,9 @@ def task_neuron(ctx: Ctx, n: int, init_seed: int, params: list[float] | None = N
             raise
         ps, report["parameters_error"] = None, error_of(failure)
     if ps is not None:
+        ps = tutorial_order(ctx, ps, [n + 1])
         report.update(count=len(ps), distinct=len({key(p) for p in ps}),
-                      fresh_list=fresh_lists(ctx, neuron))
+                      later_counts=call_counts(ctx, neuron))
         if parts is not None:
             where = {key(p): k for k, p in enumerate(parts)}
             report["listed"] = [where.get(key(p), -1) for p in ps]
@@ -112,8 +162,9 @@ def task_neuron_sample(ctx: Ctx, n: int, count: int, init_seed: int) -> dict[str
     samples: list[list[float | None]] = []
     for _ in range(count):
         neuron = call(nn.Neuron, n)
-        chosen = neuron_parts(neuron, n) or \
-            check_params(ctx, call(lambda: neuron.parameters()), "Neuron.parameters()")
+        chosen = neuron_parts(neuron, n) or tutorial_order(
+            ctx, check_params(ctx, call(lambda: neuron.parameters()), "Neuron.parameters()"),
+            [n + 1])
         samples.append([num(p.data) for p in chosen])
     return {"samples": samples}
 
@@ -124,6 +175,7 @@ def build_mlp(ctx: Ctx, nin: int, sizes: list[int], init_seed: int,
     nn = module(ctx, "nn")
     model = ctx["call"](nn.MLP, nin, sizes)
     ps = check_params(ctx, ctx["call"](lambda: model.parameters()), "MLP.parameters()")
+    ps = tutorial_order(ctx, ps, mlp_blocks(nin, sizes))
     set_params(ctx, ps, params, "MLP.parameters()")
     return model, ps
 
@@ -154,7 +206,7 @@ def task_mlp(ctx: Ctx, nin: int, sizes: list[int], init_seed: int,
     call = ctx["call"]
     model, ps = build_mlp(ctx, nin, sizes, init_seed, params)
     report: dict[str, Any] = {"count": len(ps), "distinct": len({key(p) for p in ps}),
-                              "fresh_list": fresh_lists(ctx, model)}
+                              "later_counts": call_counts(ctx, model)}
     if xs is None:
         return report
     outs: list[Any] = []

@@ -58,8 +58,10 @@ def data_of(ctx: Ctx, v: Any, what: str) -> float:
 
 
 def grad_of(v: Any) -> float | None:
+    """A Value's .grad as a float; None (the PyTorch habit: no gradient has arrived) is 0."""
     try:
-        return num(getattr(v, "grad"))
+        grad = getattr(v, "grad")
+        return 0.0 if grad is None else num(grad)
     except BaseException:
         return None
 
@@ -95,6 +97,18 @@ def shape_of(value: Any, index: dict[int, int]) -> dict[str, Any]:
     (node, number) pairs, an empty container, a callable, a text."""
     if key(value) in index:
         return {"kind": "node", "items": [index[key(value)]]}
+    if type(value) is dict:
+        # Inputs as a dict's keys: {input: None} (an ordered set) or {input: local derivative}.
+        keys = list(value)[:16]
+        if not keys:
+            return {"kind": "empty", "container": "dict"}
+        if all(key(x) in index for x in keys):
+            derivatives = [num(value[x]) for x in keys]
+            if all(d is not None for d in derivatives):
+                return {"kind": "pairs", "container": "dict",
+                        "items": [[index[key(x)], d] for x, d in zip(keys, derivatives)]}
+            return {"kind": "nodes", "container": "dict", "items": [index[key(x)] for x in keys]}
+        return {"kind": "other", "container": "dict"}
     container = CONTAINERS.get(type(value))
     if container is not None:
         items = list(value)[:16]

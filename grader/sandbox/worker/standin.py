@@ -161,7 +161,8 @@ def make_engine(forward: dict[str, Callable[..., float]], ask: Callable[..., Any
             if not isinstance(grads, list) or len(grads) != len(leaves):
                 raise ArithmeticError("the stand-in engine got no gradients for this graph")
             for i, g in zip(leaves, grads):
-                ordered[i].grad += g
+                current = ordered[i].grad           # None: no gradient yet (the PyTorch habit)
+                ordered[i].grad = (0.0 if current is None else current) + g
             self.grad = 1.0
 
     Value.__qualname__, Value.__module__ = "Value", "engine"

@@ -162,6 +162,38 @@ def load(ctx: Ctx, name: str) -> Any:
     return module
 
 
+def graft(ctx: Ctx, engine: types.ModuleType) -> None:
+    """Let the student's files import their own helper functions from engine.py (a dot(), a
+    sum of Values) in a world on the stand-in engine: the first name the stand-in lacks runs
+    the student's engine.py, and its functions, which find Value in its globals, get the
+    stand-in Value there. So a Neuron written with an engine helper is still graded apart from
+    the engine's own operations. Only functions and plain constants are lent: anything else
+    (a Value made at import, a class of the engine's) leaves the name missing, and the checks
+    fall back to the student's own engine as before."""
+    def lend(name: str) -> Any:
+        world = ctx["world"]
+        if "own_engine" not in world:
+            world["own_engine"] = None
+            if world["loaded"].get("engine") is engine and "engine" in ctx["own"]:
+                world["loaded"].pop("engine")
+                try:
+                    own = load(ctx, "engine")
+                    vars(own)["Value"] = engine.Value
+                    world["own_engine"] = own
+                except Reported:
+                    pass
+                finally:
+                    world["loaded"]["engine"] = world["available"]["engine"] = engine
+                    sys.modules["engine"] = engine
+        own = world["own_engine"]
+        value = vars(own).get(name) if own is not None and name != "Value" else None
+        if isinstance(value, (types.FunctionType, int, float, str)):
+            return value
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    vars(engine)["__getattr__"] = guards.isolated(guards.make_lender)(
+        lend, AttributeError, str.startswith)
+
+
 def record_creation(ctx: Ctx, engine: Any) -> None:
     """Number every Value as it is made (and keep the order while a probe walks it); give a
     Value with the default hash one from that number, so a set of Values iterates in the same
@@ -170,11 +202,18 @@ def record_creation(ctx: Ctx, engine: Any) -> None:
     if not isinstance(cls, type):
         raise reported("api", "engine.py has no class named Value", type="AttributeError",
                        where="engine.py")
-    original = cls.__init__                                   # type: ignore[misc]
+    number, depth = itertools.count(), [0]
+    # Value, and the subclasses engine.py defines with an __init__ of their own (an operation's
+    # result may be made by a class of its own that never calls Value.__init__).
+    classes = [cls] + [c for c in list(vars(engine).values())[:256] if isinstance(c, type) and
+                       c is not cls and issubclass(c, cls) and "__init__" in vars(c)]
+    recorder = guards.isolated(guards.make_recorder)
     try:
-        cls.__init__ = guards.isolated(guards.make_recorder)(  # type: ignore[misc]
-            original, ctx["serial"], itertools.count(), ctx["created"], ctx["recording"], key,
-            next, list.append)
+        for made in classes:
+            made.__init__ = recorder(  # type: ignore[misc]
+                vars(made).get("__init__", made.__init__),  # type: ignore[misc]
+                ctx["serial"], number, ctx["created"],
+                ctx["recording"], key, next, list.append, depth)
         if cls.__hash__ is object.__hash__:
             cls.__hash__ = guards.isolated(guards.make_hash)(  # type: ignore[method-assign]
                 ctx["serial"], key, dict.get)
