@@ -135,3 +135,25 @@ def test_every_step_of_the_kit_is_exercised_by_some_style(graded_style):
     assert with_bonus
     assert any(graded_style(n).step("softmax").passed for n in with_bonus)
     assert {s.id for s in steps.CORE_STEPS} == {s.id for s in graded_style(CORRECT[0]).core_steps}
+
+
+def test_a_class_handing_in_every_style_is_graded_in_a_batch_as_each_alone(graded_style,
+                                                                           tmp_path):
+    """A realistic class: every style and every single bug in one folder, graded as a batch
+    (two at a time), gets the totals each gets alone: correct ones 100, each bug less."""
+    import csv
+    import io
+
+    from grader.commands.batch import run_batch
+
+    for name in CORRECT + BUGS:
+        style_submission(name, tmp_path / "class" / name)
+    out = tmp_path / "grades.csv"
+    run_batch(tmp_path / "class", out, jobs=2, stream=io.StringIO())
+    with open(out, newline="", encoding="utf-8-sig") as handle:
+        totals = {row["student"]: float(row["total"]) for row in csv.DictReader(handle)}
+    assert sorted(totals) == sorted(CORRECT + BUGS)
+    for name in CORRECT:
+        assert totals[name] == 100, name
+    for name in BUGS:
+        assert totals[name] == graded_style(name).score < 100, name
