@@ -33,7 +33,8 @@ def fixture_submission(name: str, target: Path, substitute: dict[str, str] | Non
     """solutions/ with the fixture's files laid over it, or its mutation applied to it.
 
     mutation.json: {"file": ..., "replace": [[old, new], ...], "prepend": code, "append": code,
-    "delete": [file, ...], "base": "exercises" (default: solutions)}; `substitute` fills
+    "delete": [file, ...], "base": "exercises" (default: solutions), "extensions": true (the
+    bonus's extensions.py too)}; `substitute` fills
     placeholders in the code a test cannot know in
     advance (such as a path on this machine).
     """
@@ -42,7 +43,7 @@ def fixture_submission(name: str, target: Path, substitute: dict[str, str] | Non
     spec = json.loads(mutation.read_text(encoding="utf-8")) if mutation.exists() else {}
     base = EXERCISES if spec.get("base") == "exercises" else SOLUTIONS
     copy_tree(base, target, steps.ALL_FILES if spec.get("file") == steps.EXTENSION_FILE
-              else steps.SUBMISSION_FILES)
+              or spec.get("extensions") else steps.SUBMISSION_FILES)
     for path in folder.iterdir():
         if path.suffix == ".py":
             shutil.copy(path, target / path.name)

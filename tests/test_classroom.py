@@ -123,7 +123,16 @@ def runner(tmp_path_factory):
     install = next(s for s in _steps(workflow(SOURCE))
                    if s.get("name") == "Install the course's grader")["run"]
     script = "\n".join(local(line) for line in install.splitlines() if "apt-get" not in line)
-    done = _shell(script.replace(SOURCE, str(wheel)), env, top)
+    # Run where GitHub runs it: in the student's repository, which holds namesakes of what
+    # `-m venv` and `-m pip` import; none of them may run.
+    repository = top / "repository"
+    for name in ("venv.py", "pip/__init__.py", "ensurepip/__init__.py", "shutil.py",
+                 "subprocess.py"):
+        (repository / name).parent.mkdir(parents=True, exist_ok=True)
+        (repository / name).write_text(f"open({str(top / 'TAKEN')!r}, 'a').write({name!r})\n",
+                                        encoding="utf-8")
+    done = _shell(script.replace(SOURCE, str(wheel)), env, repository)
+    assert not (top / "TAKEN").exists(), (top / "TAKEN").read_text()
     if done.returncode != 0 and "No matching distribution" in done.stdout + done.stderr:
         pytest.skip("the package index cannot be reached for the grader's dependencies")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

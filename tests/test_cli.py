@@ -219,6 +219,20 @@ def test_report_shows_no_escape_of_a_crafted_file_and_refuses_a_malformed_one(tm
         proc = run("report", str(crafted), *extra)
         assert proc.returncode == 0 and "FAKE" in proc.stdout
         assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    # A diagnosis quoting a submission brings no HTML into the page; an endless text is cut.
+    data["steps"][0].update(state="failed", points=0)
+    data["steps"][0]["checks"][0].update(passed=False, state="failed", weight=1,
+                                         diagnosis="<script>x</script>", message="m" * 1_000_000)
+    crafted.write_text(json.dumps(data))
+    page = run("report", str(crafted), "--markdown")
+    outside = page.stdout.split("```")[::2]                 # the text outside code fences
+    assert page.returncode == 0 and not any("<script>" in part for part in outside)
+    assert "**The mistake:** &lt;script&gt;" in page.stdout and len(page.stdout) < 100_000
+    if os.name == "posix":
+        fifo = tmp_path / "fifo.json"
+        os.mkfifo(fifo)
+        proc = run("report", str(fifo))                  # never opened: no wait for ever
+        assert proc.returncode == 2 and "regular file" in proc.stderr
     for broken in ({"steps": ["x"]}, {"steps": [{"id": "nope", "checks": []}]},
                    {"score": None}):
         crafted.write_text(json.dumps({**data, **broken}))

@@ -273,7 +273,8 @@ def test_as_root_the_worker_runs_unprivileged_and_cannot_touch_the_grader(isolat
     assert results_file.read_text() == '{"score": 0}'
     assert result.score == 100          # the writes failed; the engine itself is correct
     printed = "".join(c.output for s in result.steps for c in s.checks)
-    assert printed.count("could not write") == 2
+    # (once per world that imports the engine: the visible check's has its own)
+    assert len({line for line in printed.splitlines() if "could not write" in line}) == 2
     if isolation == "process":          # without bubblewrap the checks are closed to others
         assert not os.stat(ROOT / "grader" / "checks").st_mode & 0o007
 

@@ -10,7 +10,7 @@ import pytest
 
 from grader import steps
 from grader.sandbox import admission, modules, rules, source
-from conftest import EXERCISES, FIXTURES, SOLUTIONS
+from conftest import EXERCISES, FIXTURES, ROOT, SOLUTIONS
 
 RELEASES = FIXTURES / "releases"
 
@@ -381,3 +381,9 @@ def test_main_blocks_are_disarmed_line_for_line_and_the_else_branch_kept():
         exec(compile(text, "engine.py", "exec"), {"__name__": "__main__", "ran": ran})
         assert ran == expected
     assert source.without_main_blocks("x = (1,\n") == "x = (1,\n"     # not Python: as it was
+
+
+def test_the_readme_shows_the_system_call_table_as_the_filter_has_it():
+    from grader.sandbox import syscalls
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert syscalls.markdown() in readme

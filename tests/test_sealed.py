@@ -30,7 +30,7 @@ from grader.limits import Limits, Protections
 from grader.report.summary import protections_text
 from grader.sandbox.boundary import bwrap_works
 from grader.sandbox.worlds import Worlds
-from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission
+from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 
 BWRAP = bwrap_works()
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap does not run here")
@@ -494,3 +494,86 @@ def test_a_worker_that_stops_reading_times_out_instead_of_blocking_the_grader(tm
         assert sandbox.request("student", "load", names=["engine"]).ok      # a fresh worker takes over
     finally:
         sandbox.close()
+
+
+def test_a_visible_check_never_shows_what_a_hidden_check_used(tmp_path):
+    # The engine reports every number it was given: in a hidden check, those of the hidden
+    # checks before it (the channel is there); in the visible one, only its own.
+    result = grade(fixture_submission("hostile_leaks_hidden_inputs", tmp_path / "sub"))
+    hidden_add = "1.25"                      # add.1's first input, a hidden check
+    checks = {c.number: c for s in result.steps for c in s.checks}
+    visible = [c for c in checks.values() if c.visible]
+    assert visible and all(not c.passed for c in visible)
+    assert all(hidden_add not in c.message for c in visible), visible[0].message
+    later_hidden = checks["backward.2"]
+    assert not later_hidden.visible and hidden_add in later_hidden.message
+
+
+# ------------------------------------------------------------------------- the syscall layer
+ESCAPES = ("mkfifo", "mknod", "file-in-tmp", "memfd-memory", "tmp-memory", "socket",
+           "parent-folder", "shadow")
+
+
+def _escapes_tried(shield, tmp_path) -> dict[str, str]:
+    for stale in Path("/tmp").glob("micrograd-kit-escape-test*"):
+        stale.unlink()
+    try:
+        result = grade_path(fixture_submission("hostile_syscall_escapes", tmp_path / "f"),
+                            protections=shield, limits=FAST)
+        lines = [line.split() for line in printed(result).splitlines()]
+        return {words[1]: words[0] for words in lines if len(words) >= 2 and
+                words[0] in ("ESCAPE", "HELD")}
+    finally:
+        for left in Path("/tmp").glob("micrograd-kit-escape-test*"):
+            left.unlink()
+
+
+# What each layer holds alone. The syscall layer leaves a file's metadata readable (Landlock
+# does not govern stat): /etc/shadow's size, never its text. The boundary alone lets a socket
+# be made in a network namespace of its own (it reaches nothing) and leaves a memfd to the
+# syscall layer.
+HELD_BY = {"syscalls": set(ESCAPES) - {"shadow"},
+           "boundary": set(ESCAPES) - {"memfd-memory", "socket"}}
+
+
+@pytest.mark.skipif(not LINUX, reason="seccomp and Landlock are Linux's")
+@pytest.mark.parametrize("shield", modes("all", "all-process", "syscalls", "boundary"))
+def test_no_escape_of_issue_18_works_with_the_syscall_layer_or_the_boundary(shield, tmp_path):
+    tried = _escapes_tried(shield, tmp_path)
+    escaped = {name for name, how in tried.items() if how == "ESCAPE"}
+    if shield.guard or shield.admission:
+        assert escaped == set()               # os is withheld: nothing ran at all
+    else:
+        layer = "boundary" if shield.isolation == "bwrap" else "syscalls"
+        assert sorted(tried) == sorted(ESCAPES) and not escaped & HELD_BY[layer], tried
+    assert not list(Path("/tmp").glob("micrograd-kit-escape-test*"))
+
+
+@pytest.mark.skipif(not LINUX, reason="as the test above")
+def test_with_no_layer_on_the_escapes_work_so_the_test_above_can_fail(tmp_path):
+    tried = _escapes_tried(NOTHING, tmp_path)
+    assert {"mkfifo", "file-in-tmp", "memfd-memory", "socket"} <= \
+        {name for name, how in tried.items() if how == "ESCAPE"}, tried
+
+
+# ------------------------------------------------------------------------- one world, one process
+@pytest.mark.parametrize("shield", modes("all", "nothing"))
+def test_nothing_passes_from_the_stand_in_world_to_the_students_own(shield, tmp_path):
+    # Each world is a process of its own: by construction, with no layer on too.
+    result = grade_path(fixture_submission("hostile_parks_across_worlds", tmp_path / "f"),
+                        protections=shield, limits=Limits(check_timeout=3.0, run_timeout=90.0))
+    assert result.step("neuron").passed          # nn.py, parking and all, loads and works
+    assert result.step("classifier").points == 0
+    full_run = [c for c in result.step("training").checks if c.end_to_end]
+    assert full_run and not any(c.passed for c in full_run)
+
+
+@pytest.mark.parametrize("shield", modes("all", "admission", "guard", "nothing"))
+def test_a_match_pattern_reaches_no_module_through_an_allowed_one(shield, tmp_path):
+    path = fixture_submission("hostile_match_reaches_modules", tmp_path / "f")
+    refused = modules.check_file(path / "engine.py")
+    result = grade_path(path, protections=shield, limits=FAST)
+    if shield is NOTHING:                     # the test can fail: unguarded, it gets there
+        assert refused and "REACHED module" in printed(result)
+    else:
+        assert "REACHED" not in printed(result).replace("NOT REACHED", "")

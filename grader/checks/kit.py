@@ -49,13 +49,13 @@ class Session:
     missing: tuple[str, ...] = ()                 # submission files that do not exist
     sweep: int | None = None                      # run randomized checks with this many seeds
     records: list[dict[str, Any]] = field(default_factory=list)
-    load_failures: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    load_failures: dict[tuple[str, str, bool], dict[str, Any]] = field(default_factory=dict)
     # The stand-in cannot stand in for an engine whose extras nn.py uses: then "student".
     standin: str = "standin"
     notes: list[str] = field(default_factory=list)
     started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
     given_changed: tuple[str, ...] = ()           # given functions the submission changed
-    loaded: dict[tuple[str, str], int] = field(default_factory=dict)   # (world, module) -> worker
+    loaded: dict[tuple[str, str, bool], int] = field(default_factory=dict)  # (world, module, apart)
     profile: EngineProfile | None = None          # how the student's Value keeps its graph
 
 
@@ -184,7 +184,8 @@ class Kit:
                 break
         limit = self.session.limits.check_timeout if timeout is None else timeout
         self.record["limit"] = max(self.record.get("limit", 0.0), limit)
-        outcome = self.session.worlds.request(engine, task, timeout=timeout, **args)
+        outcome = self.session.worlds.request(engine, task, timeout=timeout,
+                                              apart=self.apart, **args)
         self._keep(outcome)
         if outcome.error is not None:
             error = outcome.error
@@ -219,14 +220,19 @@ class Kit:
             self.session.notes.append(note)
         return self.probe(task, timeout=timeout, engine="student", **args)
 
+    @property
+    def apart(self) -> bool:
+        """A visible check runs in worlds of its own (see Worlds.world)."""
+        return bool(self.record.get("visible"))
+
     def _load(self, name: str, engine: str) -> None:
-        key = (engine, name)
+        key = (engine, name, self.apart)
         failure = self.session.load_failures.get(key)
         if failure is not None:
             raise CheckFailed(failure["text"], kind="import", error=failure["error"])
         if name in PROVIDED[engine]:
             return
-        generation = self.session.worlds.generation(engine)
+        generation = self.session.worlds.generation(engine, self.apart)
         if generation is not None and self.session.loaded.get(key) == generation:
             return                        # this very worker has loaded it already
         if f"{name}.py" in self.session.missing:
@@ -234,10 +240,10 @@ class Kit:
             error = {"kind": "missing", "message": text, "module": name, "step": None}
             self.session.load_failures[key] = {"text": text, "error": error}
             raise CheckFailed(text, kind="import", error=error)
-        outcome = self.session.worlds.request(engine, "load", names=[name])
+        outcome = self.session.worlds.request(engine, "load", names=[name], apart=self.apart)
         self._keep(outcome)
         if outcome.error is None:
-            generation = self.session.worlds.generation(engine)
+            generation = self.session.worlds.generation(engine, self.apart)
             if generation is not None:
                 self.session.loaded[key] = generation
             return

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import hashlib
 import json
-import multiprocessing
 import os
 import stat
 import sys
@@ -25,8 +23,9 @@ from ..report.markdown import feedback
 from ..report.summary import class_summary
 from ..results import GradingResult, result_from_dict
 from ..untrusted import clean
-from . import options
+from . import options, pool
 
+WATCHDOG_MARGIN = 60.0             # seconds past --run-timeout before a grading is stopped
 MAX_HASHED_BYTES = 50_000_000      # a bigger file counts by its size and time, not its bytes
 SKIP_NAMES = ("__MACOSX", "__pycache__")
 
@@ -51,9 +50,14 @@ def student_name(entry: str) -> str:
 
 def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
     """Each folder, .zip, or loose file in `folder` is one student's submission (a symbolic
-    link is never followed: it could lead to a classmate's work or anywhere else)."""
-    found: list[Entry] = []
-    taken: set[str] = set()
+    link is never followed: it could lead to a classmate's work or anywhere else).
+
+    Names are given after cleaning, so that no entry takes another's: every entry whose name is
+    already clean keeps it; then one that cleaning changed (` bob`, `bo\x01b`), or a second
+    entry of a name (alice/ and alice.zip), gets its cleaned name if no one has it, else the
+    first free `name-2`, `name-3`... Names differing only in case count as one (their files
+    would be one on macOS and Windows)."""
+    found: list[tuple[str, str, Path]] = []
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith(".") or path.name in SKIP_NAMES:
             continue
@@ -61,13 +65,23 @@ def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
             if skipped is not None:
                 skipped.append(clean(path.name))
             continue
-        name = student_name(path.stem if path.is_file() else path.name)
-        base, k = name, 2
-        while name in taken:          # alice/ and alice.zip are two entries
+        raw = path.stem if path.is_file() else path.name
+        found.append((raw, student_name(raw), path))
+    taken: set[str] = set()
+    named: dict[Path, str] = {}
+    for raw, name, path in found:                 # the clean names first, as they are
+        if " ".join(clean(raw).split()) == raw and name.casefold() not in taken:
+            taken.add(name.casefold())
+            named[path] = name
+    for _raw, base, path in found:
+        if path in named:
+            continue
+        name, k = base, 2
+        while name.casefold() in taken:
             name, k = f"{base}-{k}", k + 1
-        taken.add(name)
-        found.append(Entry(name, path))
-    return found
+        taken.add(name.casefold())
+        named[path] = name
+    return [Entry(named[path], path) for _raw, _name, path in found]
 
 
 def grader_stamp() -> str:
@@ -173,7 +187,8 @@ class Progress:
 def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool = False,
               limits: Limits | None = None, run_as: str | None = "auto",
               protections: Protections | None = None, stream: TextIO = sys.stdout,
-              grade: Callable[..., dict[str, Any]] = _grade_entry) -> BatchResult:
+              grade: Callable[..., dict[str, Any]] = _grade_entry,
+              margin: float = WATCHDOG_MARGIN) -> BatchResult:
     """Grade every entry of `folder`; write `out` (CSV), a JSON per student and a summary."""
     started = time.monotonic()
     limits = limits or Limits()
@@ -186,7 +201,8 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
     pending: list[tuple[Entry, str]] = []
     grader = grader_stamp()
     for entry in todo:
-        stamp = fingerprint(entry.path, grader)
+        # The entry's own name counts: a saved result is never another entry's.
+        stamp = fingerprint(entry.path, grader + "\0" + entry.path.name)
         saved = per_student / f"{entry.name}.json"
         if not force and saved.is_file():
             kept = None
@@ -217,25 +233,26 @@ def run_batch(folder: Path, out: Path, *, jobs: int | None = None, force: bool =
         progress.update(entry.name, csv_view.status_of(result)[0], result.score)
 
     workers = max(1, jobs or os.cpu_count() or 1)
-    if pending:
-        context = multiprocessing.get_context("spawn")   # the same on Linux, macOS and Windows
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            shield = asdict(protections) if protections else None
-            futures = {pool.submit(grade, str(e.path), e.name, limits.as_dict(), run_as, shield):
-                       (e, s) for e, s in pending}
-            for future in concurrent.futures.as_completed(futures):
-                entry, stamp = futures[future]
-                try:
-                    data = future.result()
-                except Exception as exc:     # a pool process died: record it, go on
-                    data = as_json(scoring.failed(entry.name, f"grading process failed: {exc}",
-                                                  limits.as_dict()))
-                record(entry, stamp, data)
+    shield = asdict(protections) if protections else None
+
+    def finished(job: pool.Job) -> None:
+        entry, stamp = job.key
+        data = job.result if job.result is not None else as_json(scoring.failed(
+            entry.name, job.problem or "no result", limits.as_dict()))
+        record(entry, stamp, data)
+
+    # Each submission in a process of its own, under a watchdog: past the whole-run limit and
+    # a margin for the grader's own work, it is stopped and the batch goes on.
+    pool.run([pool.Job((e, s), (str(e.path), e.name, limits.as_dict(), run_as, shield))
+              for e, s in pending], grade, workers, limits.run_timeout + margin,
+             finished)
     batch.rows = [csv_view.row(entry.name, batch.results[entry.name]) for entry in todo]
     write_text(out, csv_view.table(batch.rows))
     batch.seconds = time.monotonic() - started
+    renamed = [(ascii(e.path.name), e.name) for e in todo
+               if e.name not in (e.path.name, e.path.stem)]
     summary = class_summary([batch.results[e.name] for e in todo], skipped=batch.skipped,
-                            links=batch.links, seconds=batch.seconds)
+                            links=batch.links, seconds=batch.seconds, renamed=renamed)
     write_text(out.with_name(out.stem + "-summary.txt"), summary)
     progress.say("\n" + summary)
     return batch

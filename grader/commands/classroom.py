@@ -47,12 +47,15 @@ def _grade(extra: str) -> str:
 def workflow(grader_from: str) -> str:
     """The workflow's YAML text (written by hand: every string quoted, no YAML library)."""
     spec = check_source(grader_from)
+    # From an empty folder, with -I: `-m venv` and `-m pip` never import a venv.py, pip/ or
+    # a standard module's namesake from the student's repository.
     install = "\n".join([
         "sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "
-        "bubblewrap || echo '::warning::bubblewrap did not install: grading without the "
+        "bubblewrap libseccomp2 || echo '::warning::bubblewrap did not install: grading without the "
         "operating-system boundary'",
-        f'sudo "$(command -v python)" -m venv {VENV}',
-        f"sudo {VENV}/bin/python -m pip install --quiet '{spec}' || "
+        'cd "$(mktemp -d)"',
+        f'sudo "$(command -v python)" -I -m venv {VENV}',
+        f"sudo {VENV}/bin/python -I -m pip install --quiet '{spec}' || "
         f"{{ echo '::error::could not install the grader from {spec}: tell your "
         "instructor'; exit 1; }",
         f"{VENV}/bin/python -I -m grader --version",

@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from typing import Any, Sequence
 from .. import GRADER_DIR, KIT_ROOT, __version__, scoring, starter_folder, steps
 from ..api import grade_path
 from ..intake.facts import Facts
+from ..intake.submission import copy_regular, is_regular
 from ..limits import Limits, container_memory_mb, memory_cap
 from ..output import write_text
 from ..report.gradescope import VISIBILITIES, results_json
@@ -47,7 +49,7 @@ fi
 # bubblewrap puts each submission in namespaces of its own; where it cannot be installed or the
 # container forbids namespaces, the grader uses plain processes (the log says which ran).
 if ! command -v bwrap >/dev/null; then
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap; } ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap libseccomp2; } ||
         echo "note: bubblewrap could not be installed; submissions will run as plain processes"
 fi
 cd /autograder/source
@@ -259,11 +261,16 @@ def try_zip(archive: Path, submission: Path) -> int:
             zf.extractall(root / "source")
         shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
         target = root / "submission"
-        if submission.is_dir():
-            shutil.copytree(submission, target)
+        # What Gradescope would upload: regular files only, never a link or a device followed.
+        if stat.S_ISDIR(submission.lstat().st_mode):
+            left = copy_regular(submission, target)
         else:
             target.mkdir()
-            shutil.copy(submission, target / submission.name)
+            left = [] if is_regular(submission) else [submission.name]
+            if not left:
+                shutil.copy(submission, target / submission.name)
+        if left:
+            print(f"note: left out (not regular files): {', '.join(left[:10])}")
         env = {**os.environ, "AUTOGRADER_ROOT": str(root), "MICROGRAD_KIT_PYTHON": sys.executable}
         ran = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
                              capture_output=True, text=True, timeout=900)

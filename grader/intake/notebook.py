@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 MAX_NOTEBOOK_BYTES = 20_000_000
+# A cell is classified by parsing it only up to the size of a source file the kit grades.
+MAX_CELL_CHARS = 1_000_000
 MARKER = re.compile(r"^#\s*micrograd-kit\s+(\w+):(\w+)")
 HEADERS = {
     "engine": "import math\n",
@@ -62,6 +64,8 @@ def _strip_magics(source: str) -> str:
 
 def _classify(source: str) -> tuple[str, str] | None:
     """Which part a cell without metadata or marker holds, from what it defines."""
+    if len(source) > MAX_CELL_CHARS:
+        return None               # parsed, it would take gigabytes: a cell of no step
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -162,14 +166,20 @@ def read_notebook(path: Path) -> tuple[Any | None, str | None]:
         return None, f"{Path(path).name} cannot be read as text ({exc})"
     import nbformat     # only when a notebook is graded: it takes a while to import
     try:
-        version = nbformat.reads(raw, as_version=nbformat.NO_CONVERT).get("nbformat", 0)
+        nb = nbformat.reads(raw, as_version=nbformat.NO_CONVERT)   # parsed once
+        version = nb.get("nbformat", 0)
     except Exception as exc:        # nbformat raises several kinds for text that is not a notebook
         return None, f"{Path(path).name} is not a valid Jupyter notebook ({type(exc).__name__})"
-    if version < 4:
+    del raw
+    if not isinstance(version, int) or version < 4:
         return None, (f"{Path(path).name} is an old notebook (format {version}); open it in a "
                       f"current Jupyter and save it again, then resubmit")
     try:
-        nb = nbformat.reads(raw, as_version=4)
+        nb = nbformat.convert(nb, 4)
+        for cell in nb.get("cells") or []:
+            # Outputs are never graded: dropped, they cost no validation.
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                cell["outputs"] = []
         nbformat.validate(nb)
     except Exception as exc:
         return None, f"{Path(path).name} is not a valid Jupyter notebook: {str(exc)[:200]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import tempfile
@@ -76,6 +77,42 @@ def is_link(path: Path) -> bool:
         return False
 
 
+COPY_MAX_FILES = 2000
+
+
+def copy_regular(source: Path, target: Path, depth: int = 6) -> list[str]:
+    """Copy a folder's regular files and real sub-folders into `target`, never following a
+    link nor opening a FIFO or a device (each is skipped and named), within the bounds of a zip
+    (files, bytes). Returns what was left out."""
+    left: list[str] = []
+    budget = [COPY_MAX_FILES, ZIP_MAX_BYTES]
+
+    def walk(folder: Path, into: Path, level: int) -> None:
+        into.mkdir(parents=True, exist_ok=True)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode) and level < depth:
+                walk(Path(entry.path), into / entry.name, level + 1)
+            elif stat.S_ISREG(mode) and budget[0] > 0:
+                size = entry.stat(follow_symlinks=False).st_size
+                if size > budget[1]:
+                    left.append(f"{entry.name} (too large)")
+                    continue
+                budget[0] -= 1
+                budget[1] -= size
+                with open(entry.path, "rb") as handle:
+                    (into / entry.name).write_bytes(handle.read(size))
+            else:
+                left.append(entry.name)
+
+    walk(source, target, 0)
+    return left
+
+
 def _check_files(sub: Submission, shown: str) -> None:
     for name in steps.ALL_FILES:
         if is_link(sub.file(name)):
@@ -97,6 +134,7 @@ def _check_files(sub: Submission, shown: str) -> None:
 # Limits for unpacking a zip: a class's submissions are a few KB each.
 ZIP_MAX_MEMBERS = 2000
 ZIP_MAX_BYTES = 50_000_000
+ZIP_TAIL = 22 + 65_535          # the end record and the longest comment it may have
 KEEP_SUFFIXES = (".py", ".ipynb")
 
 
@@ -135,11 +173,35 @@ def _find_root(folder: Path, depth: int = 3) -> Path | None:
     return None
 
 
+def _declared_members(archive: Path) -> int | None:
+    """How many members a zip's end record says it holds, read before the zip is opened (opening
+    it reads the whole central directory); None when there is no end record to read."""
+    with open(archive, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - ZIP_TAIL))
+        tail = handle.read(ZIP_TAIL)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    entries = int.from_bytes(tail[at + 10:at + 12], "little")
+    locator = tail.rfind(b"PK\x06\x07", 0, at)
+    if entries == 0xFFFF and locator >= 0:
+        return ZIP_MAX_MEMBERS + 1         # zip64: only archives of 65,535 files or more need it
+    return entries
+
+
 def _unzip(archive: Path, target: Path) -> str | None:
-    """Extract the source files of a zip safely; returns a problem, or None."""
+    """Extract the source files of a zip safely; returns a problem, or None. Bounded before
+    anything is parsed: the archive's size, then the member count its end record declares."""
     if not is_regular(archive):
         return f"{archive.name} is not a regular file (a link, a pipe or a device): not opened"
     try:
+        if archive.lstat().st_size > ZIP_MAX_BYTES:
+            return f"{archive.name} is larger than {ZIP_MAX_BYTES // 1_000_000} MB"
+        declared = _declared_members(archive)
+        if declared is not None and declared > ZIP_MAX_MEMBERS:
+            return f"{archive.name} holds more than {ZIP_MAX_MEMBERS} files"
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
             if len(members) > ZIP_MAX_MEMBERS:
@@ -155,13 +217,18 @@ def _unzip(archive: Path, target: Path) -> str | None:
                 if any(_ignored(part) for part in parts[:-1]) or \
                         stat.S_ISLNK(info.external_attr >> 16):
                     continue              # checkpoints, caches, and links (never followed)
-                total += info.file_size
-                if total > ZIP_MAX_BYTES:
+                if total + info.file_size > ZIP_MAX_BYTES:
                     return f"{archive.name} unpacks to more than {ZIP_MAX_BYTES // 1_000_000} MB"
                 destination = target.joinpath(*parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as source, open(destination, "wb") as sink:
-                    sink.write(source.read(ZIP_MAX_BYTES + 1)[:ZIP_MAX_BYTES])
+                    # What is written counts, not what the member says of itself.
+                    data = source.read(ZIP_MAX_BYTES - total + 1)
+                    total += len(data)
+                    if total > ZIP_MAX_BYTES:
+                        return (f"{archive.name} unpacks to more than "
+                                f"{ZIP_MAX_BYTES // 1_000_000} MB")
+                    sink.write(data)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         return f"{archive.name} is not a readable zip file ({exc})"
     return None
@@ -244,6 +311,9 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         return Submission(folder, shown, [f"{links[0].name} is a symbolic link: hand in the "
                                           f"file itself"], invalid=True, temp=temp)
     for p in paths:
+        if not is_regular(p):
+            return Submission(folder, shown, [f"{p.name} is not a regular file (a pipe or a "
+                                              f"device): not opened"], invalid=True, temp=temp)
         if p.stat().st_size > MAX_SOURCE_BYTES:
             return Submission(folder, shown, [f"{p.name} is larger than "
                                               f"{MAX_SOURCE_BYTES // 1_000_000} MB"],

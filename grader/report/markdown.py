@@ -25,6 +25,13 @@ def _plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|&~])", r"\\\1", " ".join(clean(text).split()))
 
 
+def _inline(text: str) -> str:
+    """A sentence of ours that may quote a submission's names: kept on one line, with no HTML
+    (its `code` spans stay as they are)."""
+    text = " ".join(clean(text).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def feedback(result: GradingResult, student: str | None = None) -> str:
     name = _plain(student or result.submission)
     lines = [f"# micrograd-kit: feedback for {name}", "",
@@ -46,7 +53,7 @@ def feedback(result: GradingResult, student: str | None = None) -> str:
             if check.message:
                 lines += [_fenced(check.message), ""]
             if check.diagnosis:
-                lines += [f"**The mistake:** {check.diagnosis}", ""]
+                lines += [f"**The mistake:** {_inline(check.diagnosis)}", ""]
             if check.output:
                 lines += ["Your code printed:", "", _fenced(check.output), ""]
     hinted = [s for s in to_do if steps.get(s.id).hint]

@@ -32,7 +32,8 @@ def _first_sentence(text: str) -> str:
 
 
 def class_summary(results: Sequence[GradingResult], *, skipped: int = 0,
-                  links: Sequence[str] = (), seconds: float = 0.0, top: int = 10) -> str:
+                  links: Sequence[str] = (), seconds: float = 0.0, top: int = 10,
+                  renamed: Sequence[tuple[str, str]] = ()) -> str:
     n = len(results)
     statuses = Counter(status_of(r)[0] for r in results)
     lines = [f"Class summary: {n} submissions ("
@@ -42,6 +43,10 @@ def class_summary(results: Sequence[GradingResult], *, skipped: int = 0,
     if links:
         lines.append(f"Not graded, symbolic links (hand in the files themselves): "
                      f"{', '.join(links)}")
+    if renamed:
+        lines.append("Graded under another name (the entry's name had control characters or "
+                     "extra spaces, or was another entry's): " +
+                     ", ".join(f"{entry} as {name}" for entry, name in renamed))
     shields = next((r.settings.get("protections") for r in results
                     if r.settings.get("protections")), None)
     if shields:

@@ -78,13 +78,17 @@ class Worlds:
         return Launch(Path(), str(python), self.boundary, ids, self.protections.cleanup,
                       self.aslr, self.started)
 
-    def world(self, name: str) -> Sandbox:
+    def world(self, name: str, apart: bool = False) -> Sandbox:
+        """The worker of world `name`; `apart`: one of its own for the visible checks, a
+        process and a folder that never ran a hidden check, so that nothing a submission saw
+        there can reach what students are shown before the deadline."""
         if name not in WORLDS:
             raise ValueError(f"no world named {name!r}")
-        if name not in self.sandboxes:
-            self.sandboxes[name] = Sandbox(self.prepared, name, self.limits, self.protections,
-                                           self._launch(), self.seccomp, self.remaining)
-        return self.sandboxes[name]
+        key = f"{name} (visible)" if apart else name
+        if key not in self.sandboxes:
+            self.sandboxes[key] = Sandbox(self.prepared, name, self.limits, self.protections,
+                                          self._launch(), self.seccomp, self.remaining)
+        return self.sandboxes[key]
 
     def warm_up(self) -> None:
         """Start the worlds every grading uses: they seal themselves meanwhile."""
@@ -92,11 +96,11 @@ class Worlds:
             self.world(name).warm_up()
 
     def request(self, world: str, task: str, timeout: float | None = None,
-                **args: Any) -> Outcome:
-        return self.world(world).request(task, timeout=timeout, **args)
+                apart: bool = False, **args: Any) -> Outcome:
+        return self.world(world, apart).request(task, timeout=timeout, **args)
 
-    def generation(self, world: str) -> int | None:
-        sandbox = self.sandboxes.get(world)
+    def generation(self, world: str, apart: bool = False) -> int | None:
+        sandbox = self.sandboxes.get(f"{world} (visible)" if apart else world)
         return None if sandbox is None else sandbox.generation()
 
     def remaining(self) -> float:
