@@ -29,6 +29,18 @@ def test_every_mistake_of_the_list_has_a_fixture():
               "neuron_shared_weight", "neuron_weights_from_0_to_1",
               "training_never_zeroes_grads", "training_steps_uphill", "training_never_updates"]
     assert set(wanted) <= set(MISTAKES)
+    # Issue 19's list: mistakes a new student made, and held-out single bugs, unnamed before.
+    wanted = ["tanh_one_minus_t_not_squared", "mul_second_line_copied",
+              "tanh_stable_form_loses_sign", "backward_resets_during_walk",
+              "value_hashed_by_data", "training_clears_between_backward_and_update",
+              "activations_exp_from_input", "activations_sigmoid_overflows_for_positive",
+              "activations_sigmoid_from_input", "softmax_cross_entropy_log_of_softmax",
+              "classifier_one_based_targets", "classifier_shuffles_inputs_alone",
+              "given_predict_returns_score", "classifier_never_clears_grads",
+              "given_radd_deleted", "neuron_weights_all_zero", "tanh_children_not_a_tuple",
+              "mul_misspelt_data", "tanh_with_numpy", "training_clears_inside_example_loop"]
+    assert set(wanted) <= set(MISTAKES)
+    assert (FIXTURES / "realbug_loss_not_squared" / "bug.json").exists()
 
 
 @pytest.mark.parametrize("name", MISTAKES)

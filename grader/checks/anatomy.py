@@ -42,6 +42,7 @@ class EngineProfile:
     op: str | None = None                    # the attribute naming a node's operation
     op_names: dict[str, str] = field(default_factory=dict)   # kind -> its name there
     constructor: dict[str, Any] | None = None   # how Value(...) takes a node's inputs
+    collapses: bool = False          # two Values of one number are one in a set (eq on .data)
 
     def args(self) -> dict[str, Any]:
         """What the worker's probes are handed."""
@@ -195,7 +196,8 @@ def profile_from(anatomy: dict[str, Any]) -> EngineProfile:
     report = {op: value for op, value in (ops_ if isinstance(ops_, dict) else {}).items()
               if isinstance(value, dict) and "fields" in value}
     op, names = _op_names(anatomy, report) if report else (None, {})
-    return dataclasses.replace(profile, op=op, op_names=names)
+    return dataclasses.replace(profile, op=op, op_names=names,
+                               collapses=anatomy.get("collapses") is True)
 
 
 def _profile(anatomy: dict[str, Any]) -> EngineProfile:

@@ -76,7 +76,7 @@ def check_initial_values(kit: Kit) -> None:
     if len(set(weights)) < n * 0.99:
         raise kit.fail(f"only {len(set(weights))} different values among {n} initial weights: "
                        f"each weight should get its own random draw",
-                       diagnosis=diagnosis_network.neuron_parameters(5, 6, 2))
+                       diagnosis=diagnosis_network.neuron_weights(weights, per=5))
     if min(weights) > -0.9 or max(weights) < 0.9 or abs(mean) > 0.1 or not 0.4 <= middle <= 0.6:
         raise kit.fail(f"initial weights do not look uniform on [-1, 1]: over {n} draws the "
                        f"smallest is {min(weights):.3g}, the largest {max(weights):.3g}, the mean "

@@ -243,16 +243,38 @@ def local_rule(op: str, probes: Sequence[LocalProbe], kept: str | None = None) -
 
 
 
+def forward_value(spec: ops.Spec, i: int, values: Sequence[float], got: float | None
+                  ) -> str | None:
+    """A wrong forward value of one operation on one input, when it is the right value of
+    another input: |x| for x (a sign lost), or -x."""
+    node = spec[i]
+    if got is None or node[0] == "leaf" or ops.OPS[node[0]].shape != "unary":
+        return None
+    x = values[node[1]]
+    name = ops.OPS[node[0]].name
+    def at(y: float) -> float | None:
+        try:
+            return float(ops.OPS[node[0]].forward(y))
+        except (ArithmeticError, ValueError):
+            return None
+    if x < 0 and fits(got, at(-x) or math.nan):
+        return (f"{name}({x:g}) came out as {got:g}, the value at {-x:g}: the formula works on "
+                f"the size of x and loses its sign for negative inputs. Put the sign back "
+                f"(math.copysign)" + (f", or use math.{name}." if hasattr(math, name) else "."))
+    return None
+
+
 # ------------------------------------------------------------------------ backward()
 MAX_CALLS = 5000     # _backward calls a diagnosis reads: a graph here has a few dozen nodes
 
 
 def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequence[Any],
-                   prev: Sequence[Any], preset_probe: dict[str, Any] | None = None
-                   ) -> str | None:
+                   prev: Sequence[Any], preset_probe: dict[str, Any] | None = None,
+                   collapses: bool = False) -> str | None:
     """Diagnose backward() from the order in which it called the nodes' _backward (the grader's
     own closures, which log each call with the node's grad at that moment). `preset_probe`:
-    a leaf's grad before and after a second backward() that started with it non-zero."""
+    a leaf's grad before and after a second backward() that started with it non-zero;
+    `collapses`: two Values of the same number are one in a set (__eq__ on .data)."""
     out = len(spec) - 1
     # What the worker reported is the submission's doing: only well-formed calls of this
     # graph's nodes count, and no more of anything than a diagnosis can use (the work below
@@ -289,6 +311,16 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
         if any(prev[i] == [] for i in never if isinstance(prev[i], list)):
             return ("some nodes' _prev is empty, so backward() cannot reach past them: build "
                     "the graph from _prev as Value(data, children, op) stores it.")
+        values = ops.evaluate(spec)
+        twin = next((j for j in range(len(spec)) if j != never[0] and
+                     values[j] == values[never[0]]), None)
+        if collapses and twin is not None:
+            return (f"backward() never called the _backward of {node_text(spec, never[0])}: "
+                    f"your Value compares equal by its number (__eq__ on .data, with a "
+                    f"__hash__ to match), so a visited set takes it for "
+                    f"{node_text(spec, twin)}, of the same value ({values[twin]:g}), and skips "
+                    f"it. Let Values compare by identity (drop __eq__ and __hash__), or keep "
+                    f"the visited set by id(node).")
         n_users, paths = users_and_paths(spec)[never[0]]
         if paths > n_users and all(i in order for i in range(len(spec))
                                  if never[0] in ops.operands(spec[i])):
@@ -301,6 +333,18 @@ def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequenc
         return (f"backward() never called the _backward of {node_text(spec, never[0])}: the "
                 f"walk does not reach every node. Collect the whole graph by following _prev "
                 f"from the output.")
+    passing = [i for i in dict.fromkeys(order) if i != out]
+    first = {node: k for k, node in reversed(list(enumerate(order)))}
+    in_order = all(first[u] < first[i] for u in passing for i in ops.operands(spec[u])
+                   if i in first)                 # every node after the nodes that use it
+    leaves_zero = all(g in (0, 0.0) for i, g in enumerate(grads[:len(spec)])
+                      if spec[i][0] == "leaf")
+    if in_order and at_call.get(out) not in (0, 0.0, None) and (
+            (passing and all(at_call.get(i) in (0, 0.0) for i in passing)) or
+            (not passing and leaves_zero)):
+        return ("backward() sets each node's gradient to 0 while it walks, just before the "
+                "node passes it on, so nothing reaches past the output: clear gradients "
+                "before the walk starts (train_step does it), never during it.")
     counts = Counter(order)
     repeated = [i for i in interior if counts.get(i, 0) > 1]
     if repeated:
@@ -412,6 +456,27 @@ def missing_operation(error: dict[str, Any]) -> bool:
                                       "'Value' object has no attribute '__" in message)
 
 
+SYMBOLS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "** or pow()": "pow",
+           "**": "pow"}
+
+
+def operation_of(error: dict[str, Any]) -> str | None:
+    """The Value method an "unsupported operand" error asks for: `2 + a` gives __radd__,
+    `a ** 2` __pow__; None for any other error."""
+    message = str(error.get("message", ""))
+    if error.get("type") != "TypeError" or "unsupported operand type(s) for " not in message:
+        return None
+    symbol, _, operands = message.split("unsupported operand type(s) for ", 1)[1] \
+        .partition(": ")
+    name = SYMBOLS.get(symbol.strip())
+    left, _, right = operands.partition(" and ")
+    if name is None:
+        return None
+    if left.strip() == "'Value'":
+        return f"__{name}__"
+    return f"__r{name}__" if right.strip() == "'Value'" else None
+
+
 def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
                changed: Sequence[str] = ()) -> str | None:
     """A diagnosis for an exception, from where it happened (not from the step being graded).
@@ -426,6 +491,13 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
     file, function = str(innermost.get("file")), str(innermost.get("function"))
     name, place = short_name(function), f"{file}:{innermost.get('line')}"
     if given_function(file, function):
+        if function == "Value.__init__" and etype == "TypeError" and \
+                "'Value' object is not iterable" in message and len(stack) > 1:
+            maker = stack[-2]
+            return (f"{short_name(str(maker.get('function')))} ({maker.get('file')}:"
+                    f"{maker.get('line')}) gives Value(...) one Value where the tuple of "
+                    f"children belongs: (self) is only self in parentheses. Write (self,), a "
+                    f"tuple of one.")
         if function in changed:
             return (f"the error is in {name} ({place}), code the kit hands out complete: it "
                     f"has been changed. Put back the kit's version of it.")
@@ -449,6 +521,28 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
         return (f"{name} ({place}) overflows{at}: it calls exp() (or cosh, sinh) on a number "
                 f"so large that the result does not fit in a float. Rearrange it so that exp() "
                 f"only ever sees an argument at or below 0{tail}.")
+    if error.get("kind") in ("timeout", "run_timeout"):
+        loop = error.get("loop")
+        text = str(innermost.get("text") or "")
+        return (f"{name} ({place}) was still running when it was stopped"
+                + (f", inside the loop that starts at line {loop}: check that every pass "
+                   f"brings the loop closer to its end (something is taken off what it walks, "
+                   f"or a counter moves)" if isinstance(loop, int) else
+                   (f", at `{text}`" if text else "")) + ".")
+    if error.get("kind") == "withheld" or etype == "WithheldError":
+        return _withheld(message, name, place)
+    if etype == "AttributeError" and "Did you mean: '" in message:
+        wrong = message.split("no attribute '", 1)[-1].split("'", 1)[0]
+        right = message.split("Did you mean: '", 1)[1].split("'", 1)[0]
+        return (f"{name} ({place}) reads .{wrong}, which nothing has: a misspelt name, for "
+                f".{right} as Python suggests.")
+    if etype == "ValueError" and "math domain error" in message:
+        softmax = any("cross_entropy" in str(f.get("function")) for f in stack)
+        return (f"{name} ({place}) takes the log (or square root) of a number at or below 0"
+                + (": a probability from softmax rounds to 0 when one score is far below the "
+                   "largest. Compute the cross-entropy as log(sum(exp(v - top))) + top - "
+                   "logits[target], which never takes the log of a probability."
+                   if softmax else ": look at the values that reach it."))
     if etype == "ZeroDivisionError":
         return (f"{name} ({place}) divides by zero: with an input of 0, what it divides by is "
                 f"0. Compute the local derivative without dividing by an input.")
@@ -481,6 +575,33 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
         return (f"a plain number met a Value in {name} ({place}): wrap the number in a Value "
                 f"first.")
     return None
+
+
+# What a Value's one number needs instead of numpy (or torch): the function that does it.
+SCALAR_EQUIVALENTS = {
+    "tanh": "math.tanh(x)", "exp": "math.exp(x)", "log": "math.log(x)", "sqrt": "math.sqrt(x)",
+    "abs": "abs(x)", "absolute": "abs(x)", "maximum": "max(a, b)", "minimum": "min(a, b)",
+    "max": "max(...)", "min": "min(...)", "power": "x ** k", "sum": "sum(...)",
+    "dot": "sum(w * x for w, x in zip(ws, xs))", "mean": "statistics.mean(xs)",
+    "clip": "max(low, min(high, x))", "sign": "math.copysign(1, x)", "pi": "math.pi",
+    "e": "math.e", "inf": "math.inf", "isclose": "math.isclose(a, b)", "array": "a list",
+    "zeros": "[0.0] * n", "ones": "[1.0] * n", "uniform": "random.uniform(a, b)",
+    "randn": "random.gauss(0, 1)", "normal": "random.gauss(mu, sigma)",
+    "rand": "random.random()", "random": "random.random()", "seed": "random.seed(n)",
+    "choice": "random.choice(xs)", "shuffle": "random.shuffle(xs)",
+}
+
+
+def _withheld(message: str, name: str, place: str) -> str | None:
+    """A module grading does not provide, used for one number: the function that does it."""
+    used = message.split(" is not available", 1)[0].strip()
+    last = used.split("(")[0].rsplit(".", 1)[-1]
+    module = used.split(".", 1)[0]
+    instead = SCALAR_EQUIVALENTS.get(last)
+    if instead is None or module not in ("numpy", "np", "torch", "scipy", "jax"):
+        return None
+    return (f"{name} ({place}) uses {used.split('(')[0]}, which grading does not provide "
+            f"(a Value holds one number, where numpy works on arrays): {instead} does it.")
 
 
 # ------------------------------------------------------------------------ the given operations

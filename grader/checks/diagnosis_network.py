@@ -76,7 +76,21 @@ def growing_parameters(owner: str, count: int, later: Any) -> tuple[str, str] | 
             "build it once and return it as it is).")
 
 
-def neuron_weights(weights: Sequence[float]) -> str | None:
+def neuron_weights(weights: Sequence[float], per: int = 0) -> str | None:
+    """What initial weights say (`per`: how many each neuron has, in order)."""
+    if per > 1 and len(set(weights)) > 1 and all(
+            len(set(weights[k:k + per])) == 1 for k in range(0, len(weights), per)):
+        return ("each neuron's weights are all one number, a different one in each neuron: "
+                "one shared Value (a list like [Value(...)] * n repeats the same object n "
+                "times) or one draw reused. Make a new Value, with a draw of its own, for "
+                "each weight.")
+    if weights and len(set(weights)) == 1:
+        return (f"every weight starts at {weights[0]:g}: the neurons of a layer would then "
+                f"compute the same thing and learn the same way. Draw each weight with "
+                f"random.uniform(-1, 1).")
+    if weights and len(set(weights)) < len(weights) * 0.5:
+        return ("many weights start at the same number: the random draw happens once and is "
+                "reused. Call random.uniform(-1, 1) once for each weight.")
     if weights and min(weights) >= 0 and max(weights) <= 1:
         return ("the weights are all between 0 and 1: random.random() draws from [0, 1). Draw "
                 "each one from [-1, 1], as random.uniform(-1, 1) does.")

@@ -366,7 +366,8 @@ class Kit:
             got = as_number(data[i])
             if got is None or not graphs.close(got, expected[i]):
                 raise CheckFailed(f"{how}\ngot {graphs.node_name(spec, i)}.data = {fmt(got)}, "
-                                  f"expected {fmt(expected[i])}", kind="wrong_data")
+                                  f"expected {fmt(expected[i])}", kind="wrong_data",
+                                  diagnosis=diagnosis.forward_value(spec, i, expected, got))
         linked = result.get("linked")
         where = " and ".join(profile.children) or profile.pairs or "_prev"
         if isinstance(linked, list) and len(linked) == len(spec):
@@ -545,7 +546,8 @@ class Kit:
                 "topo=[] or visited=set() is made once, not at each call; so is a list at "
                 "module level). Start each call with an empty order and visited set."))
         explained = diagnosis.backward_trace(spec, [as_number(g) for g in grads], calls,
-                                             result.get("prev") or [], reset)
+                                             result.get("prev") or [], reset,
+                                             collapses=profile.collapses)
         raise CheckFailed(text, kind="wrong_grad",
                           diagnosis=explained or steps.get("backward").likely)
 
@@ -659,8 +661,11 @@ class Kit:
             found = self.given_operations()
         except CheckFailed:
             return None
+        # The operation the error names (2 + a: __radd__), when it names one; else any.
+        wanted = diagnosis.operation_of(error)
         for name, info in found.items():
-            if missing and "error" in info and diagnosis.missing_operation(info["error"]):
+            if missing and "error" in info and diagnosis.missing_operation(info["error"]) and \
+                    (wanted is None or name == f"Value.{wanted}"):
                 return f"{name}:is missing from your Value (the kit's engine.py has it)"
         for name, info in found.items():
             if info and name in self.session.given_changed:

@@ -57,12 +57,15 @@ def count_text(checks: list[CheckResult]) -> str:
     """How many of these checks passed and how many of them are hidden, in one phrase that every
     place of the report uses: "9 of 11 checks passed, 10 of them hidden"."""
     graded = [c for c in checks if c.weight > 0 and
-              c.state in ("passed", "failed", "error", "credited")]
+              c.state in ("passed", "failed", "error", "credited", "not_run")]
     hidden = sum(1 for c in graded if not c.visible)
     passed = sum(1 for c in graded if c.passed)
-    hidden_text = "all hidden" if hidden == len(graded) and len(graded) > 1 else \
+    not_run = sum(1 for c in graded if c.state == "not_run")
+    hidden_text = "hidden" if hidden == len(graded) == 1 else \
+        "all hidden" if hidden == len(graded) and len(graded) > 1 else \
         f"{hidden} of them hidden" if hidden else "none hidden"
-    return f"{passed} of {len(graded)} checks passed, {hidden_text}"
+    return f"{passed} of {len(graded)} checks passed" + \
+        (f", {not_run} not run" if not_run else "") + f", {hidden_text}"
 
 
 def _summary(check: CheckResult) -> str:
@@ -115,6 +118,26 @@ def advice(step: StepResult) -> list[str]:
     return lines
 
 
+def _collapsed(failing: list[CheckResult]) -> list[tuple[CheckResult, list[CheckResult]]]:
+    """Failing checks with the same message and diagnosis (an error repeated in every check,
+    "not run" after a timeout) shown once: each first one, with those that repeat it."""
+    groups: dict[tuple[str, str], tuple[CheckResult, list[CheckResult]]] = {}
+    for check in failing:
+        gist = (check.message.splitlines() or [""])[-1] if check.state == "not_run" else \
+            check.message
+        key = (gist, check.diagnosis or "")
+        if key in groups:
+            groups[key][1].append(check)
+        else:
+            groups[key] = (check, [])
+    return list(groups.values())
+
+
+def _span(checks: list[CheckResult]) -> str:
+    names = [c.number for c in checks]
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]} to {names[-1]}"
+
+
 def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[str]:
     """Feedback for one step: the first failure in full, the others summarised, and each named
     mistake only once."""
@@ -126,19 +149,24 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[
              f"points ({count_text(step.checks)})"]
     if failing and all(c.error_kind == "import" for c in failing):
         first = failing[0].message.splitlines()[0]
+        first = first if len(first) <= 90 else first[:first.find(":", 20) % 90 or 90] + " ..."
         lines.append(f"  not graded: {first} (see the top of this report)")
         return lines
     shown = 0
     said: set[str] = set()
-    for check in failing:
+    for check, same in _collapsed(failing):
         full = shown < max_full or (check.diagnosis is not None and check.diagnosis not in said
                                     and shown < 3)
         lines.extend(_indent(line, "  ") for line in check_lines(check, full))
+        if same:
+            lines.append(f"    (the same in {len(same)} more check{'s' if len(same) > 1 else ''}"
+                         f": {_span(same)})")
         if full and check.diagnosis:
             said.add(check.diagnosis)
         shown += 1
-        if shown >= 6 and len(failing) > shown:
-            lines.append(f"  ... and {len(failing) - shown} more failing checks")
+        left = len(failing) - sum(1 + len(s) for _, s in _collapsed(failing)[:shown])
+        if shown >= 6 and left > 0:
+            lines.append(f"  ... and {left} more failing checks")
             break
     causes = {c.blocked_by for c in failing}
     cause = causes.pop() if len(causes) == 1 else None
@@ -219,6 +247,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         for step in result.steps:
             if step.passed:
                 out.extend(advice(step))
+        out.extend(_printed_note(result))
         if len(core) == len(steps.CORE_STEPS) and commands:
             out.append("Run `python exercises/train.py` to watch your network learn.")
         if nxt is None:
@@ -242,13 +271,39 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         for step in result.steps:
             if step.passed:
                 out.extend(advice(step))
+    out.extend(_printed_note(result))
     feedback_steps = [s for s in result.steps if not s.passed and s.state != "not started"]
     if feedback_steps:
         out.append("")
+        # Steps that were not graded for one reason (a file that did not load) are said once.
+        unloaded: dict[str, list[str]] = {}
         for step in feedback_steps:
-            out.extend(step_feedback(step, result.submission))
+            lines = step_feedback(step, result.submission)
+            if len(lines) == 2 and lines[1].startswith("  not graded: "):
+                unloaded.setdefault(lines[1], []).append(step.id)
+                continue
+            out.extend(lines)
+            out.append("")
+        for line, ids in unloaded.items():
+            out.append(f"{_and(ids)}: {line.strip()}")
             out.append("")
     return _finish(out, result)
+
+
+def _printed_note(result: GradingResult) -> list[str]:
+    """A word on what the code printed in steps that pass (their checks are not listed)."""
+    printed = [s for s in result.steps if s.passed and any(c.output for c in s.checks)]
+    if not printed:
+        return []
+    first = next(c.output for c in printed[0].checks if c.output).strip().splitlines()
+    return [f"  note: your code printed while {_and([s.id for s in printed])} "
+            f"{'was' if len(printed) == 1 else 'were'} graded (printing costs nothing; those "
+            f"steps pass, so their checks are not listed). It began:",
+            *(f"    | {line[:100]}" for line in first[:3])]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _finish(lines: list[str], result: GradingResult) -> str:

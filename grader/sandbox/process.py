@@ -115,6 +115,24 @@ class WorkerProcess:
         self.ready = True
         return None
 
+    def sample(self, wait: float = 0.5) -> dict[str, Any] | None:
+        """Where the worker's student code is now (its answer to SIGUSR1): {file, line,
+        function}, or None when it does not say in `wait` seconds."""
+        if os.name != "posix" or self.pid is None or not self.ready:
+            return None
+        try:
+            os.kill(self.pid, signal.SIGUSR1)
+        except OSError:
+            return None
+        deadline = time.monotonic() + wait
+        while True:
+            line = self.pipes.next_line(deadline)
+            if not isinstance(line, bytes):
+                return None
+            value = protocol.decode_answer(line, self.keys)
+            if isinstance(value, dict) and isinstance(value.get("where"), dict):
+                return value["where"]
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 

@@ -28,6 +28,7 @@ from ..untrusted import clean_all
 from . import protocol, rules
 from .boundary import is_root
 from .prepared import Prepared, write_folder
+from .source import loop_around
 from .process import Launch, WorkerProcess
 from .tasks import CALLBACKS
 
@@ -158,12 +159,14 @@ class Sandbox:
             self._answer_line(worker, deadline)
         seconds = time.monotonic() - began
         if line == "timeout":
+            where = worker.sample()
             output = worker.output.take()
             self.kill()
             message = f"timed out after {limit:g} s" if wait >= limit else \
                 f"not finished: the whole submission used its {self.limits.run_timeout:g} s"
-            return Outcome(error={"kind": "timeout" if wait >= limit else "run_timeout",
-                                  "message": message}, output=output, seconds=wait)
+            error = {"kind": "timeout" if wait >= limit else "run_timeout", "message": message}
+            return Outcome(error={**error, **self._located(where)}, output=output,
+                           seconds=wait)
         if line is None or not isinstance(line, (bytes, dict)):
             error = worker.ended(self.limits.memory_mb)
             output = worker.output.take()
@@ -175,6 +178,23 @@ class Sandbox:
         while worker.output.markers <= markers_before and time.monotonic() < until:
             worker.pipes.poll(0.01)
         return self._outcome(worker, task, line, worker.output.take(), seconds)
+
+    def _located(self, where: dict[str, Any] | None) -> dict[str, Any]:
+        """Where a stopped worker's student code was, as an error record's frame: the file,
+        line, function and text, and the loop around it ("loop": its first line)."""
+        if not isinstance(where, dict) or not isinstance(where.get("line"), int):
+            return {}
+        file, line = str(where.get("file"))[:100], int(where["line"])
+        raw = self.prepared.sources.get(file[:-3]) if file.endswith(".py") else None
+        if raw is None:
+            return {}
+        source = raw.decode("utf-8", "replace")
+        lines = source.splitlines()
+        text = lines[line - 1].strip()[:200] if 0 < line <= len(lines) else ""
+        frame = {"file": file, "line": line, "function": str(where.get("function"))[:200],
+                 "text": text}
+        return {"where": f"{file}:{line} in {frame['function']}", "line": text,
+                "stack": [frame], "loop": loop_around(source, line)}
 
     def _answer_line(self, worker: WorkerProcess, deadline: float) -> Any:
         """The worker's answer to the request, its questions answered meanwhile: the decoded

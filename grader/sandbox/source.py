@@ -128,3 +128,22 @@ def syntax_version(message: str, line: str,
                     f"Python {version[0]}.{version[1]} or newer: write it the older way")
     return None
 
+
+
+LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
+         ast.GeneratorExp)
+
+
+def loop_around(source: str, line: int) -> int | None:
+    """The first line of the innermost loop (or comprehension) that holds `line`, None when
+    none does (or the source does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, LOOPS) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            if found is None or node.lineno >= found:
+                found = node.lineno
+    return found

@@ -45,7 +45,9 @@ TASKS = {
                "final": NUMS, "predictions": NUMS}),
     "softmax": (("nn", "extensions"), "standin", {"out": NUMS, "grad": NUMS}),
     "classifier": (("engine", "nn", "extensions"), "student",
-                   {"predictions": NUMS, "defaults": "bool"}),
+                   {"predictions": NUMS, "defaults": "bool",
+                    "trace": {"inputs": [NUMS], "targets": [("int", "none")],
+                              "dirty": ["bool"]}}),
 }
 
 WORLDS = ("student", "standin", "model")

@@ -85,7 +85,14 @@ def task_anatomy(ctx: Ctx, op: str | None = None) -> dict[str, Any]:
     V, call = value_class(ctx), ctx["call"]
     if op is None:
         leaf = call(V, 1.5)
-        return {"leaf": {name: shape_of(value, {}) for name, value in fields_of(leaf).items()}}
+        # Two Values of the same number that a set takes for one (__eq__/__hash__ on .data)
+        # make a visited set skip nodes.
+        try:
+            collapses = call(lambda: len({V(1.5), V(1.5)}) == 1)
+        except Reported:
+            collapses = False                  # unhashable, say: no visited set of Values
+        return {"leaf": {name: shape_of(value, {}) for name, value in fields_of(leaf).items()},
+                "collapses": collapses is True}
     if op.startswith("constructor:"):
         return {"constructor": constructor_way(ctx, V, op.split(":", 1)[1])}
     builds = {"add": operator.add, "mul": operator.mul, "tanh": lambda a, b: a.tanh()}

@@ -5,6 +5,7 @@ the frames in the student's own files), read without letting any student code ru
 from __future__ import annotations
 
 import builtins as _builtins
+import difflib
 import gc
 import types
 from typing import Any, Callable
@@ -20,6 +21,10 @@ tb_next_of = types.TracebackType.__dict__["tb_next"].__get__
 tb_frame_of = types.TracebackType.__dict__["tb_frame"].__get__
 tb_lineno_of = types.TracebackType.__dict__["tb_lineno"].__get__
 f_code_of = types.FrameType.__dict__["f_code"].__get__
+attribute_name_of = AttributeError.__dict__["name"].__get__
+attribute_obj_of = AttributeError.__dict__["obj"].__get__
+mro_of = type.__dict__["__mro__"].__get__
+class_dict_of = type.__dict__["__dict__"].__get__
 gc_disable, gc_enable, gc_isenabled = gc.disable, gc.enable, gc.isenabled
 # Raised for what a probe could not do; its one argument is the error record.
 Reported: type[Exception] = type("Reported", (Exception,), {"__module__": "grader"})
@@ -87,6 +92,30 @@ def frames_of(ctx: Ctx, exc: BaseException) -> list[tuple[str, int, str]]:
     return found
 
 
+def suggestion(exc: Any) -> str | None:
+    """Python's own "Did you mean" for a misspelt attribute (`other.date`: 'data'), worked
+    out from the object's class and instance dictionaries, read without running any code of
+    the object's (no __dir__, no __getattribute__ of its own)."""
+    if type(exc) is not AttributeError:
+        return None
+    try:
+        name, obj = attribute_name_of(exc), attribute_obj_of(exc)
+        if type(name) is not str or obj is None:
+            return None
+        names: set[str] = set()
+        for cls in mro_of(type(obj))[:20]:
+            names.update(k for k in list(class_dict_of(cls))[:500] if type(k) is str)
+        own = object.__getattribute__(obj, "__dict__") if hasattr(type(obj), "__dict__") \
+            else None
+        if type(own) is dict:
+            names.update(k for k in list(own)[:500] if type(k) is str)
+        found = difflib.get_close_matches(name, sorted(n for n in names if n[:2] != "__"),
+                                          n=1, cutoff=0.7)
+        return found[0] if found else None
+    except BaseException:
+        return None
+
+
 def _kind(ctx: Ctx, exc: BaseException, message: str) -> tuple[str, str, str | None]:
     """(kind, message, step) of an exception raised by student code."""
     if isinstance(exc, WithheldError):
@@ -124,6 +153,9 @@ def describe(ctx: Ctx, exc: Any) -> dict[str, Any]:
     except BaseException:
         message = "(the exception's message could not be read)"
     kind, message, step = _kind(ctx, exc, message)
+    better = suggestion(exc) if "Did you mean" not in message else None
+    if better is not None:
+        message = f"{message}. Did you mean: '{better}'?"
     stack: list[dict[str, Any]] = []
     where, line = None, None
     submission, sources = ctx["submission"], ctx["sources"]

@@ -158,6 +158,38 @@ def make_lender(lend: Any, attribute_error: type, startswith: Any) -> Callable[[
     return lookup
 
 
+def make_sampler(channel: list[Any], inside: str, permitted: set[int], f_back_of: Any,
+                 f_code_of: Any, f_lineno_of: Any, frame_type: type, hash_of: Any,
+                 startswith: Any, type_: Any, failure: type[BaseException]
+                 ) -> Callable[[int, Any], None]:
+    """The handler of the signal the grader sends a worker it is about to stop for taking too
+    long: it says where the student's code was (its innermost frame in a submitted file), so
+    a timeout names a line. Installed before sealing; it only reads the frame it is given,
+    and nothing it meets can make it raise into the code it interrupted."""
+    cut = inside.__len__()
+
+    def sample(signum: int, frame: Any) -> None:
+        try:
+            hops = 0
+            while type_(frame) is frame_type and hops < 400:
+                permitted.add(hash_of(frame))
+                try:
+                    code = f_code_of(frame)
+                    line = f_lineno_of(frame)
+                finally:
+                    permitted.discard(hash_of(frame))
+                if startswith(code.co_filename, inside):
+                    if channel:
+                        channel[0]({"where": {"file": code.co_filename[cut:].lstrip("/"),
+                                              "line": line, "function": code.co_qualname}})
+                    return
+                frame = f_back_of(frame)
+                hops += 1
+        except failure:
+            return
+    return sample
+
+
 def make_attribute_guards(dunders: frozenset[str], inspecting: frozenset[str],
                           module_type: type, refused_attribute: type, type_: Any, str_: Any,
                           startswith: Any, endswith: Any, isinstance_: Any, getattr_: Any,

@@ -23,6 +23,7 @@ import json
 import os
 import random
 import sys
+import types
 from typing import Any, Callable
 
 # The worker's own folder is no one's business once its modules are loaded.
@@ -84,14 +85,22 @@ def sealed_context(settings: dict[str, Any]) -> dict[str, Any]:
     refused_types = {k: type(f"Refused{k}", (base,), {"__module__": "grader"})
                      for k, base in names.items()}
     signals = sys.modules.get("_signal")
+    sampled: list[Any] = []          # the answer channel, once there is one
+    permitted: set[int] = set()      # frames the worker itself may read (see seal.make_hook)
+    if signals is not None and hasattr(signals, "SIGUSR1"):
+        signals.signal(signals.SIGUSR1, guards.isolated(guards.make_sampler)(
+            sampled, settings["submission"], permitted, types.FrameType.__dict__["f_back"].__get__,
+            types.FrameType.__dict__["f_code"].__get__,
+            types.FrameType.__dict__["f_lineno"].__get__, types.FrameType, object.__hash__,
+            str.startswith, type, BaseException))
     ctx: dict[str, Any] = {
         "submission": settings["submission"], "memory_mb": int(settings.get("memory_mb") or 0),
         "policy": policy, "refused": settings.get("refused") or {}, "refusals": refusals,
         "own": tuple(settings.get("modules") or world.KIT_NAMES), "world_name":
         settings.get("world", "student"), "sources": {}, "noted": [], "created": [],
-        "recording": [False], "serial": {}, "permitted": set(), "refused_types": refused_types,
+        "recording": [False], "serial": {}, "permitted": permitted, "refused_types": refused_types,
         "refused_classes": tuple(refused_types.values()),
-        "sigmask": getattr(signals, "pthread_sigmask", None),
+        "sigmask": getattr(signals, "pthread_sigmask", None), "sampled": sampled,
         "signals": signals.valid_signals() if signals is not None else set(),
         "answers": answers, "layers": {}}
     ctx["call"] = caller(ctx)
@@ -153,6 +162,7 @@ def serve() -> None:
                                                 encoder(), json.loads,
                                                 (ValueError, AttributeError))
     make_world(ctx, ask)
+    ctx["sampled"].append(answer)
     answer({"ready": True, "pid": os.getpid(), "layers": ctx["layers"]})
     while True:
         line = stdin.readline(1 << 24)
