@@ -158,7 +158,8 @@ def test_colour_only_on_a_terminal():
 
 def test_readme_step_table_is_the_step_table():
     from grader.commands.steps import steps_markdown
-    assert steps_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in ("README.md", "docs/students.md"):
+        assert steps_markdown() in (ROOT / page).read_text(encoding="utf-8"), page
 
 
 def test_report_shows_a_saved_result_again_as_it_was_graded(tmp_path):

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import pytest
+
 import samples
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("page", samples.PAGES)
+def test_every_sample_is_what_its_command_prints_now(page):
+    stale = samples.check_page(page)
+    assert not stale, "\n".join(f"{s.where}: {s.what}\n{s.diff}" for s in stale) + \
+        "\nregenerate them with: python tests/samples.py --write"
+
+
+@pytest.mark.parametrize("page", samples.PAGES)
+def test_every_output_block_says_where_it_comes_from(page):
+    assert samples.unmarked(page) == []
+
+
+def test_the_front_page_and_the_guides_show_real_runs():
+    count = {page: len(samples.parse(page, (ROOT / page).read_text(encoding="utf-8")))
+             for page in samples.PAGES}
+    assert count["README.md"] >= 3
+    assert count["docs/students.md"] >= 5 and count["docs/instructors.md"] >= 8
+    assert count["docs/json-format.md"] == 1
 
 
 def test_times_versions_and_the_machine_are_not_staleness():
