@@ -40,10 +40,15 @@ def test_the_release_holds_the_student_files_and_nothing_of_the_solutions(releas
     top = sorted(p.name for p in release.iterdir())
     assert top == [".gitignore", "LICENSE", "README.md", "docs", "exercises", "grader",
                    "pyproject.toml"]
-    # Every picture the student README shows is in the release.
+    # Every picture the student README shows is in the release, and every page it links to.
     readme = (release / "README.md").read_text(encoding="utf-8")
     for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):
         assert (release / picture).is_file(), picture
+    links = [link.split("#")[0] for link in re.findall(r"\]\(([^)]+)\)", readme)
+             if "://" not in link and not link.startswith("#")]
+    assert "docs/students.md" in links
+    for link in links:
+        assert (release / link).is_file(), link
     only = _solution_only_lines()
     assert len(only) > 20
     for path in release.rglob("*"):
@@ -54,7 +59,10 @@ def test_the_release_holds_the_student_files_and_nothing_of_the_solutions(releas
     readme = (release / "README.md").read_text(encoding="utf-8")
     assert "python -m pip install -e . && python -m grader" in readme
     assert "--solutions" not in readme and "pytest" not in readme
-    assert "For instructors" not in readme
+    assert "For instructors" not in readme and "Working on the kit" not in readme
+    # The student parts are the README's front page: the loop, in full.
+    assert student_readme((ROOT / "README.md").read_text(encoding="utf-8")) == readme
+    assert "python -m grader --watch" in readme and "python -m grader hint" in readme
 
 
 def test_release_refuses_a_folder_that_is_not_empty(tmp_path):

@@ -1,4 +1,4 @@
-"""`python -m grader release OUT`: the student copy of the kit (exercises/, grader/, a README)."""
+"""`python -m grader release OUT`: the student copy of the kit (exercises/, grader/, the docs)."""
 
 from __future__ import annotations
 
@@ -12,27 +12,15 @@ from .. import KIT_ROOT, is_checkout, steps
 from . import classroom
 BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
 
-QUICK_START = """## Quick start
-
-You need Python 3.10 or newer. In this folder (ideally in a
-[virtual environment](https://docs.python.org/3/library/venv.html)):
-
-```
-python -m pip install -e . && python -m grader
-```
-
-That installs the kit and grades `exercises/`. (On Windows PowerShell 5, run the two halves one
-after the other.)
-"""
 
 
 def student_readme(readme: str) -> str:
-    """The README's student parts (between release markers), after a quick start of their own."""
+    """The README's student parts (between release markers): all of it but how to work on the
+    kit itself, which needs a checkout."""
     parts = re.findall(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), readme, flags=re.S)
     if not parts:
         raise ValueError("README.md has no release:begin/release:end sections")
-    head, *rest = parts
-    return "\n".join([head.rstrip() + "\n", QUICK_START] + [p.rstrip() + "\n" for p in rest])
+    return "\n".join(p.rstrip() + "\n" for p in parts)
 
 
 def _ignore(folder: str, names: list[str]) -> list[str]:
@@ -54,7 +42,7 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT,
     shutil.copytree(kit_root / "grader", out / "grader", ignore=_ignore)
     shutil.copy(kit_root / "pyproject.toml", out / "pyproject.toml")
     shutil.copy(kit_root / "LICENSE", out / "LICENSE")
-    # The pictures the student README shows.
+    # The documentation the student README links to, and the pictures it shows.
     shutil.copytree(kit_root / "docs", out / "docs", ignore=_ignore)
     readme = (kit_root / "README.md").read_text(encoding="utf-8")
     (out / "README.md").write_text(student_readme(readme), encoding="utf-8")
@@ -69,8 +57,8 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT,
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m grader release",
-        description="Write the student copy of the kit: exercises/, grader/, pyproject.toml and a "
-                    "student README; nothing of solutions/ or tests/.")
+        description="Write the student copy of the kit: exercises/, grader/, pyproject.toml, a "
+                    "student README and the docs; nothing of solutions/ or tests/.")
     parser.add_argument("out", type=Path, help="a new (or empty) folder")
     parser.add_argument("--grader-from", metavar="SPEC",
                         help="also write .github/workflows/classroom.yml for GitHub Classroom, "
