@@ -44,7 +44,8 @@ def parser(commands: str = "") -> argparse.ArgumentParser:
                            "earned all its points (bar an end-to-end run that fails because "
                            "of another step, which that step is charged for)")
     made.add_argument("--json", action="store_true",
-                      help="print one JSON document (format in the README) instead of text")
+                      help="print one JSON document (format in docs/json-format.md) "
+                           "instead of text")
     made.add_argument("--watch", action="store_true",
                       help="keep running: re-grade the step you are on each time you save a "
                            "file in the folder (Ctrl-C stops)")

@@ -9,7 +9,7 @@ from .. import steps
 
 
 def steps_markdown() -> str:
-    """The step table as Markdown, as the README shows it (a test keeps the two in step)."""
+    """The step table as Markdown, as the README and the docs show it (a test keeps them so)."""
     rows = ["| step | points | what you write | where | its end-to-end run uses |",
             "| --- | ---: | --- | --- | --- |"]
     for step in steps.STEPS:

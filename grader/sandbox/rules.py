@@ -275,7 +275,7 @@ MAX_FILE_BYTES = 1_000_000
 
 
 def markdown() -> str:
-    """The policy as the README prints it (a test keeps the two the same)."""
+    """The policy as the docs print it (a test keeps the two the same)."""
     lines = ["| a submission may | |", "| --- | --- |"]
     modules = [f"`{name}`" for name, names in MODULES.items() if names is None
                and name != "__future__"]
@@ -327,7 +327,7 @@ def markdown() -> str:
 
 
 def guard_markdown() -> str:
-    """What the run-time guard refuses, grouped by what the code tried (for the README)."""
+    """What the run-time guard refuses, grouped by what the code tried (for the docs)."""
     by_reason: dict[str, list[str]] = {}
     for event, reason in REFUSED_EVENTS.items():
         by_reason.setdefault(reason, []).append(f"`{event}{'*' if event.endswith('.') else ''}`")
