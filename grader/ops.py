@@ -251,19 +251,45 @@ def local_derivatives(node: Sequence[Any], values: Sequence[float]) -> list[floa
     """d(node)/d(operand) for each operand of one node, at the operands' values, by central
     differences: what a node's own _backward must multiply out.grad by, without the rule."""
     indices = operands(node)
+    if node[0] == "sum":
+        # Each input of a sum moves it one for one: exact, and linear in its inputs (by
+        # differences, a sum of n inputs would cost n sums of n).
+        counts: dict[int, int] = {}
+        for i in indices:
+            counts[i] = counts.get(i, 0) + 1
+        return _first_counts(indices, counts)
+    # Where each operand sits among the operation's arguments (the constant of a + 2 aside).
+    shape = OPS[node[0]].shape
+    places = [1] if shape == "left" else list(range(len(indices)))
+    forward = OPS[node[0]].forward
+    base = arguments(node, values)
     result = []
     for k, i in enumerate(indices):
+        if indices.index(i) != k:
+            result.append(0.0)
+            continue
         x = values[i]
         h = 1e-6 * max(1.0, abs(x))
-
-        def moved(delta: float, i: int = i, x: float = x) -> float:
-            nudged = list(values)
-            nudged[i] = x + delta
-            return apply(node, nudged)
         # An operand used twice (a * a) moves in both places: that is the node's derivative
         # with respect to the operand node, which is what its _backward must add up to.
-        derivative = (moved(h) - moved(-h)) / (2 * h)
-        result.append(derivative if indices.index(i) == k else 0.0)
+        mine = [p for p, j in zip(places, indices) if j == i]
+
+        def moved(delta: float, mine: list[int] = mine, x: float = x) -> float:
+            nudged = list(base)
+            for p in mine:
+                nudged[p] = x + delta
+            return float(forward(*nudged))
+        result.append((moved(h) - moved(-h)) / (2 * h))
+    return result
+
+
+def _first_counts(indices: Sequence[int], counts: dict[int, int]) -> list[float]:
+    """Each operand's count at its first place, 0 at the others (in one pass)."""
+    seen: set[int] = set()
+    result = []
+    for i in indices:
+        result.append(float(counts[i]) if i not in seen else 0.0)
+        seen.add(i)
     return result
 
 
@@ -273,6 +299,7 @@ def checked(spec: Any, limit: int) -> Spec | None:
     belong, at most `limit` nodes."""
     if not isinstance(spec, list) or not 0 < len(spec) <= limit:
         return None
+    references = 0                   # operands over all nodes: the work of the walk
     for i, node in enumerate(spec):
         if not isinstance(node, list) or not node or not isinstance(node[0], str):
             return None
@@ -285,7 +312,10 @@ def checked(spec: Any, limit: int) -> Spec | None:
         if op is None or len(node) != size[op.shape]:
             return None
         refs = node[1] if op.shape == "many" else operands(node)
-        if not isinstance(refs, list) or not all(type(j) is int and 0 <= j < i for j in refs):
+        if not isinstance(refs, list):
+            return None
+        references += len(refs)
+        if references > 4 * limit or not all(type(j) is int and 0 <= j < i for j in refs):
             return None
         if op.shape in ("right", "power") and not _number(node[2]) or \
                 op.shape == "left" and not _number(node[1]):

@@ -8,9 +8,12 @@ and a cell starting with `=` runs as a formula when the CSV is opened.
 
 from __future__ import annotations
 
+import ast
+import io
 import os
 import re
 import stat
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +67,40 @@ def read_regular(path: Path, limit: int) -> bytes | None:
         return data if len(data) <= limit else None
     finally:
         os.close(fd)
+
+
+# A kit file is a few hundred lines; these bounds keep parsing a submitted text cheap whatever
+# it holds (Python 3.11 parses an f-string's fields in time quadratic in their number).
+MAX_LINES = 20_000
+MAX_FSTRING_FIELDS = 1_000
+
+
+class Costly(ValueError):
+    """A text too costly to parse; its message says why."""
+
+
+def costly(source: str) -> str | None:
+    """Why parsing `source` would cost too much (too many lines, or an f-string with too many
+    fields), read in one linear pass; None when it may be parsed."""
+    lines = source.count("\n") + 1
+    if lines > MAX_LINES:
+        return f"it has {lines} lines, more than the {MAX_LINES} a file here may have"
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            prefix = token.string.split("'")[0].split('"')[0].lower()
+            if token.type == tokenize.STRING and "f" in prefix:
+                fields = token.string.count("{") - 2 * token.string.count("{{")
+                if fields > MAX_FSTRING_FIELDS:
+                    return (f"line {token.start[0]} has an f-string with {fields} fields, more "
+                            f"than the {MAX_FSTRING_FIELDS} one may have")
+    except (tokenize.TokenError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None                 # the parser says what is wrong with it, cheaply
+    return None
+
+
+def parse(source: str, filename: str = "<unknown>") -> ast.Module:
+    """ast.parse of a submitted text, or Costly when it would cost too much."""
+    reason = costly(source)
+    if reason is not None:
+        raise Costly(reason)
+    return ast.parse(source, filename=filename)

@@ -26,11 +26,14 @@ POSIX = os.name == "posix"
 
 # ------------------------------------------------------------------ sizes before parsing
 def test_many_main_guards_are_disarmed_in_one_pass():
-    guards = 'if"__main__"==__name__:0\n' * 40_000          # 1 MB, the largest file graded
+    guards = 'if"__main__"==__name__:0\n' * 19_000        # just under the most lines a file has
     started = time.monotonic()
     disarmed = source.without_main_blocks(guards)
     assert time.monotonic() - started < 5
     assert "__main__" not in disarmed and disarmed.count("\n") == guards.count("\n")
+    from grader.sandbox import admission
+    more = guards * 3                                    # beyond: refused before any parsing
+    assert "too costly" in admission.check_source(more, "engine.py")[0].what
 
 
 def _notebook(cells: list[str]) -> str:
@@ -86,14 +89,21 @@ def test_what_a_zip_unpacks_to_is_counted_as_written(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ a batch's names
 def test_batch_names_are_given_after_cleaning_and_never_taken(tmp_path):
-    for name in ("bo\x01b", " bob", "bob", "bob-2", "Alice", "alice"):
+    for name in ("bo\x01b", " bob", "bob", "bob-2", "Alice", "alice", "Bob", "bob\u200b",
+                 "Jos\u00e9", "Jose\u0301"):
         (tmp_path / name).mkdir()
     named = {e.path.name: e.name for e in entries(tmp_path)}
-    assert named["bob"] == "bob" and named["bob-2"] == "bob-2" and named["Alice"] == "Alice"
+    # Clean names keep theirs (lower case first when two differ in case only); names that
+    # print alike (a zero-width space, another Unicode form) are renamed.
+    assert named["bob"] == "bob" and named["bob-2"] == "bob-2" and named["alice"] == "alice"
+    assert named["Jos\u00e9"] == "Jos\u00e9" and named["Jose\u0301"] != "Jos\u00e9"
+    assert named["bob\u200b"] not in ("bob", "bob-2")
     assert len({n.casefold() for n in named.values()}) == len(named)
     assert named[" bob"] not in ("bob", "bob-2") and named["bo\x01b"] not in ("bob", "bob-2")
-    (tmp_path / "bob").rmdir()
-    assert {e.path.name: e.name for e in entries(tmp_path)}[" bob"] == "bob"    # free again
+    alone = tmp_path / "alone"
+    for name in (" bob", "bo\x01b"):
+        (alone / name).mkdir(parents=True)
+    assert sorted(e.name for e in entries(alone)) == ["bob", "bob-2"]   # no one had "bob"
 
 
 def test_the_real_bob_keeps_his_row_and_his_feedback(tmp_path):
@@ -175,3 +185,86 @@ def test_a_folder_with_a_fifo_is_graded_without_waiting(tmp_path):
     result = grade(folder)
     assert result.score == 100 and time.monotonic() - started < 60
 
+
+
+# ------------------------------------------------------------------ the grader's own work
+def test_the_stand_in_engines_gradients_cost_time_linear_in_the_graph():
+    from grader import ops
+    sums = [["leaf", 1.0], ["sum", [0] * 70_000]]             # one input 70,000 times
+    chain = [["leaf", 0.5]] + [["tanh", i] for i in range(19_999)]
+    for spec in (sums, chain):
+        started = time.monotonic()
+        checked = ops.checked(spec, 20_000)
+        assert checked is not None and ops.leaf_gradients(checked, [0])
+        assert time.monotonic() - started < 2
+    assert ops.leaf_gradients(sums, [0]) == [70_000.0]
+    assert ops.checked([["leaf", 1.0], ["sum", [0] * 90_000]], 20_000) is None
+
+
+@pytest.mark.parametrize("text", ["x = f'" + "{a}" * 100_000 + "'\n", "a\n" * 500_000])
+def test_text_too_costly_to_parse_is_refused_before_parsing(text, tmp_path):
+    from grader.sandbox import admission
+    started = time.monotonic()
+    found = admission.check_source(text, "helper.py")
+    assert time.monotonic() - started < 2
+    assert found and "too costly" in found[0].what
+
+
+def test_a_zip_whose_directory_is_too_large_is_refused_before_it_is_opened(tmp_path,
+                                                                           monkeypatch):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for k in range(60):
+            zf.writestr(f"d/{'x' * 200}{k}.txt", "")
+    monkeypatch.setattr(intake, "ZIP_MAX_DIRECTORY", 5_000)   # a directory of 60 long names
+    monkeypatch.setattr(intake.zipfile, "ZipFile", lambda *a, **k: pytest.fail("opened"))
+    sub = intake.open_submission([archive])
+    assert sub.invalid and "more than" in sub.problems[0]
+    sub.close()
+
+
+@pytest.mark.skipif(not POSIX, reason="FIFOs as on Linux and macOS")
+def test_a_notebook_that_is_a_fifo_or_a_link_is_never_opened(tmp_path):
+    fifo = tmp_path / "eve.ipynb"
+    os.mkfifo(fifo)
+    link = tmp_path / "mallory.ipynb"
+    link.symlink_to(tmp_path / "secret.json")
+    (tmp_path / "secret.json").write_text("{}", encoding="utf-8")
+    for path in (fifo, link):
+        sub = intake.open_submission([path])
+        assert sub.invalid and "not a regular file" in sub.problems[0]
+        sub.close()
+
+
+def test_an_unpacked_submission_is_named_after_its_grading_process(tmp_path):
+    archive = tmp_path / "sub.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("engine.py", (SOLUTIONS / "engine.py").read_text(encoding="utf-8"))
+    sub = intake.open_submission([archive])
+    try:
+        # micrograd-kit-<pid>-...: what sandbox.cleanup.sweep_stale_roots removes once the
+        # process is gone (a batch's watchdog kills a grading before it cleans up).
+        assert sub.temp is not None and f"micrograd-kit-{os.getpid()}-" in sub.temp.name
+    finally:
+        sub.close()
+
+
+def test_a_fingerprint_tells_apart_files_that_hash_alike_without_lengths(tmp_path):
+    from grader.commands.batch import fingerprint
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    (one / "a").write_bytes(b"bc")          # "a" + "bc" ...
+    (two / "ab").write_bytes(b"c")          # ... and "ab" + "c" are the same bytes in a row
+    assert fingerprint(one) != fingerprint(two)
+
+
+def test_before_publishing_gradescope_shows_no_text_raised_after_hidden_checks():
+    from grader.report.gradescope import visible_output
+    from grader.results import GradingResult
+    raised = ("extensions.py could not be imported: RuntimeError: HIDDEN INPUTS SEEN BEFORE "
+              "THIS IMPORT: [1.5, -2.5]")
+    result = GradingResult(submission="s", score=0, max_score=100, steps=[], settings={},
+                           problems=[raised, "engine.py was not run: exec() is not allowed"])
+    shown = visible_output(result, "after_published")
+    assert "HIDDEN" not in shown and "extensions.py could not be imported" in shown
+    assert "exec() is not allowed" in shown          # admission's word: nothing ran

@@ -577,3 +577,18 @@ def test_a_match_pattern_reaches_no_module_through_an_allowed_one(shield, tmp_pa
         assert refused and "REACHED module" in printed(result)
     else:
         assert "REACHED" not in printed(result).replace("NOT REACHED", "")
+
+
+@pytest.mark.parametrize("shield", modes("all", "all-process", "admission", "nothing"))
+def test_a_class_made_at_run_time_reaches_no_builtin_module(shield, tmp_path):
+    # type() with a namespace of computed names, matched positionally: refused at admission;
+    # with no layer on, it reaches the real builtins and runs exec (the test can fail).
+    path = fixture_submission("hostile_metaclass_match", tmp_path / "f")
+    refused = [v.what for v in modules.check_file(path / "engine.py")]
+    assert any("making a class" in w for w in refused)
+    assert any("positional patterns" in w for w in refused)
+    result = grade_path(path, protections=shield, limits=FAST)
+    if shield is NOTHING:
+        assert "REACHED" in printed(result)
+    else:
+        assert "REACHED" not in printed(result)

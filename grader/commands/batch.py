@@ -9,6 +9,7 @@ import os
 import stat
 import sys
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
@@ -26,7 +27,8 @@ from ..untrusted import clean
 from . import options, pool
 
 WATCHDOG_MARGIN = 60.0             # seconds past --run-timeout before a grading is stopped
-MAX_HASHED_BYTES = 50_000_000      # a bigger file counts by its size and time, not its bytes
+MAX_HASHED_BYTES = 50_000_000
+MAX_FILES = 5000                   # files an entry's fingerprint reads; more: never cached      # a bigger file counts by its size and time, not its bytes
 SKIP_NAMES = ("__MACOSX", "__pycache__")
 
 
@@ -40,9 +42,13 @@ MAX_NAME = 80     # characters of a student's name: the files named after it mus
 
 
 def student_name(entry: str) -> str:
-    """The name an entry is recorded under: one line of printable text, short enough to name
-    files after (an export's long upload name keeps its start and a hash of the whole)."""
-    name = " ".join(clean(entry).split()) or "unnamed"
+    """The name an entry is recorded under: one line of printable text in one Unicode form
+    (NFC), without characters that show nothing (zero-width spaces, soft hyphens, direction
+    marks), short enough to name files after (an export's long upload name keeps its start
+    and a hash of the whole)."""
+    shown = "".join(c for c in unicodedata.normalize("NFC", clean(entry))
+                    if unicodedata.category(c) != "Cf")
+    name = " ".join(shown.split()) or "unnamed"
     if len(name) > MAX_NAME:
         name = name[:MAX_NAME - 9] + "-" + hashlib.sha256(entry.encode()).hexdigest()[:8]
     return name
@@ -67,10 +73,12 @@ def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
             continue
         raw = path.stem if path.is_file() else path.name
         found.append((raw, student_name(raw), path))
+    found.sort(key=lambda entry: (entry[1] != entry[0], entry[0] != entry[0].lower(),
+                                  entry[0]))   # clean names first; lower case before upper
     taken: set[str] = set()
     named: dict[Path, str] = {}
     for raw, name, path in found:                 # the clean names first, as they are
-        if " ".join(clean(raw).split()) == raw and name.casefold() not in taken:
+        if name == raw and name.casefold() not in taken:
             taken.add(name.casefold())
             named[path] = name
     for _raw, base, path in found:
@@ -81,7 +89,8 @@ def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
             name, k = f"{base}-{k}", k + 1
         taken.add(name.casefold())
         named[path] = name
-    return [Entry(named[path], path) for _raw, _name, path in found]
+    return sorted((Entry(named[path], path) for _raw, _name, path in found),
+                  key=lambda e: e.path.name)
 
 
 def grader_stamp() -> str:
@@ -110,14 +119,20 @@ def fingerprint(path: Path, stamp: str = "") -> str:
     """What a submission's files were, and which grader graded them: unchanged means skip.
     Sizes are checked before anything is read; a link counts by its target's name only."""
     digest = hashlib.sha256(stamp.encode())
-    for file in _files(path):
-        digest.update(str(file.relative_to(path) if file != path else file.name).encode())
+    files = _files(path, MAX_FILES + 1)
+    if len(files) > MAX_FILES:
+        return "unfingerprinted-" + os.urandom(8).hex()   # never the same: always graded again
+    for file in files:
+        # Each part with its length: no two different sets of files hash alike.
+        name = str(file.relative_to(path) if file != path else file.name).encode()
+        digest.update(len(name).to_bytes(8, "big") + name)
         try:
             info = file.lstat()
             if stat.S_ISLNK(info.st_mode):
                 digest.update(b"link:" + os.readlink(file).encode("utf-8", "replace"))
             elif stat.S_ISREG(info.st_mode) and info.st_size <= MAX_HASHED_BYTES:
-                digest.update(file.read_bytes())
+                data = file.read_bytes()
+                digest.update(len(data).to_bytes(8, "big") + data)
             else:
                 digest.update(f"size:{info.st_size}:mtime:{info.st_mtime_ns}".encode())
         except OSError:

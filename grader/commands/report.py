@@ -38,7 +38,7 @@ def main(argv: Sequence[str]) -> int:
         text = feedback(result) if args.markdown else \
             scoreboard(result, colour=use_colour(sys.stdout), commands=False)
     except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError,
-            RecursionError) as exc:
+            RecursionError, OverflowError) as exc:
         parser.error(f"{args.result} cannot be read as a saved result: "
                      f"{type(exc).__name__}: {exc}")
     sys.stdout.write(text)

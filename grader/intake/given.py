@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .. import steps
-from ..untrusted import read_regular
+from ..untrusted import parse, read_regular
 
 MAX_SOURCE_BYTES = 5_000_000   # as the sandbox copies at most
 
@@ -61,7 +61,7 @@ def fingerprints(root: Path) -> dict[str, str]:
         if raw is None:
             continue              # not a file to read: the submission's checks say why
         try:
-            tree = ast.parse(raw.decode("utf-8"))
+            tree = parse(raw.decode("utf-8"))
         except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
             continue
         defined = functions(tree)

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..untrusted import parse, read_regular
+
 MAX_NOTEBOOK_BYTES = 20_000_000
-# A cell is classified by parsing it only up to the size of a source file the kit grades.
-MAX_CELL_CHARS = 1_000_000
+# A cell is classified by parsing it only up to this size (a step's cell is a few KB).
+MAX_CELL_CHARS = 200_000
 MARKER = re.compile(r"^#\s*micrograd-kit\s+(\w+):(\w+)")
 HEADERS = {
     "engine": "import math\n",
@@ -67,7 +69,7 @@ def _classify(source: str) -> tuple[str, str] | None:
     if len(source) > MAX_CELL_CHARS:
         return None               # parsed, it would take gigabytes: a cell of no step
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None               # a cell that is not code of a step: it goes nowhere
     names = set()
@@ -161,7 +163,10 @@ def read_notebook(path: Path) -> tuple[Any | None, str | None]:
         if size > MAX_NOTEBOOK_BYTES:
             return None, (f"{Path(path).name} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB "
                           f"(clear its outputs and save it again)")
-        raw = Path(path).read_text(encoding="utf-8")
+        data = read_regular(Path(path), MAX_NOTEBOOK_BYTES)    # never a link, a FIFO, ...
+        if data is None:
+            return None, f"{Path(path).name} is not a regular file: not opened"
+        raw = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"{Path(path).name} cannot be read as text ({exc})"
     import nbformat     # only when a notebook is graded: it takes a while to import

@@ -134,6 +134,7 @@ def _check_files(sub: Submission, shown: str) -> None:
 # Limits for unpacking a zip: a class's submissions are a few KB each.
 ZIP_MAX_MEMBERS = 2000
 ZIP_MAX_BYTES = 50_000_000
+ZIP_MAX_DIRECTORY = ZIP_MAX_MEMBERS * 400    # bytes: 46 per entry, its name and extras
 ZIP_TAIL = 22 + 65_535          # the end record and the longest comment it may have
 KEEP_SUFFIXES = (".py", ".ipynb")
 
@@ -185,6 +186,8 @@ def _declared_members(archive: Path) -> int | None:
     if at < 0 or len(tail) < at + 22:
         return None
     entries = int.from_bytes(tail[at + 10:at + 12], "little")
+    if int.from_bytes(tail[at + 12:at + 16], "little") > ZIP_MAX_DIRECTORY:
+        return ZIP_MAX_MEMBERS + 1         # a directory that could list more than that
     locator = tail.rfind(b"PK\x06\x07", 0, at)
     if entries == 0xFFFF and locator >= 0:
         return ZIP_MAX_MEMBERS + 1         # zip64: only archives of 65,535 files or more need it
@@ -267,8 +270,15 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         _check_files(sub, shown if root == paths[0] else
                      f"{shown.rstrip('/')}/{root.relative_to(paths[0]).as_posix()}")
         return sub
-    temp = tempfile.TemporaryDirectory(prefix="micrograd-kit-submission-")
+    # Named after this process: a grading killed before it cleans up (a batch's watchdog)
+    # leaves a folder that the next grading sweeps (sandbox.cleanup.sweep_stale_roots).
+    temp = tempfile.TemporaryDirectory(prefix=f"micrograd-kit-{os.getpid()}-submission-")
     folder = Path(temp.name)
+    if len(paths) == 1 and paths[0].suffix.lower() in (".ipynb", ".zip") and \
+            not is_regular(paths[0]):
+        return Submission(folder, shown, [f"{paths[0].name} is not a regular file (a link, a "
+                                          f"pipe or a device): not opened"], invalid=True,
+                          temp=temp)
     if len(paths) == 1 and paths[0].suffix.lower() == ".ipynb":
         rebuilt = notebook_to_folder(paths[0], folder)
         sub = Submission(folder, shown, list(rebuilt.problems), temp=temp, notebook=rebuilt)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import steps
+from ..untrusted import parse
 from .given import functions as _functions
 from .submission import MAX_SOURCE_BYTES, is_regular
 
@@ -18,7 +19,7 @@ def _parse(source_path: Path) -> ast.Module | None:
         raw = source_path.read_bytes()
         if len(raw) > MAX_SOURCE_BYTES:
             return None
-        return ast.parse(raw.decode("utf-8"), filename=source_path.name)
+        return parse(raw.decode("utf-8"), filename=source_path.name)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

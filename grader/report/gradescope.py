@@ -33,8 +33,22 @@ def visible_output(result: GradingResult, hidden_visibility: str) -> str:
                 if not check.passed:
                     lines.append(_check_output(check))
     if result.problems:
-        lines += ["", *[f"! {problem}" for problem in result.problems]]
+        lines += ["", *[f"! {_before_publishing(problem, when)}" for problem in result.problems]]
     return "\n".join(lines) + "\n"
+
+
+# A problem that reports what student code raised while hidden checks ran: its text could
+# carry what those checks used, so before publishing only its first part is shown.
+RAISED = (" could not be imported:", " raised at import time:", " was stopped while it was "
+          "imported:")
+
+
+def _before_publishing(problem: str, when: str) -> str:
+    for marker in RAISED:
+        if marker in problem:
+            return (f"{problem.split(marker, 1)[0]}{marker[:-1]} (what it raised is shown "
+                    f"{when})")
+    return problem
 
 
 def results_json(result: GradingResult, *, hidden_visibility: str = "after_published",

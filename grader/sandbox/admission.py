@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..intake.given import fingerprint
+from ..untrusted import Costly, parse
 from . import scopes
-from .rules import (COMPUTED_NAME_CALLS, DUNDER_ATTRIBUTES, DUNDER_NAMES, FORBIDDEN_BUILTINS,
+from .rules import (METACLASSES, WHY_METACLASS, COMPUTED_NAME_CALLS, DUNDER_ATTRIBUTES, DUNDER_NAMES, FORBIDDEN_BUILTINS,
                     GIVEN_EARLIER, GIVEN_ONLY_IMPORTS, INTROSPECTION_ATTRIBUTES, KIT_MODULES,
                     MODULES, NOT_PYTHON, READ_ONLY_DUNDER_NAMES, REFUSED_NAMES,
                     STREAM_ATTRIBUTES, WHY_COMPUTED, WHY_DUNDER, WHY_IMPORT, WHY_INTROSPECTION,
@@ -141,6 +142,10 @@ class _Checker:
             for case in node.cases:
                 self._check_pattern(case.pattern, base)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(node, ast.ClassDef) and any(
+                    self._metaclass(base, scope) for base in node.bases):
+                self.refuse(node, f"class {node.name} derived from a class of classes",
+                            WHY_METACLASS)
             name = node.name
             if name.startswith("__") and name.endswith("__") and name not in DUNDER_ATTRIBUTES:
                 # A method Python calls by itself (__getattribute__, __del__, a __traceback__
@@ -250,6 +255,13 @@ class _Checker:
         """`case C(name=p)` reads the subject's attribute `name`, as subject.name would."""
         for child in ast.walk(pattern):
             if isinstance(child, ast.MatchClass):
+                if child.patterns and not (isinstance(child.cls, ast.Name) and
+                                           child.cls.id in SELF_MATCHING):
+                    # Positional patterns read the attributes the class's __match_args__
+                    # names: names admission never sees.
+                    self.refuse(child, f"case {ast.unparse(child.cls)}(...) with positional "
+                                       f"patterns", "name the attributes it reads: "
+                                       f"case {ast.unparse(child.cls)}(data=d)")
                 subject = base if child is pattern else None
                 for attr, inner in zip(child.kwd_attrs, child.kwd_patterns):
                     if not self._named(child, subject, attr) and subject is not None and \
@@ -306,8 +318,30 @@ class _Checker:
         if (base in MODULES or base in GIVEN_ONLY_IMPORTS) and attr.startswith("_"):
             self.refuse(node, f"{base}.{attr}", WHY_PRIVATE)
 
+    def _metaclass(self, node: ast.AST, scope: Scope) -> bool:
+        """Whether `node` names a class of classes: type (the builtin), abc.ABCMeta, ..., or
+        x.__class__.__class__. (type(self)(data, children, op) makes a Value, as Value(...)
+        does: a class made by calling type(x) some other way gets no attribute admission has
+        not seen a name for, since positional class patterns are refused.)"""
+        if isinstance(node, ast.Name) and node.id == "type":
+            return self._resolves_to_builtin("type", scope)
+        if isinstance(node, ast.Attribute) and node.attr == "__class__" and \
+                isinstance(node.value, ast.Attribute) and node.value.attr == "__class__":
+            return True                                   # x.__class__.__class__
+        return self._qualified(node) in METACLASSES
+
     def _check_call(self, node: ast.Call, scope: Scope) -> None:
         func = node.func
+        makes_class = self._metaclass(func, scope) and (len(node.args) + len(node.keywords) > 1
+                                                       or any(isinstance(a, ast.Starred)
+                                                              for a in node.args))
+        hooks = isinstance(func, ast.Attribute) and func.attr in (
+            "__new__", "__call__", "__init__", "__setattr__", "__delattr__") and \
+            self._metaclass(func.value, scope)
+        if makes_class or hooks:
+            shown = ast.unparse(func) if len(ast.unparse(func)) < 60 else "a class of classes"
+            self.refuse(node, f"{shown}(...) making a class", WHY_METACLASS)
+            return
         wrapper = self._qualified(func)
         if wrapper in WRAPPER_CALLS:
             self.calls_checked.add(id(func))
@@ -371,6 +405,11 @@ class _Checker:
 
 
 
+# Classes whose one positional pattern matches the subject itself (case int(n)).
+SELF_MATCHING = frozenset({"bool", "bytearray", "bytes", "dict", "float", "frozenset", "int",
+                           "list", "set", "str", "tuple"})
+
+
 def check_source(source: str, filename: str,
                  own: Iterable[str] = KIT_MODULES) -> list[Violation]:
     """Every violation in one file's source, in line order; [] when it is admitted."""
@@ -381,7 +420,9 @@ def check_parsed(source: str, filename: str, own: Iterable[str] = KIT_MODULES
                  ) -> tuple[list[Violation], ast.Module | None]:
     """check_source, and the syntax tree it read (None when the source does not parse)."""
     try:
-        tree = ast.parse(source, filename=filename)
+        tree = parse(source, filename=filename)
+    except Costly as exc:
+        return [Violation(filename, 0, "a file too costly to check", str(exc))], None
     except SyntaxError as exc:
         lines = source.splitlines()
         line = lines[exc.lineno - 1] if exc.lineno and 0 < exc.lineno <= len(lines) else ""

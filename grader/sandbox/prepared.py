@@ -15,7 +15,7 @@ from pathlib import Path
 from ..untrusted import read_regular
 from . import cleanup
 from .modules import Admitted, admit, describe, own_modules
-from .rules import MAX_FILE_BYTES
+from .rules import MAX_FILE_BYTES, MAX_TOTAL_BYTES
 from .source import without_main_blocks
 
 WORKER_DIR = Path(__file__).with_name("worker")
@@ -49,6 +49,7 @@ def prepare(submission: Path, admission: bool = True) -> Prepared:
     except OSError:
         return prepared
     wanted, prepared.skipped = own_modules(names)
+    total = 0                             # bytes taken so far: what admission will parse
     for name in wanted:
         path = Path(submission) / f"{name}.py"
         try:
@@ -63,9 +64,14 @@ def prepare(submission: Path, admission: bool = True) -> Prepared:
             prepared.skipped.append(f"{path.name} is larger than {MAX_FILE_BYTES // 1000} KB: "
                                     f"it was not graded")
             continue
+        if total + info.st_size > MAX_TOTAL_BYTES:
+            prepared.skipped.append(f"{path.name} was not graded: the submission's files "
+                                    f"together may be at most {MAX_TOTAL_BYTES // 1000} KB")
+            continue
         raw = read_regular(path, MAX_FILE_BYTES)
         if raw is not None:               # not a regular file (a FIFO, a device): never read
             prepared.sources[name] = raw
+            total += len(raw)
     if admission:
         prepared.admitted = admit(dict(prepared.sources))
     for name, raw in prepared.sources.items():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..untrusted import MAX_FSTRING_FIELDS, MAX_LINES
+
 # ------------------------------------------------------------------------------------ the data
 # The submission's own modules: they may import each other freely.
 KIT_MODULES: tuple[str, ...] = ("engine", "nn", "train", "extensions")
@@ -131,6 +133,13 @@ WITHHELD_HINTS: dict[str, str] = {
     "pickle": "a submission is graded on numbers alone: it reads and writes no files",
     "json": "a submission is graded on numbers alone: it reads and writes no files",
 }
+
+# Classes of classes: called with a name, bases and a namespace, each builds a class whose
+# attributes (a __match_args__, an __instancecheck__) were never written out for admission to
+# see; subclassed, they make another such builder.
+METACLASSES: tuple[str, ...] = ("type", "abc.ABCMeta", "enum.EnumMeta", "enum.EnumType")
+WHY_METACLASS = ("it builds a class from a namespace made at run time, which admission cannot "
+                 "check: write the class out with a class statement")
 
 # Reading an attribute whose name is computed at run time cannot be checked here: these may
 # only be called with the name written out as a string.
@@ -272,6 +281,9 @@ WHY_PRIVATE = "the private parts of a module reach beyond it (random._os is the 
 WHY_COMPUTED = ("an attribute name computed at run time cannot be checked: write the name out, "
                 "as in getattr(x, \"data\")")
 MAX_FILE_BYTES = 1_000_000
+# All of a submission's modules together (a kit's four files are about 30 KB): admission's
+# work on them stays within seconds whatever they hold.
+MAX_TOTAL_BYTES = 1_000_000
 
 
 def markdown() -> str:
@@ -304,6 +316,12 @@ def markdown() -> str:
                  f"function: the names they copy left as they are |")
     lines.append("| `.format()` | only of a string written out (`'{0.data}'.format(x)`), or an "
                  "f-string |")
+    lines.append("| `setattr` | any attribute a method may set; a double-underscore name only if "
+                 "it is one of those above |")
+    lines.append("| `match` class patterns | with the attributes named (`case Value(data=d)`); "
+                 "positional patterns only of the built-in types that match themselves "
+                 "(`case int(n)`) |")
+    lines.append("| `type(x)` | with one argument, to ask an object's type |")
     lines.append("")
     lines.append("| never | why |")
     lines.append("| --- | --- |")
@@ -318,6 +336,12 @@ def markdown() -> str:
                  f"(`gi_frame`, `tb_frame`, `f_back`, `f_globals`, `cell_contents`, ...), "
                  f"`__subclasses__`, `__globals__`, `__dict__`, `__self__`, `__mro__` | "
                  f"{WHY_INTROSPECTION} |")
+    lines.append(f"| {', '.join(f'`{m}`' for m in METACLASSES)} called with a name, bases "
+                 f"and a namespace, their `__new__`/`__call__`, a class derived from them | "
+                 f"{WHY_METACLASS} |")
+    lines.append(f"| a file over {MAX_LINES:,} lines or with over {MAX_FSTRING_FIELDS:,} f-string "
+                 f"fields (and, past {MAX_TOTAL_BYTES // 1_000_000} MB of Python in all, the files beyond) | it would "
+                 f"make checking slow: a real engine is a few hundred lines |")
     lines.append("")
     lines.append("Annotations written as text (`x: \"Value\"`) are checked like code. Code "
                  "under `if __name__ == \"__main__\":` is not checked: it never runs while a "

@@ -9,6 +9,7 @@ import re
 import sys
 import types
 
+from ..untrusted import parse
 from .rules import KIT_MODULES, MODULES
 
 # Every name of a standard-library module: a module reached as another module's attribute
@@ -72,7 +73,7 @@ def without_main_blocks(source: str) -> str:
     as a script), so it must never run in grading, whatever the submission binds __name__ to:
     the worker runs the file as returned here."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return source                 # admission refuses it; the worker reports the error
     # Lines as the parser counts them (\n, \r\n, \r), and where each one starts.
@@ -138,7 +139,7 @@ def loop_around(source: str, line: int) -> int | None:
     """The first line of the innermost loop (or comprehension) that holds `line`, None when
     none does (or the source does not parse)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     found = None

@@ -193,8 +193,11 @@ def make_sampler(channel: list[Any], inside: str, permitted: set[int], f_back_of
 def make_attribute_guards(dunders: frozenset[str], inspecting: frozenset[str],
                           module_type: type, refused_attribute: type, type_: Any, str_: Any,
                           startswith: Any, endswith: Any, isinstance_: Any, getattr_: Any,
-                          hasattr_: Any, delattr_: Any, repr_: Any) -> tuple[Any, Any, Any]:
-    """getattr, hasattr and delattr for student modules: a forbidden name is refused."""
+                          hasattr_: Any, delattr_: Any, repr_: Any, setattr_: Any
+                          ) -> tuple[Any, Any, Any, Any]:
+    """getattr, hasattr, delattr and setattr for student modules: a forbidden name is refused
+    (setattr: a double-underscore name beyond the allowed ones, which would let code made at
+    run time give a class a hook admission never saw, such as __match_args__)."""
     def forbidden(obj: Any, name: Any) -> bool:
         if type_(name) is not str_:
             return False
@@ -216,7 +219,12 @@ def make_attribute_guards(dunders: frozenset[str], inspecting: frozenset[str],
         if forbidden(obj, name):
             raise refused_attribute(f"delattr(..., {repr_(name)}) is not allowed")
         delattr_(obj, name)
-    return guarded_getattr, guarded_hasattr, guarded_delattr
+
+    def guarded_setattr(obj: Any, name: Any, value: Any) -> None:
+        if type_(name) is not str_ or forbidden(obj, name):
+            raise refused_attribute(f"setattr(..., {repr_(name)}, ...) is not allowed")
+        setattr_(obj, name, value)
+    return guarded_getattr, guarded_hasattr, guarded_delattr, guarded_setattr
 
 
 def make_name_getters(guarded_getattr: Any, split: Any, type_: Any, str_: Any, tuple_: Any,

@@ -73,7 +73,7 @@ def prepare(ctx: Ctx) -> None:
     attribute_guards = guards.isolated(guards.make_attribute_guards)
     ctx["attribute_guards"] = attribute_guards(
         dunders, inspecting, types.ModuleType, refused["Attribute"], type, str, str.startswith,
-        str.endswith, isinstance, getattr, hasattr, delattr, repr)
+        str.endswith, isinstance, getattr, hasattr, delattr, repr, setattr)
     ctx["name_getters"] = guards.isolated(guards.make_name_getters)(
         ctx["attribute_guards"][0], str.split, type, str, tuple, len, TypeError)
     ctx["clock"] = guards.isolated(guards.make_clock)(
@@ -104,8 +104,9 @@ def new_world(ctx: Ctx, engine: Any | None, model: Any | None) -> dict[str, Any]
             world["available"], ctx["refused"], ctx["own"], lambda name: load(ctx, name),
             ctx["withheld"], dict(policy["hints"]), ctx["noted"], ctx["refused_types"]["Import"],
             ImportError, types.ModuleType, str.split, list.append, dict.get)
-        getattr_, hasattr_, delattr_ = ctx["attribute_guards"]
-        own.update(__import__=guard, getattr=getattr_, hasattr=hasattr_, delattr=delattr_)
+        getattr_, hasattr_, delattr_, setattr_ = ctx["attribute_guards"]
+        own.update(__import__=guard, getattr=getattr_, hasattr=hasattr_, delattr=delattr_,
+                   setattr=setattr_)
     else:
         available = world["available"]
         own["__import__"] = lambda name, *a, **k: available.get(name) or \
