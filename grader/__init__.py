@@ -16,7 +16,8 @@ def is_checkout() -> bool:
 
 
 def starter_folder() -> Path:
-    """The stubs as the kit hands them out: exercises/ in a checkout, the copy an installed
-    package carries (grader/starter) otherwise."""
-    checkout = KIT_ROOT / "exercises"
-    return checkout if (checkout / "engine.py").is_file() else GRADER_DIR / "starter"
+    """The stubs as the kit hands them out: grader/starter, a pristine copy of exercises/."""
+    # Never exercises/ itself: in a checkout (and in the editable install the README
+    # recommends) that folder is the student's own work, and `init` or `notebook` would hand
+    # out their answers. tests/test_curriculum.py keeps the copy equal to exercises/ as committed.
+    return GRADER_DIR / "starter"

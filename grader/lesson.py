@@ -1,4 +1,4 @@
-"""The course as a Jupyter notebook, built from exercises/ or solutions/: the words and the cells.
+"""The course as a Jupyter notebook, built from the stubs or solutions/: the words and the cells.
 
 Each graded code cell is marked (metadata and a first-line comment) so that
 grader/intake/notebook.py can read it back; the check cells call grader/notebook.py.
@@ -313,7 +313,8 @@ def build(tree: Path, install_from: str = "") -> Any:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["micrograd_kit"] = {"built_from": tree.name}
+    nb.metadata["micrograd_kit"] = {"built_from": "solutions" if tree.name == "solutions"
+                                    else "exercises"}
     nbformat.validate(nb)
     return nb
 
@@ -330,8 +331,9 @@ def _example(key: str) -> list[Any]:
 
 def write(out: Path, solutions: bool = False, kit_root: Path = KIT_ROOT,
           install_from: str = "") -> Path:
-    tree = kit_root / "solutions" if solutions else \
-        (kit_root / "exercises" if (kit_root / "exercises").is_dir() else starter_folder())
+    """Write the notebook: complete from solutions/, or from the stubs as shipped (never from
+    exercises/, which in a checkout holds the student's own work)."""
+    tree = kit_root / "solutions" if solutions else starter_folder()
     nb = build(tree, install_from)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
+import nbformat
+
 from grader import steps
-from conftest import ROOT, partly_done
+from conftest import ROOT, SOLUTIONS, partly_done
 
 
 def run(*args, cwd=ROOT, env=None):
@@ -240,3 +243,32 @@ def test_report_shows_no_escape_of_a_crafted_file_and_refuses_a_malformed_one(tm
         for extra in ((), ("--markdown",)):
             proc = run("report", str(crafted), *extra)
             assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_init_and_notebook_hand_out_the_stubs_whatever_exercises_holds(tmp_path):
+    # A kit checkout whose exercises/ a student has filled in (as the README's editable install
+    # has them do): a new workspace and the notebook still start from the stubs.
+    kit = tmp_path / "kit"
+    shutil.copytree(ROOT, kit, ignore=shutil.ignore_patterns(
+        ".git", "tests", "benchmarks", "__pycache__", "*.egg-info", "artifacts"))
+    for name in steps.ALL_FILES:
+        shutil.copy(SOLUTIONS / name, kit / "exercises" / name)
+    env = {"PYTHONPATH": str(kit)}
+    which = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"],
+                           cwd=kit, capture_output=True, text=True, env={**os.environ, **env})
+    assert which.stdout.startswith(str(kit)), which.stdout     # the copy's grader runs
+    assert run("init", "work", cwd=kit, env=env).returncode == 0
+    for name in steps.ALL_FILES:
+        handed = (kit / "work" / "exercises" / name).read_bytes()
+        assert handed == (kit / "grader" / "starter" / name).read_bytes(), name
+        assert handed != (kit / "exercises" / name).read_bytes(), name
+    graded = run(cwd=kit / "work", env=env)
+    assert graded.stdout.count("not started") == len(steps.STEPS), graded.stdout
+    assert run("notebook", "--out", "nb.ipynb", cwd=kit, env=env).returncode == 0
+    cells = nbformat.read(str(kit / "nb.ipynb"), as_version=4).cells
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    for step in (s for s in steps.STEPS if s.todos):
+        assert f"TODO({step.id})" in code, step.id
+    notebook = run("nb.ipynb", "--json", cwd=kit, env=env)
+    data = json.loads(notebook.stdout)
+    assert (data["score"], data["bonus_score"]) == (0, 0)

@@ -114,7 +114,29 @@ def test_todo_location_points_at_the_todo_comment():
             assert f"TODO({step.id})" in text
 
 
-@pytest.mark.parametrize("tree", ["exercises", "solutions"])
+def _committed(path: str) -> str | None:
+    """A file of the kit as the last commit has it; None without git, or outside a checkout."""
+    try:
+        shown = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True,
+                               timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return shown.stdout.decode("utf-8").replace("\r\n", "\n") if shown.returncode == 0 else None
+
+
+@pytest.mark.parametrize("name", steps.ALL_FILES)
+def test_the_pristine_stubs_are_exercises_as_committed(name):
+    # grader/starter is what `init`, `notebook` and `release` hand out; exercises/ is where a
+    # student in a checkout works. Compared with exercises/ as committed, so that a student's
+    # work there never fails this test; a change made to both folders, not yet committed, passes.
+    pristine = (ROOT / "grader" / "starter" / name).read_text(encoding="utf-8")
+    working = (EXERCISES / name).read_text(encoding="utf-8")
+    committed = _committed(f"exercises/{name}")
+    assert pristine in ({working} if committed is None else {committed, working}), (
+        f"grader/starter/{name} differs from exercises/{name}: make a change to a stub in both")
+
+
+@pytest.mark.parametrize("tree", ["exercises", "grader/starter", "solutions"])
 def test_stub_and_solution_files_import_without_error(tree):
     code = "import engine, nn, train, extensions"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT / tree, capture_output=True,

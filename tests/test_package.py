@@ -95,7 +95,7 @@ def test_an_installed_copy_works_in_any_folder(wheel, tmp_path):
     assert _run(python, "notebook", "--out", "nb.ipynb", cwd=elsewhere).returncode == 0
     assert _run(python, "gradescope", "--out", "ag.zip", cwd=elsewhere).returncode == 0
     names = set(zipfile.ZipFile(elsewhere / "ag.zip").namelist())
-    assert {"pyproject.toml", "exercises/engine.py", "grader/data/iris.csv"} <= names
+    assert {"pyproject.toml", "grader/starter/engine.py", "grader/data/iris.csv"} <= names
     assert _run(python, "hint", "add", cwd=elsewhere).returncode == 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader import steps
-from grader.commands.release import build_release, student_readme
+from grader.commands.release import build_release, edited_exercises, student_readme
 from conftest import EXERCISES, ROOT, SOLUTIONS
 
 
@@ -63,6 +63,20 @@ def test_the_release_holds_the_student_files_and_nothing_of_the_solutions(releas
     # The student parts are the README's front page: the loop, in full.
     assert student_readme((ROOT / "README.md").read_text(encoding="utf-8")) == readme
     assert "python -m grader --watch" in readme and "python -m grader hint" in readme
+
+
+def test_the_release_hands_out_the_stubs_even_from_a_checkout_with_work_in_exercises(tmp_path):
+    kit = tmp_path / "kit"
+    for part in ("grader", "docs"):
+        shutil.copytree(ROOT / part, kit / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "LICENSE", "README.md"):
+        shutil.copy(ROOT / name, kit / name)
+    shutil.copytree(SOLUTIONS, kit / "exercises")         # an instructor tried the exercises
+    build_release(tmp_path / "out", kit_root=kit)
+    for name in steps.ALL_FILES:
+        assert (tmp_path / "out" / "exercises" / name).read_bytes() == \
+            (kit / "grader" / "starter" / name).read_bytes(), name
+    assert edited_exercises(kit) == list(steps.ALL_FILES)
 
 
 def test_release_refuses_a_folder_that_is_not_empty(tmp_path):

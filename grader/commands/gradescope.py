@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import GRADER_DIR, KIT_ROOT, __version__, scoring, starter_folder, steps
+from .. import GRADER_DIR, KIT_ROOT, __version__, scoring
 from ..api import grade_path
 from ..intake.facts import Facts
 from ..intake.submission import copy_regular, is_regular
@@ -98,9 +98,6 @@ dependencies = {dependencies}
 [tool.setuptools]
 packages = {packages}
 
-[tool.setuptools.package-dir]
-"grader.starter" = "exercises"
-
 [tool.setuptools.package-data]
 "grader.data" = ["*.csv", "*.json", "*.md"]
 "grader.checks" = ["pytest.ini"]
@@ -126,8 +123,8 @@ def _pyproject(kit_root: Path) -> str:
 
 def build_zip(out: Path, *, hidden_visibility: str = "after_published",
               limit_args: str = "", kit_root: Path = KIT_ROOT) -> Path:
-    """Write autograder.zip: setup.sh, run_autograder, pyproject.toml, grader/ and exercises/ (the
-    package installs the stubs too) at its root; from a checkout or from an installed copy."""
+    """Write autograder.zip: setup.sh, run_autograder, pyproject.toml and grader/ (the stubs in
+    grader/starter included) at its root; from a checkout or from an installed copy."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"--hidden-visibility must be one of {', '.join(VISIBILITIES)}")
     out = Path(out)
@@ -147,12 +144,8 @@ def build_zip(out: Path, *, hidden_visibility: str = "after_published",
         else:
             archive.writestr("LICENSE", "MIT License (micrograd-kit)\n")
         for path in sorted(GRADER_DIR.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" and \
-                    "starter" not in path.relative_to(GRADER_DIR).parts[:1]:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 archive.write(path, "grader/" + "/".join(path.relative_to(GRADER_DIR).parts))
-        starter = starter_folder()
-        for name in steps.ALL_FILES:
-            archive.write(starter / name, f"exercises/{name}")
     return out
 
 

@@ -13,7 +13,8 @@ from . import options
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m grader notebook",
-        description="Build the kit as one Jupyter notebook, from exercises/ (or solutions/).")
+        description="Build the kit as one Jupyter notebook, from the stubs as shipped (or "
+                    "solutions/); never from your own work in exercises/.")
     parser.add_argument("--solutions", action="store_true",
                         help="fill in every step from solutions/ (instructors)")
     parser.add_argument("--out", type=Path, default=Path("micrograd.ipynb"),

@@ -1,4 +1,4 @@
-"""`python -m grader release OUT`: the student copy of the kit (exercises/, grader/, the docs)."""
+"""`python -m grader release OUT`: the student copy of the kit (the stubs, grader/, the docs)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Sequence
 from .. import KIT_ROOT, is_checkout, steps
 from . import classroom
 BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
-
 
 
 def student_readme(readme: str) -> str:
@@ -27,6 +26,16 @@ def _ignore(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n in ("__pycache__", ".pytest_cache") or n.endswith(".pyc")]
 
 
+def edited_exercises(kit_root: Path = KIT_ROOT) -> list[str]:
+    """The files of exercises/ that differ from the stubs as shipped (grader/starter)."""
+    edited = []
+    for name in steps.ALL_FILES:
+        mine, shipped = kit_root / "exercises" / name, kit_root / "grader" / "starter" / name
+        if mine.is_file() and mine.read_bytes() != shipped.read_bytes():
+            edited.append(name)
+    return edited
+
+
 def build_release(out: Path, kit_root: Path = KIT_ROOT,
                   grader_from: str | None = None) -> list[Path]:
     """Write the student copy into `out` (which must not exist or be empty); list its files.
@@ -37,8 +46,10 @@ def build_release(out: Path, kit_root: Path = KIT_ROOT,
         raise ValueError(f"{out} is not empty: choose a new folder for the release")
     out.mkdir(parents=True, exist_ok=True)
     (out / "exercises").mkdir()
+    # From the pristine stubs, not exercises/: an instructor who tried the exercises in this
+    # checkout must not ship their answers.
     for name in steps.ALL_FILES:
-        shutil.copy(kit_root / "exercises" / name, out / "exercises" / name)
+        shutil.copy(kit_root / "grader" / "starter" / name, out / "exercises" / name)
     shutil.copytree(kit_root / "grader", out / "grader", ignore=_ignore)
     shutil.copy(kit_root / "pyproject.toml", out / "pyproject.toml")
     shutil.copy(kit_root / "LICENSE", out / "LICENSE")
@@ -83,6 +94,11 @@ def main(argv: Sequence[str]) -> int:
     print(f"wrote {len(files)} files to {args.out}:")
     for path in files:
         print(f"  {path.relative_to(args.out).as_posix()}")
+    edited = edited_exercises()
+    if edited:
+        print(f"note: {', '.join(edited)} in exercises/ differ from the stubs as shipped "
+              f"(grader/starter/): the release has the stubs. To ship a change to a stub, make "
+              f"it in both folders.")
     print(f"Students run, in {args.out}: python -m pip install -e . && python -m grader")
     if args.grader_from is not None:
         print(f"GitHub Classroom: {classroom.WORKFLOW_PATH} grades each push with the grader "
