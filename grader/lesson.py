@@ -138,10 +138,14 @@ except NotImplementedError as todo:
     print(f"MLP(3, [4, 4, 1]) has {len(model.parameters())} parameters")
 except NotImplementedError as todo:
     print(f"Not yet: {todo}")''',
+    # main() prints the TODO that stops it and exits with status 1: the cell says what to do
+    # next instead of showing that status.
     "example_classifier": '''try:
     main()      # trains with train_classifier's defaults: a few seconds
-except (NotImplementedError, SystemExit) as todo:
-    print(f"Not yet: {todo}")''',
+except NotImplementedError as todo:
+    print(f"Not yet: {todo}")
+except SystemExit:
+    print("Write that TODO in its cell above and run the cell, then run this one again.")''',
     "example_training": '''try:
     random.seed(1)
     model = MLP(3, [4, 4, 1])

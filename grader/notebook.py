@@ -12,7 +12,7 @@ from pathlib import Path
 from . import steps
 from .api import grade_path
 from .commands.hint import hint_text
-from .intake.notebook import MARKER, rebuild
+from .intake.notebook import MARKER, NOT_RUN_YET, rebuild, step_key
 from .report.text import scoreboard
 
 
@@ -34,10 +34,14 @@ def check(step: str | None = None) -> None:
     if step is not None and step not in steps.STEP_IDS:
         print(f"unknown step {step!r}; the steps are {', '.join(steps.STEP_IDS)}")
         return
-    rebuilt = rebuild(_history_cells())
-    rebuilt.in_kernel = True
+    rebuilt = rebuild(_history_cells(), in_kernel=True)
     if "engine" not in rebuilt.sources:
         print("Run the cell that defines class Value (and your step's cell) first, then this one.")
+        return
+    if step is not None and step_key(step) not in rebuilt.parts:
+        module, part = step_key(step)
+        print(f'Run the cell of step {step} (the one starting "# micrograd-kit {module}:{part}") '
+              f"first, then this one.")
         return
     with tempfile.TemporaryDirectory() as tmp:
         for module, text in rebuilt.sources.items():
@@ -45,7 +49,7 @@ def check(step: str | None = None) -> None:
         result = grade_path(Path(tmp), only=[step] if step else None, label="this notebook",
                             cells=rebuilt)
     # Modules whose cells have not been run yet are not a problem for the step being checked.
-    result.problems = [p for p in result.problems if "is missing from" not in p]
+    result.problems = [p for p in result.problems if not p.endswith(NOT_RUN_YET)]
     # In a notebook there is no command line: the scoreboard suggests none.
     print(scoreboard(result, colour=False, commands=False).rstrip())
 
@@ -55,4 +59,4 @@ def hint(step: str) -> None:
     if step not in steps.STEP_IDS:
         print(f"unknown step {step!r}; the steps are {', '.join(steps.STEP_IDS)}")
         return
-    print(hint_text(step))
+    print(hint_text(step, notebook=True))

@@ -68,6 +68,9 @@ class GradingResult:
     bonus_max: float = 0.0
     grader_version: str = ""    # the grader that gave this grade
     notes: list[str] = field(default_factory=list)   # how it was graded, when not the usual way
+    # "saved" (a .ipynb handed in) or "kernel" (check() in a running notebook): the feedback
+    # then names cells and suggests nothing to type in a terminal; "" for files.
+    notebook: str = ""
 
     def step(self, step_id: str) -> StepResult:
         return next(s for s in self.steps if s.id == step_id)

@@ -155,6 +155,8 @@ def invalid(facts: Facts, settings: dict[str, Any],
     result = _zero(facts.label, settings, list(facts.problems), only)
     result.status = "invalid"
     result.reason = facts.problems[0] if facts.problems else "not a submission"
+    if facts.cells is not None:
+        _relocate(result, facts.cells)
     return result
 
 
@@ -209,12 +211,17 @@ def _incident(result: GradingResult, run_problems: Sequence[tuple[str, str]]
 
 
 def _relocate(result: GradingResult, cells: Rebuilt) -> None:
-    """Every file:line of a notebook's result as the cell and line it came from."""
+    """A notebook's result in a notebook's words: every file:line as the cell and line it came
+    from, every file as its cells, and each step's place as its cell."""
+    result.notebook = "kernel" if cells.in_kernel else "saved"
     result.problems = [relocate(p, cells) for p in result.problems]
+    result.notes = [relocate(n, cells) for n in result.notes]
     result.reason = relocate(result.reason, cells)
     for step in result.steps:
-        if step.todo:
-            step.todo = relocate(step.todo, cells)
+        # A TODO's place is a line of a cell; a step whose code cannot be read (its cell not
+        # run, or not Python) is shown its cell.
+        step.todo = relocate(step.todo, cells) if step.todo and ":" in step.todo else \
+            cells.step_cell(step.id)
         for check in step.checks:
             check.message = relocate(check.message, cells)
             if check.diagnosis:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import zipfile
 
@@ -71,7 +72,8 @@ def test_solutions_notebook_scores_100_and_stubs_0(books):
     stubs = grade(books["stubs"])
     assert stubs.score == 0
     assert {s.state for s in stubs.steps} == {"not started"}
-    assert stubs.step("add").todo.startswith("cell ")
+    assert stubs.step("add").todo.startswith("line ")
+    assert stubs.step("add").todo.endswith('of the cell starting "# micrograd-kit engine:add"')
 
 
 def test_filling_in_one_step_earns_that_steps_points(books, tmp_path):
@@ -148,10 +150,69 @@ def test_messages_name_the_cell_and_line(books, tmp_path):
     nb = _load(books["solutions"])
     cell = _cell(nb, "neuron")
     cell.source += "\n    def oops(:\n"
-    number = nb.cells.index(cell) + 1
     result = grade(_save(nb, tmp_path / "syntax.ipynb"))
     lines = cell.source.count("\n")
-    assert any(f"cell {number} line {lines}" in p for p in result.problems), result.problems
+    assert result.problems == [
+        f'the Neuron and MLP cells were not run: line {lines} of the cell starting '
+        f'"# micrograd-kit nn:neuron": the cell is not valid Python (SyntaxError: invalid '
+        f'syntax)'], result.problems
+    # Run, a cell shows its execution count: messages use it, as Jupyter shows it.
+    for count, code in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        code.execution_count = count
+    ran = grade(_save(nb, tmp_path / "ran.ipynb"))
+    assert f"In [{cell.execution_count}] line {lines}:" in ran.problems[0], ran.problems
+    # The same count shown twice (a kernel restarted) names no cell: the first line does.
+    _cell(nb, "base").execution_count = cell.execution_count
+    twice = grade(_save(nb, tmp_path / "twice.ipynb"))
+    assert "In [" not in twice.problems[0] and "cell starting" in twice.problems[0]
+
+
+FILE_WORDS = re.compile(r"\b(engine|nn|train|extensions)\.py\b|exercises/|\bcell \d+ line")
+
+
+def _mistake(books, tmp_path, name, part, edit):
+    nb = _load(books["solutions"])
+    if part is None:
+        edit(nb)
+    else:
+        cell = _cell(nb, part)
+        cell.source = edit(cell.source)
+    return grade(_save(nb, tmp_path / f"{name}.ipynb"))
+
+
+@pytest.mark.parametrize("name, part, edit, words", [
+    ("import_fails", "base", lambda s: s + "\nraise RuntimeError('boom')\n",
+     'the Value cells could not be run: RuntimeError: boom at line'),
+    ("refused", "add", lambda s: s + "\nx = eval('1')\n",
+     'the Value cells were not run: line'),
+    ("no_network", None, lambda nb: nb.cells.__setitem__(slice(None), [
+        c for c in nb.cells if (c.metadata.get("micrograd_kit") or {}).get("module") != "nn"]),
+     "the Neuron and MLP cells are not in the notebook"),
+    ("returns_a_number", "training", lambda s: s.replace("return loss", "return loss.data"),
+     'the cell under "The training run" would stop there'),
+    ("buggy_mul", "mul", lambda s: s.replace("self.grad += other.data * out.grad",
+                                             "self.grad += self.data * out.grad"),
+     'buggy_mul.ipynb, line 3 of the cell starting "# micrograd-kit engine:mul"'),
+])
+def test_feedback_on_a_notebook_names_cells_and_never_a_file(books, tmp_path, name, part, edit,
+                                                             words):
+    from grader.report.markdown import feedback
+    from grader.report.text import scoreboard
+    result = _mistake(books, tmp_path, name, part, edit)
+    assert result.notebook == "saved"
+    for text in (scoreboard(result), scoreboard(result, commands=False), feedback(result)):
+        assert words in text, text
+        assert not FILE_WORDS.search(text), FILE_WORDS.search(text)
+        assert "Grading provides no" not in text
+
+
+def test_a_finished_notebook_is_told_of_its_training_run_cell_not_a_script(books):
+    from grader.report.text import TRAINING_RUN_CELL, scoreboard
+    text = scoreboard(grade(books["solutions"]), commands=True)
+    assert f"Run {TRAINING_RUN_CELL} to watch your network learn." in text
+    assert "python exercises/train.py" not in text
+    headings = [c.source for c in _load(books["solutions"]).cells if c.cell_type == "markdown"]
+    assert any(h.startswith("### The training run") for h in headings)
 
 
 @pytest.mark.parametrize("content, words", [
@@ -224,3 +285,34 @@ def test_a_zipped_notebook_folder_with_jupyter_checkpoints_grades_as_the_folder(
     for handed_in in (archive, folder):
         result = grade(handed_in)
         assert (result.score, result.bonus_score) == (100, steps.BONUS_POINTS), handed_in
+
+
+def test_in_a_kernel_feedback_names_cells_as_jupyter_numbers_them(books, tmp_path):
+    # The course as a student runs it, top to bottom: add written, mul with a mistake, the rest
+    # still stubs, and one check run before its step's cell.
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb, solved = _load(books["stubs"]), _load(books["solutions"])
+    _cell(nb, "add").source = _cell(solved, "add").source
+    _cell(nb, "mul").source = _cell(solved, "mul").source.replace(
+        "self.grad += other.data * out.grad", "self.grad += self.data * out.grad")
+    early = nbformat.v4.new_code_cell('check("neuron")')
+    nb.cells.insert(nb.cells.index(_cell(nb, "base")) + 1, early)
+    asked = nbformat.v4.new_code_cell('hint("mul")')
+    nb.cells.append(asked)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=str(tmp_path))
+
+    def printed(cell):
+        return "".join(o.get("text", "") for o in cell.get("outputs", []))
+    checks = {c.metadata["micrograd_kit"]["check"]: printed(c) for c in nb.cells
+              if "check" in (c.metadata.get("micrograd_kit") or {})}
+    mul = _cell(nb, "mul").execution_count
+    assert f"Next: mul (Multiplication: Value.__mul__), in this notebook, In [{mul}] line 3" \
+        in checks["mul"], checks["mul"]
+    assert "Run the cell of step neuron" in printed(early)
+    last = printed(nb.cells[-2])           # the classifier's example: says what is left
+    assert "Not yet: 1" not in last and "TODO(classifier)" in last and "run this one again" in last
+    assert "mul: Multiplication" in printed(asked)
+    for cell in nb.cells[2:]:
+        if cell.cell_type == "code":
+            assert not FILE_WORDS.search(printed(cell)), printed(cell)

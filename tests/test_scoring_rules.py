@@ -95,12 +95,17 @@ def test_only_the_steps_asked_for_are_reported():
 
 
 def test_a_notebooks_messages_name_its_cells():
-    cells = Rebuilt(origin={"engine": [None, (4, 1), (4, 2), (7, 1)]})
+    # As Jupyter shows them: a cell run once by its execution count, another by its first line.
+    cells = Rebuilt(origin={"engine": [None, (4, 1), (4, 2), (7, 1)]},
+                    names={4: 'the cell starting "class Value:"', 7: "In [7]"})
     failing = record("add", 1, False, message="TypeError at engine.py:3 in __add__",
                      diagnosis="see engine.py:4")
-    add = scoring.grade(facts(cells=cells), [failing], {}).step("add")
-    assert add.checks[0].message == "TypeError at cell 4 line 2 in __add__"
-    assert add.checks[0].diagnosis == "see cell 7 line 1"
+    result = scoring.grade(facts(cells=cells), [failing], {})
+    add = result.step("add")
+    assert add.checks[0].message == 'TypeError at line 2 of the cell starting "class Value:" ' \
+        'in __add__'
+    assert add.checks[0].diagnosis == "see In [7] line 1"
+    assert result.notebook == "saved"
 
 
 def test_text_from_a_submission_loses_its_control_characters():

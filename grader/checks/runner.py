@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from ..intake.submission import Submission
 from ..limits import Limits, Protections
+from ..sandbox.rules import KIT_MODULES
 from ..sandbox.worlds import Worlds
 from .kit import Session
 
@@ -101,10 +102,13 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
                  for failure in session.load_failures.values()
                  if failure["error"].get("kind") != "missing"]
     notes = list(session.notes)
-    if sandbox.withheld:
-        names = " or ".join([", ".join(sandbox.withheld[:-1]), sandbox.withheld[-1]]
-                            if len(sandbox.withheld) > 1 else sandbox.withheld)
-        them = "them" if len(sandbox.withheld) > 1 else "it"
+    # A kit module is withheld only when its file is missing, which a problem says already
+    # (and in a notebook, the module is no name the student ever wrote).
+    withheld = [name for name in sandbox.withheld if name not in KIT_MODULES]
+    if withheld:
+        names = " or ".join([", ".join(withheld[:-1]), withheld[-1]]
+                            if len(withheld) > 1 else withheld)
+        them = "them" if len(withheld) > 1 else "it"
         notes.insert(0, f"Grading provides no {names}: importing {them} costs nothing, and "
                         f"code that uses {them} fails only the checks that reach that code.")
     return RunOutcome(records, problems, sandbox.describe(), notes)

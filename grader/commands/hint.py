@@ -9,9 +9,11 @@ from typing import Sequence
 from .. import steps
 
 
-def hint_text(step_id: str) -> str:
+def hint_text(step_id: str, notebook: bool = False) -> str:
+    """A step's hint; `notebook`: for a notebook, whose cells are not the kit's files."""
     step = steps.get(step_id)
-    lines = [f"{step.id}: {step.title}  ({step.points} points, {step.where})", "",
+    where = ", ".join(step.todos) or "given code" if notebook else step.where
+    lines = [f"{step.id}: {step.title}  ({step.points} points, {where})", "",
              textwrap.fill(step.hint, width=88)]
     if step.needs:
         lines += ["", f"Its end-to-end run uses: {', '.join(steps.all_needs(step.id))}."]

@@ -6,17 +6,21 @@ its first line, the same key as a marker comment (`# micrograd-kit engine:add`),
 found by its metadata, by its marker if the metadata was lost (cells pasted into a new
 notebook), or by what it defines if both were lost. The cells are put back together into
 modules, which are then graded like any submission; each line remembers its cell, so that
-messages can name the cell instead of the rebuilt file.
+messages can name the cell instead of the rebuilt file. A notebook has no files: its feedback
+names cells as the student sees them (`In [5]`, or the cell's first line) and never a module's
+file (see `relocate`).
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from .. import steps
 from ..untrusted import parse, read_regular
 
 MAX_NOTEBOOK_BYTES = 20_000_000
@@ -37,6 +41,19 @@ PARTS: dict[str, tuple[str, ...]] = {
     "extensions": ("softmax", "classifier", "flowers"),
 }
 
+# What feedback calls each rebuilt module in a notebook, where there are no files.
+MODULE_CELLS = {
+    "engine": "the Value cells",
+    "nn": "the Neuron and MLP cells",
+    "train": "the training cells",
+    "extensions": "the bonus cells",
+}
+# The steps whose cell is not named after them.
+STEP_PART = {"network": "layers"}
+# What a module whose cells the kernel has not run yet is said to be (check() leaves it out).
+NOT_RUN_YET = "not been run yet"
+
+
 @dataclass
 class Rebuilt:
     """Modules put back together from a notebook, and where each of their lines came from."""
@@ -44,15 +61,65 @@ class Rebuilt:
     sources: dict[str, str] = field(default_factory=dict)
     origin: dict[str, list[tuple[int, int] | None]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    in_kernel: bool = False      # cells numbered by execution (In [5]) rather than position
+    in_kernel: bool = False      # read from a running kernel's history, not a saved file
+    # Cell number -> how the student sees that cell: "In [5]", or the cell starting "...".
+    # Without a name, the number is an execution count (a kernel's history).
+    names: dict[int, str] = field(default_factory=dict)
+    parts: dict[tuple[str, str], int] = field(default_factory=dict)   # (module, part) -> cell
+
+    def cell_name(self, cell: int) -> str:
+        return self.names.get(cell) or f"In [{cell}]"
 
     def where(self, module: str, line: int) -> str | None:
         lines = self.origin.get(module, [])
         if 1 <= line <= len(lines) and lines[line - 1] is not None:
             cell, cell_line = lines[line - 1]    # type: ignore[misc]
-            return f"In [{cell}] line {cell_line}" if self.in_kernel else \
-                f"cell {cell} line {cell_line}"
+            return at_line(self.cell_name(cell), cell_line)
         return None
+
+    def step_cell(self, step: str) -> str:
+        """Where a step's code is: its cell as the student sees it, or which cell to look for."""
+        module, part = step_key(step)
+        cell = self.parts.get((module, part))
+        if cell is not None:
+            return self.cell_name(cell)
+        why = "not run yet" if self.in_kernel else "not in the notebook"
+        return f'its cell, the one starting "# micrograd-kit {module}:{part}" ({why})'
+
+
+def step_key(step: str) -> tuple[str, str]:
+    """The (module, part) of the cell that holds a step's code."""
+    return steps.get(step).file.removesuffix(".py"), STEP_PART.get(step, step)
+
+
+def at_line(cell: str, line: int) -> str:
+    """A line of a cell, as Jupyter numbers its cells (In [5] line 4) or by the cell's start."""
+    return f"{cell} line {line}" if cell.startswith("In [") else f"line {line} of {cell}"
+
+
+def first_line(source: str) -> str:
+    """The first line of a cell as a student would search for it: its marker, or its first
+    line of code, shortened."""
+    line = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    match = MARKER.match(line)
+    if match:
+        return match.group(0)
+    return line if len(line) <= 48 else line[:45] + "..."
+
+
+def cell_names(cells: Sequence[tuple[int, Any, str]]) -> dict[int, str]:
+    """(cell number, execution count, source) -> how the student sees each cell: the execution
+    count Jupyter shows beside a cell that was run (when no other cell shows the same one), else
+    the cell's first line. Jupyter shows no position number, so positions are never used."""
+    counts = Counter(count for _, count, _ in cells)
+    names = {}
+    for number, count, source in cells:
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0 and \
+                counts[count] == 1:
+            names[number] = f"In [{count}]"
+        else:
+            names[number] = f'the cell starting "{first_line(source)}"'
+    return names
 
 
 def _strip_magics(source: str) -> str:
@@ -119,11 +186,7 @@ def _key(cell: Any) -> tuple[str, str] | None:
     if isinstance(module, str) and isinstance(part, str) and module in PARTS and \
             part in PARTS[module]:
         return module, part
-    source = cell.get("source") or ""
-    if isinstance(source, list):
-        source = "".join(s for s in source if isinstance(s, str))
-    if not isinstance(source, str):
-        return None
+    source = _text(cell.get("source"))
     first = source.lstrip().splitlines()[:1]
     match = MARKER.match(first[0]) if first else None
     if match and match.group(1) in PARTS and match.group(2) in PARTS[match.group(1)]:
@@ -133,13 +196,16 @@ def _key(cell: Any) -> tuple[str, str] | None:
     return _classify(_strip_magics(source))
 
 
-def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]]) -> Rebuilt:
-    """Modules from (cell number, source, key) triples; the last cell with a key wins."""
+def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]],
+            names: dict[int, str] | None = None, in_kernel: bool = False) -> Rebuilt:
+    """Modules from (cell number, source, key) triples; the last cell with a key wins.
+    `names`: how the student sees each cell (without, the numbers are execution counts)."""
     chosen: dict[tuple[str, str], tuple[int, str]] = {}
     for number, source, key in cells:
         if key is not None:
             chosen[key] = (number, _strip_magics(source))
-    rebuilt = Rebuilt()
+    rebuilt = Rebuilt(in_kernel=in_kernel, names=dict(names or {}),
+                      parts={key: number for key, (number, _) in chosen.items()})
     for module, parts in PARTS.items():
         text = HEADERS[module]
         origin: list[tuple[int, int] | None] = [None] * HEADERS[module].count("\n")
@@ -198,9 +264,12 @@ def notebook_to_folder(path: Path, folder: Path) -> Rebuilt:
         rebuilt = Rebuilt()
         rebuilt.problems.append(problem or "not a notebook")
         return rebuilt
-    cells = [(number, cell.get("source") or "", _key(cell))
-             for number, cell in enumerate(nb.cells, start=1) if cell.get("cell_type") == "code"]
-    rebuilt = rebuild(cells)
+    code = [(number, cell) for number, cell in enumerate(nb.cells, start=1)
+            if cell.get("cell_type") == "code"]
+    cells = [(number, _text(cell.get("source")), _key(cell)) for number, cell in code]
+    names = cell_names([(number, cell.get("execution_count"), _text(cell.get("source")))
+                        for number, cell in code])
+    rebuilt = rebuild(cells, names)
     if "engine" not in rebuilt.sources:
         rebuilt.problems.append(f"{Path(path).name} has no cell defining class Value")
     for module, text in rebuilt.sources.items():
@@ -208,12 +277,56 @@ def notebook_to_folder(path: Path, folder: Path) -> Rebuilt:
     return rebuilt
 
 
-LOCATION = re.compile(r"\b(engine|nn|train|extensions)\.py:(\d+)")
+def _text(source: Any) -> str:
+    """A cell's source as one string (a hand-edited notebook may keep it as a list of lines)."""
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+FILE = r"(?:exercises/)?\b(engine|nn|train|extensions)\.py"
+LOCATION = re.compile(FILE + r":(\d+)")
+# A module that could not be loaded, said of its cells: (what the grader says of the file,
+# what it says of the cells).
+LEADS = (
+    (re.compile(FILE + r" could not be imported"), "{cells} could not be run"),
+    (re.compile(FILE + r" was not run"), "{cells} were not run"),
+    (re.compile(FILE + r" raised at import time"), "{cells} raised an error as they ran"),
+    (re.compile(FILE + r" was stopped while it was imported"), "{cells} were stopped as they ran"),
+    (re.compile(FILE + r" is missing from [^\n;]*"), "{missing}"),
+)
+# Sentences written for files, in a notebook's words.
+PHRASES = (
+    (re.compile(r"the file is not valid Python"), "the cell is not valid Python"),
+    (re.compile(r"Your nn\.py uses"), "Your Neuron and MLP cells use"),
+    (re.compile(r"the kit's engine\.py has it"), "a new notebook's Value cell has it"),
+    (re.compile(r"from the kit's exercises/"), "as a new notebook has it"),
+    (re.compile(r"`python exercises/train\.py`"), 'the cell under "The training run"'),
+)
 
 
 def relocate(text: str, rebuilt: Rebuilt) -> str:
-    """engine.py:23 -> cell 5 line 4, in any message."""
-    def swap(match: re.Match[str]) -> str:
+    """A message about the rebuilt files, about the notebook's cells instead: engine.py:23 ->
+    In [5] line 4 (or line 4 of the cell starting "..."), "engine.py could not be imported" ->
+    "the Value cells could not be run", and no file named anywhere."""
+    if not text:
+        return text
+
+    def lead(template: str) -> Any:
+        def swap(match: re.Match[str]) -> str:
+            cells = MODULE_CELLS[match.group(1)]
+            missing = f"{cells} have {NOT_RUN_YET}" if rebuilt.in_kernel else \
+                f"{cells} are not in the notebook"
+            return template.format(cells=cells, missing=missing)
+        return swap
+
+    for pattern, template in LEADS:
+        text = pattern.sub(lead(template), text)
+
+    def line(match: re.Match[str]) -> str:
         where = rebuilt.where(match.group(1), int(match.group(2)))
-        return where or match.group(0)
-    return LOCATION.sub(swap, text)
+        return where or f"{MODULE_CELLS[match.group(1)]} (a line the grader adds)"
+    text = LOCATION.sub(line, text)
+    for pattern, words in PHRASES:
+        text = pattern.sub(words, text)
+    return re.sub(FILE + r"\b", lambda m: MODULE_CELLS[m.group(1)], text)

@@ -42,11 +42,21 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def location(submission: str, where: str) -> str:
+# The end of the course in a notebook: the cell that trains the network (grader/lesson.py).
+TRAINING_RUN_CELL = 'the cell under "The training run"'
+
+
+def location(submission: str, where: str, notebook: str = "") -> str:
     """Where to look: a file in the submission's folder, or a cell of its notebook."""
-    if where.startswith(("cell ", "In [")):
-        return f"{submission}, {where}"
+    if notebook:
+        return f"{submission}, {where}" if where else submission
     return os.path.join(submission, where)
+
+
+def _place(result: GradingResult, step: StepResult) -> str:
+    """Where a step's work is: its TODO, else its file; in a notebook, its cell."""
+    fallback = "" if result.notebook else steps.get(step.id).file
+    return location(result.submission, step.todo or fallback, result.notebook)
 
 
 def state_text(step: StepResult) -> str:
@@ -138,9 +148,11 @@ def _span(checks: list[CheckResult]) -> str:
     return ", ".join(names) if len(names) <= 3 else f"{names[0]} to {names[-1]}"
 
 
-def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[str]:
+def step_feedback(step: StepResult, submission: str, max_full: int = 1,
+                  notebook: str = "", problems: list[str] | None = None) -> list[str]:
     """Feedback for one step: the first failure in full, the others summarised, and each named
-    mistake only once."""
+    mistake only once. `notebook`: the result's (cells are named, never files); `problems`:
+    those at the top of the report, when known."""
     meta = steps.get(step.id)
     failing = [c for c in step.checks if not c.passed and c.weight > 0]
     # Lead with a failure the grader could explain, if there is one.
@@ -150,7 +162,11 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[
     if failing and all(c.error_kind == "import" for c in failing):
         first = failing[0].message.splitlines()[0]
         first = first if len(first) <= 90 else first[:first.find(":", 20) % 90 or 90] + " ..."
-        lines.append(f"  not graded: {first} (see the top of this report)")
+        # check() in a notebook leaves out what is only cells not run yet: nothing to see there.
+        at_top = notebook != "kernel" or problems is None or \
+            any(p.startswith(first.removesuffix(" ...")) for p in problems)
+        lines.append(f"  not graded: {first}" + (" (see the top of this report)" if at_top
+                                                  else ""))
         return lines
     shown = 0
     said: set[str] = set()
@@ -174,11 +190,12 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1) -> list[
         # Only end-to-end runs fail, because of another step: point there, not at this code.
         lines.append(f"  Look at {cause} first: every other check of {step.id} passes")
     elif failing and cause is not None and steps.given_file(cause):
-        lines.append(f"  Look at the given {cause} in "
-                     f"{location(submission, str(steps.given_file(cause)))}")
+        given = "" if notebook else str(steps.given_file(cause))
+        lines.append(f"  Look at the given {cause} in {location(submission, given, notebook)}")
     elif meta.todos:
-        where = step.todo or meta.file
-        lines.append(f"  Look at {', '.join(meta.todos)} in {location(submission, where)}")
+        where = step.todo or ("" if notebook else meta.file)
+        lines.append(f"  Look at {', '.join(meta.todos)} in "
+                     f"{location(submission, where, notebook)}")
     return lines
 
 
@@ -226,10 +243,13 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
                    f"{_points(result.bonus_max):<3}")
     out.append("")
 
+    # In a running notebook, "grading again" is running the fixed cell, then the check.
+    again = "run that cell again, then this check" if result.notebook == "kernel" else \
+        "grade again"
+    fix = f"Next: fix the problem marked ! above, then {again}."
     if result.status in ("invalid", "error"):
         # Nothing was graded: the reason is at the top, and no step has feedback of its own.
-        out.append("Next: fix the problem marked ! above, then grade again."
-                   if result.status == "invalid" else
+        out.append(fix if result.status == "invalid" else
                    "Next: grade again; if this happens again, tell whoever runs the grader.")
         return _finish(out, result)
     nxt = result.next_step
@@ -248,7 +268,9 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
             if step.passed:
                 out.extend(advice(step))
         out.extend(_printed_note(result))
-        if len(core) == len(steps.CORE_STEPS) and commands:
+        if len(core) == len(steps.CORE_STEPS) and result.notebook:
+            out.append(f"Run {TRAINING_RUN_CELL} to watch your network learn.")
+        elif len(core) == len(steps.CORE_STEPS) and commands:
             out.append("Run `python exercises/train.py` to watch your network learn.")
         if nxt is None:
             return _finish(out, result)
@@ -256,11 +278,10 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         out.append(f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}.")
 
     if result.problems:
-        out.append("Next: fix the problem marked ! above, then grade again.")
+        out.append(fix)
     target = nxt
-    where = target.todo or steps.get(target.id).file
     out.append(f"{'Then' if result.problems else 'Next'}: {target.id} "
-               f"({steps.get(target.id).title}), in {location(result.submission, where)}")
+               f"({steps.get(target.id).title}), in {_place(result, target)}")
     if commands:
         again = command_for(result.submission)
         hint, only = f"python -m grader hint {target.id}", f"{again} --step {target.id}"
@@ -278,7 +299,8 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         # Steps that were not graded for one reason (a file that did not load) are said once.
         unloaded: dict[str, list[str]] = {}
         for step in feedback_steps:
-            lines = step_feedback(step, result.submission)
+            lines = step_feedback(step, result.submission, notebook=result.notebook,
+                                  problems=result.problems)
             if len(lines) == 2 and lines[1].startswith("  not graded: "):
                 unloaded.setdefault(lines[1], []).append(step.id)
                 continue
