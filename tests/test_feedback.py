@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import shutil
 
+import pytest
+
 from grader import steps
 from grader.commands.watch import watch
 from grader.report import text as report
@@ -102,3 +104,77 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
         raise KeyboardInterrupt
     assert watch(folder, label="w", limits=Limits(), sleep=interrupt, stream=out) == 0
     assert "Stopped watching." in out.getvalue()
+
+
+def _notebook(done: list[str], path):
+    """The course notebook with the steps in `done` written as in solutions/."""
+    import nbformat
+    from grader.lesson import build
+    nb, solved = build(EXERCISES), build(SOLUTIONS)
+    for cell, answer in zip(nb.cells, solved.cells):
+        if (cell.metadata.get("micrograd_kit") or {}).get("part") in done:
+            cell.source = answer.source
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize("form", ["notebook", "folder with a notebook", "workspace"])
+def test_watch_follows_every_file_it_grades_notebooks_included(tmp_path, form):
+    # A notebook given as the submission or found in the folder, and a workspace whose files
+    # sit one folder down (as `init` makes it): a save is seen, and graded.
+    if form == "workspace":
+        folder = tmp_path / "my-work"
+        partly_done(["add"], folder / "exercises")
+        saved, watched, name = folder / "exercises" / "engine.py", folder, "exercises/engine.py"
+
+        def save():
+            shutil.copy(partly_done(["add", "mul"], tmp_path / "done") / "engine.py", saved)
+    else:
+        saved = _notebook(["base", "add"], tmp_path / "hw" / "micrograd.ipynb")
+        watched = saved if form == "notebook" else saved.parent
+        name = "micrograd.ipynb"
+
+        def save():
+            _notebook(["base", "add", "mul"], saved)
+    out = io.StringIO()
+    polls = []
+
+    def save_on_first_poll(_seconds):
+        if not polls:
+            save()
+        polls.append(1)
+
+    watch(watched, label="work", limits=Limits(), sleep=save_on_first_poll, rounds=2,
+          stream=out)
+    text = out.getvalue()
+    assert f"{name} saved: grading step mul ..." in text, text
+    assert "mul passed. Next step: tanh." in text
+    assert text.count(" saved: grading") == 1       # the second poll saw no change
+
+
+def test_watch_sees_a_notebook_saved_for_the_first_time(tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    out = io.StringIO()
+    polls = []
+
+    def save_on_first_poll(_seconds):
+        if not polls:
+            _notebook(["base", "add"], folder / "micrograd.ipynb")
+        polls.append(1)
+
+    watch(folder, label="empty", limits=Limits(), sleep=save_on_first_poll, rounds=1, stream=out)
+    text = out.getvalue()
+    assert "no engine.py in empty" in text
+    assert "micrograd.ipynb saved: grading step add ..." in text
+    assert "add passed. Next step: mul." in text
+
+
+def test_the_command_line_watches_a_notebook(tmp_path, monkeypatch):
+    from grader.commands import grade as command
+    saved = _notebook(["base"], tmp_path / "micrograd.ipynb")
+    watched = []
+    monkeypatch.setattr(command, "watch", lambda path, **kwargs: watched.append(path) or 0)
+    assert command.main(["--watch", str(saved)]) == 0
+    assert watched == [saved]

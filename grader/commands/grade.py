@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from .. import steps
@@ -48,7 +47,7 @@ def parser(commands: str = "") -> argparse.ArgumentParser:
                            "instead of text")
     made.add_argument("--watch", action="store_true",
                       help="keep running: re-grade the step you are on each time you save a "
-                           "file in the folder (Ctrl-C stops)")
+                           "file it grades, a notebook too (Ctrl-C stops)")
     made.add_argument("--min-score", type=float, default=None, metavar="N",
                       help="exit with status 1 when the score is below N")
     made.add_argument("--classroom-output", metavar="FILE", default=None,
@@ -66,8 +65,6 @@ def main(argv: Sequence[str], commands: str = "") -> int:
     if args.watch:
         if args.json:
             cli.error("--watch shows the scoreboard; it does not combine with --json")
-        if not isinstance(path, Path) or not path.is_dir():
-            cli.error("--watch watches one folder")
         return watch(path, label=label, limits=limits, run_as=args.sandbox_user, only=args.step,
                      colour=use_colour(sys.stdout), protections=options.protections(args))
     result = grade_path(path, limits=limits, only=args.step, label=label,

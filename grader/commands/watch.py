@@ -1,4 +1,4 @@
-"""Watch mode: re-grade the step being worked on each time a file in the folder is saved."""
+"""Watch mode: re-grade the step being worked on each time a file it grades is saved."""
 
 from __future__ import annotations
 
@@ -8,24 +8,32 @@ from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from ..api import grade_path
+from ..intake.submission import graded_files
 from ..limits import Limits, Protections
 from ..report.text import scoreboard
 from ..results import GradingResult
 from ..untrusted import clean
 
 
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """Name -> (modification time, size) of the Python files in the folder."""
-    found = {}
+def snapshot(path: Path | Sequence[Path]) -> dict[str, tuple[int, int]]:
+    """Name -> (modification time, size) of every file a grading of `path` reads: the Python
+    files of the folder it grades (which may be a folder inside), a notebook or a zip. Found
+    again at every poll, so that a notebook saved for the first time is seen too."""
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    folder = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+    found: dict[str, tuple[int, int]] = {}
     try:
-        for path in folder.glob("*.py"):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            found[path.name] = (stat.st_mtime_ns, stat.st_size)
+        files = graded_files(paths)
     except OSError:
-        pass
+        return found
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        name = file.relative_to(folder).as_posix() if folder is not None and \
+            file.is_relative_to(folder) else file.name
+        found[name] = (stat.st_mtime_ns, stat.st_size)
     return found
 
 
@@ -36,7 +44,8 @@ def _focus(result: GradingResult) -> str | None:
     return step.id
 
 
-def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto",
+def watch(path: Path | Sequence[Path], *, label: str, limits: Limits,
+          run_as: str | None = "auto",
           only: Sequence[str] | None = None, interval: float = 0.5, colour: bool = False,
           stream: TextIO = sys.stdout, sleep: Callable[[float], None] = time.sleep,
           rounds: int | None = None, protections: Protections | None = None) -> int:
@@ -54,13 +63,13 @@ def watch(path: Path, *, label: str, limits: Limits, run_as: str | None = "auto"
     first = _focus(result)
     focus: list[str] | None = list(only) if only else ([first] if first else None)
     show(f"Watching {label} for saved changes (Ctrl-C to stop).")
-    before = snapshot(Path(path))
+    before = snapshot(path)
     polls = 0
     try:
         while rounds is None or polls < rounds:
             sleep(interval)
             polls += 1
-            now = snapshot(Path(path))
+            now = snapshot(path)
             if now == before:
                 continue
             changed = sorted(clean(n) for n in set(now) | set(before)

@@ -237,6 +237,32 @@ def _unzip(archive: Path, target: Path) -> str | None:
     return None
 
 
+def _in_folder(folder: Path) -> Path | None:
+    """What a folder handed in is graded as: the folder in it that holds engine.py, else its one
+    zip (an upload of one zip, as a Gradescope submission can be), else its one notebook."""
+    root = _find_root(folder)
+    if root is not None:
+        return root
+    zips = sorted(p for p in folder.glob("*.zip") if is_regular(p))
+    if len(zips) == 1:
+        return zips[0]
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if is_regular(p))
+    return notebooks[0] if len(notebooks) == 1 else None
+
+
+def graded_files(paths: Sequence[Path]) -> list[Path]:
+    """The files a grading of `paths` reads, found as `open_submission` finds them (for watch
+    mode): a folder's kit files and helpers, a notebook or a zip, or the loose files given. A
+    folder with nothing to grade yet gives its notebooks and zips, so that saving one is seen."""
+    paths = [Path(p) for p in paths]
+    if len(paths) != 1 or not paths[0].is_dir():
+        return paths
+    found = _in_folder(paths[0])
+    if found is None:
+        return sorted(p for p in paths[0].iterdir() if p.suffix.lower() in (".ipynb", ".zip"))
+    return sorted(found.glob("*.py")) if found.is_dir() else [found]
+
+
 def open_submission(paths: Sequence[Path], label: str | None = None) -> Submission:
     """A submission in any form students hand in; call .close() when done with it.
 
@@ -253,14 +279,9 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         return Submission(missing[0].resolve(), shown, [f"{missing[0]} does not exist"],
                           invalid=True)
     if len(paths) == 1 and paths[0].is_dir():
-        root = _find_root(paths[0])
-        zips = sorted(p for p in paths[0].glob("*.zip") if is_regular(p))
-        notebooks = sorted(p for p in paths[0].glob("*.ipynb") if is_regular(p))
-        if root is None and len(zips) == 1:
-            # An upload of one zip (as a Gradescope submission can be): grade what it holds.
-            return open_submission(zips, shown)
-        if root is None and len(notebooks) == 1:
-            return open_submission(notebooks, shown)
+        root = _in_folder(paths[0])
+        if root is not None and not root.is_dir():
+            return open_submission([root], shown)        # its one zip, or its one notebook
         if root is None:
             return Submission(paths[0].resolve(), shown,
                               [f"no engine.py in {shown} (nor in a folder inside it)"],
