@@ -97,6 +97,33 @@ def test_the_server_answers_on_loopback_only():
         server.close()
 
 
+def test_the_page_answers_for_as_long_as_it_is_open():
+    # Each request has the whole run limit of its own. A past bug counted it from the server's
+    # start: once the page had been open for --run-timeout, every request said "not run: the
+    # whole submission used its 120 s".
+    import json
+    import urllib.request
+    limits = Limits(check_timeout=2, run_timeout=2)
+    server = Server(SOLUTIONS, "solutions/", limits)
+    server.start()
+
+    def graph(x1: float) -> dict:
+        return json.loads(urllib.request.urlopen(f"{server.url}api/graph?x1={x1}",
+                                                 timeout=60).read())
+    try:
+        assert "nodes" in graph(1)
+        time.sleep(2.5)                               # open for longer than the run limit
+        assert server.sandbox.remaining() < 0
+        later = graph(0.5)
+        assert "error" not in later, later
+        expected = graphs.evaluate(neuron({"x1": 0.5}))[-1]
+        assert math.isclose(later["nodes"][-1]["data"], expected, rel_tol=1e-9)
+        server.sandbox.started -= 3600                # and as if an hour later
+        assert "nodes" in graph(-1)
+    finally:
+        server.close()
+
+
 def _browser():
     webdriver = pytest.importorskip("selenium.webdriver")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
