@@ -214,3 +214,23 @@ def test_a_built_autograder_can_be_tried_on_one_submission(autograder_zip, tmp_p
     validate(results)
     assert results["score"] == 100 and "protections:" in tried.stdout
     assert "micrograd-kit-autograder-" not in tried.stdout     # no path that is gone already
+
+
+def test_the_tests_points_add_up_exactly_to_each_steps_and_to_the_100(solutions_result,
+                                                                      graded_fixture):
+    # Each check's share rounded alone to 4 decimals made the tests of a class add up to
+    # 100.0003: written as decimals, they now add up to each step's points exactly.
+    from decimal import Decimal
+
+    from grader.report.gradescope import apportioned, results_json
+    assert sum(Decimal(str(x)) for x in [round(10 / 3, 4)] * 3) != 10    # what went wrong
+    assert sum(Decimal(str(x)) for x in apportioned([round(10 / 3, 4)] * 3, 10)) == 10
+    for result in (solutions_result, graded_fixture("mul_half_swapped")):
+        tests = [t for t in results_json(result)["tests"] if "max_score" in t]
+        assert sum(Decimal(str(t["max_score"])) for t in tests) == 100
+        for step in result.core_steps:
+            mine = [t for t in tests if t["tags"][0] == step.id]
+            assert sum(Decimal(str(t["max_score"])) for t in mine) == Decimal(step.max_points)
+            assert all(abs(t["max_score"] - c.max_points) <= 0.0005
+                       for t, c in zip(mine, step.checks))
+    validate(results_json(graded_fixture("mul_half_swapped")))

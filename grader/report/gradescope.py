@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import __version__, steps
@@ -51,6 +52,25 @@ def _before_publishing(problem: str, when: str) -> str:
     return problem
 
 
+UNITS = 10_000          # a test's points are written to 4 decimals: counted in ten-thousandths
+
+
+def apportioned(values: list[float], total: float) -> list[float]:
+    """`values` written to 4 decimals so that they add up to `total` exactly: the spare
+    ten-thousandths go to the values that rounding shortened most (each rounded alone, three
+    checks of 10/3 points add up to 9.9999, and the tests of a class to 100.0003)."""
+    exact = [v * UNITS for v in values]
+    units = [math.floor(x + 1e-6) for x in exact]
+    spare = round(total * UNITS) - sum(units)
+    by_remainder = sorted((k for k in range(len(values)) if values[k] > 0),   # 0 stays 0
+                          key=lambda k: (units[k] - exact[k], k))
+    for k in by_remainder[:max(spare, 0)]:
+        units[k] += 1
+    for k in reversed(by_remainder[len(by_remainder) + spare:] if spare < 0 else []):
+        units[k] -= 1
+    return [u / UNITS for u in units]
+
+
 def results_json(result: GradingResult, *, hidden_visibility: str = "after_published",
                  seconds: float | None = None) -> dict[str, Any]:
     """One test per check, numbered step.check. With every check visible, the scoreboard is the
@@ -59,12 +79,16 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
     tests: list[dict[str, Any]] = []
     for step in result.core_steps + result.bonus_steps:
         n = steps.STEP_IDS.index(step.id) + 1
-        for k, check in enumerate(step.checks, start=1):
+        # The tests' points add up to the step's, and the steps' to the 100, exactly.
+        shares = apportioned([c.max_points for c in step.checks], step.max_points) \
+            if sum(c.max_points for c in step.checks) else [0.0] * len(step.checks)
+        for k, (check, share) in enumerate(zip(step.checks, shares), start=1):
             test: dict[str, Any] = {
                 "name": f"{step.id}: {check.title}",
                 "number": f"{n}.{k}",
-                "score": round(check.points, 4),
-                "max_score": round(check.max_points, 4),
+                "score": share if check.points >= check.max_points else
+                round(check.points, 4),
+                "max_score": share,
                 "status": "passed" if check.earned else "failed",
                 "output": _check_output(check),
                 "tags": [step.id],
