@@ -109,8 +109,10 @@ def test_batch_grades_a_class_into_csv_json_and_summary(small_class, tmp_path):
     rows = {r["student"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert set(rows) == {"ada", "bob", "cy", "dee", "eve", "fay", "'=cmd"}
     assert list(next(iter(rows.values()))) == [
-        "student", "status", "reason", *steps.CORE_IDS, "total",
-        *[s.id for s in steps.BONUS_STEPS], "bonus", "grader"]
+        "student", "id", "status", "reason", *steps.CORE_IDS, "total",
+        *[s.id for s in steps.BONUS_STEPS], "bonus", "seconds", "late", "grader"]
+    assert {r["id"] for r in rows.values()} == {""}          # a folder per student: no ids
+    assert all(float(r["seconds"]) > 0 for r in rows.values())
     assert rows["ada"]["status"] == "graded" and float(rows["ada"]["total"]) == 100
     assert rows["cy"]["total"] == "100.0"
     assert rows["bob"]["status"] == "graded" and float(rows["bob"]["mul"]) < 10

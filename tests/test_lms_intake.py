@@ -1,17 +1,25 @@
-"""A class as Canvas and Moodle export it (issue 20, item 1): recognised by its file names, each
-student's files grouped into one submission with the latest upload of each file, their name and
-platform id kept, links and FIFOs never followed, sizes bounded."""
+"""A class as Canvas and Moodle export it (issue 20, items 1 and 2): recognised by its file names,
+each student's files grouped into one submission with the latest upload of each file, their name
+and platform id kept in every output, and the grades written back in each platform's import
+format."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import shutil
 import time
+import zipfile
 
 import pytest
 
+from grader.commands.batch import entries, run_batch
 from grader.intake import classfolder
-from conftest import EXERCISES, SOLUTIONS
+from grader.limits import Limits
+from grader.report import lms
+from conftest import EXERCISES, SOLUTIONS, fixture_submission
 
 CORE = ("engine.py", "nn.py", "train.py")
 
@@ -95,7 +103,17 @@ def test_moodle_folders_and_flat_files_keep_the_participant_number(tmp_path):
     assert any("onlinetext" in x for x in found["12345"].left_out)
     assert [n for n, _p in found["777"].files] == list(CORE)
     assert {f.lms for f in found.values()} == {"moodle"}
-    assert found["12345"].key != found["12346"].key
+    names = {e.lms_id: e.name for e in entries(top)}
+    assert names["12345"] != names["12346"] and "Alice Martin" in names["12345"]
+
+
+def test_names_stay_collision_free_across_formats(tmp_path):
+    top = tmp_path / "class"
+    canvas(top, "bob", 1001, 50001, SOLUTIONS)
+    (top / "bob_1001").mkdir()                            # a folder named like Canvas's bob
+    (top / "Bob_1001.zip").write_bytes(b"")
+    named = [e.name for e in entries(top)]
+    assert len(named) == 3 and len({n.casefold() for n in named}) == 3
 
 
 @pytest.mark.skipif(os.name != "posix", reason="FIFOs and symbolic links as on Linux and macOS")
@@ -127,3 +145,93 @@ def test_staging_is_bounded_and_keeps_files_inside_their_folder(tmp_path, monkey
     left = classfolder.stage(found, tmp_path / "staged")
     assert len(left) == 3 and any("larger than" in x for x in left)
     assert list((tmp_path / "staged").iterdir()) == []
+
+
+# ------------------------------------------------------------------ a whole class, graded
+@pytest.fixture(scope="module")
+def lms_class(tmp_path_factory):
+    """Canvas flat files (a resubmission, a late one, a zip, two Alice Martins), Moodle
+    folders and a folder per student, in one folder: graded once for the tests below."""
+    tmp = tmp_path_factory.mktemp("lms")
+    top = tmp / "class"
+    canvas(top, "martinalice", 1001, 50001, EXERCISES)
+    canvas(top, "martinalice", 1001, 50009, SOLUTIONS, suffix="-1")
+    canvas(top, "martinalice", 1002, 50002, fixture_submission("mul_not_swapped", tmp / "bug"),
+           late=True)
+    with zipfile.ZipFile(top / "smithjo_1003_50010_homework.zip", "w") as archive:
+        for name in CORE:
+            archive.write(SOLUTIONS / name, f"homework/{name}")
+    moodle(top, "Ana-María Núñez", 12345, SOLUTIONS)
+    shutil.copytree(EXERCISES, top / "walk-in", ignore=shutil.ignore_patterns("extensions.py"))
+    out = tmp / "out" / "grades.csv"
+    shown = io.StringIO()
+    batch = run_batch(top, out, jobs=2, limits=Limits(check_timeout=3), stream=shown,
+                      excel=True, assignment="Homework 1 (4711)")
+    return batch, out, shown.getvalue()
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_each_student_is_one_row_with_name_id_and_seconds(lms_class):
+    batch, out, _shown = lms_class
+    rows = {(r["student"], r["id"]): r for r in _rows(out)}
+    assert set(rows) == {("martinalice", "1001"), ("martinalice", "1002"), ("smithjo", "1003"),
+                         ("Ana-María Núñez", "12345"), ("walk-in", "")}
+    assert float(rows[("martinalice", "1001")]["total"]) == 100       # the latest upload
+    assert float(rows[("martinalice", "1002")]["mul"]) < 10
+    assert rows[("martinalice", "1002")]["late"] == "late"
+    assert rows[("martinalice", "1001")]["late"] == ""
+    assert float(rows[("smithjo", "1003")]["total"]) == 100            # a zip among the files
+    assert float(rows[("Ana-María Núñez", "12345")]["total"]) == 100
+    assert all(float(r["seconds"]) > 0 for r in rows.values())
+    # --excel: a byte-order mark, so that Excel reads the accents.
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "Ana-María Núñez" in out.read_text(encoding="utf-8-sig")
+
+
+def test_the_id_is_in_the_feedback_files_the_json_and_the_summary(lms_class):
+    _batch, out, shown = lms_class
+    folder = out.with_suffix("")
+    page = (folder / "martinalice_1002.md").read_text(encoding="utf-8")
+    assert page.startswith("# micrograd-kit: feedback for martinalice \\(1002\\)")
+    saved = json.loads((folder / "Ana-María Núñez_12345.json").read_text(encoding="utf-8"))
+    assert (saved["student"], saved["student_id"], saved["lms"]) == ("Ana-María Núñez",
+                                                                     "12345", "moodle")
+    summary = (out.with_name("grades-summary.txt")).read_text(encoding="utf-8")
+    assert summary in shown and "martinalice (1001)" in summary
+    assert "an earlier upload of engine.py" in summary
+    assert "5/5 " in shown and "martinalice (1002): " in shown
+
+
+def test_grades_go_back_as_a_canvas_import_and_a_moodle_worksheet(lms_class):
+    _batch, out, _shown = lms_class
+    text = out.with_name("grades-canvas.csv").read_text(encoding="utf-8")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                        "Homework 1 (4711)"]
+    assert table[1][0] == "Points Possible" and table[1][5] == "100"
+    by_id = {row[1]: row for row in table[2:]}
+    assert set(by_id) == {"1001", "1002", "1003"}              # Canvas's students only
+    assert by_id["1001"][5] == "100" and float(by_id["1002"][5]) < 100
+    worksheet = list(csv.DictReader(io.StringIO(
+        out.with_name("grades-moodle.csv").read_text(encoding="utf-8"))))
+    assert [(r["Identifier"], r["Full name"], r["Grade"]) for r in worksheet] == [
+        ("Participant 12345", "Ana-María Núñez", "100")]
+    assert time.strptime(worksheet[0]["Last modified (grade)"], "%Y-%m-%d %H:%M:%S")
+
+
+def test_the_imports_hold_only_their_platforms_students_and_cells_stay_text():
+    from grader.report.stats import Graded
+    from grader import scoring
+    from grader.intake.facts import Facts
+    result = scoring.grade(Facts("x"), [], {})
+    graded = [Graded("a", "=HYPERLINK(1)", result, "canvas", "1"),
+              Graded("b", "bo", result, "canvas", "anon_x7Kq2"),
+              Graded("c", "cy", result, "moodle", "5"), Graded("d", "dee", result)]
+    rows = list(csv.reader(io.StringIO(lms.canvas_import(graded))))
+    assert [r[:2] for r in rows[2:]] == [["'=HYPERLINK(1)", "1"]]
+    assert lms.left_out(graded, "canvas") == ["bo (anon_x7Kq2)", "cy (5)", "dee"]
+    assert len(list(csv.reader(io.StringIO(lms.moodle_worksheet(graded))))) == 2

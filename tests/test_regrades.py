@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
+
+import pytest
 
 from grader import scoring
 from grader.commands import regrade
+from grader.commands.batch import run_batch
 from grader.intake.facts import Facts
 from grader.limits import Limits, Protections
+from conftest import ROOT, SOLUTIONS, copy_tree, fixture_submission
 
 FAST = Limits(check_timeout=2)
 
@@ -62,3 +68,60 @@ def test_the_regrade_log_keeps_every_run(tmp_path):
     assert rows[0] == regrade.HISTORY_COLUMNS and len(rows) == 3
     assert rows[1][1:] == ["ada", "1001", "graded", "40", "graded", "100", "asked by --only"]
     assert change.line() == "ada (1001): 40 -> 100 (asked by --only)"
+
+
+@pytest.fixture
+def small(tmp_path):
+    top = tmp_path / "class"
+    copy_tree(SOLUTIONS, top / "ada")
+    fixture_submission("mul_not_swapped", top / "bob")
+    fixture_submission("hostile_infinite_loop_at_import", top / "dee")
+    return top
+
+
+def _totals(batch):
+    return {r["student"]: float(r["total"]) for r in batch.rows}
+
+
+def test_changed_limits_regrade_everyone_and_only_or_failed_regrade_some(small, tmp_path):
+    out = tmp_path / "grades.csv"
+    first = run_batch(small, out, jobs=2, limits=FAST, stream=io.StringIO(), compare=False)
+    assert first.skipped == 0 and _totals(first)["ada"] == 100
+    assert {r["student"]: r["status"] for r in first.rows}["dee"] == "timed out"
+    # The same settings: everything kept. Other limits: everything graded again, the old
+    # totals kept (no total changed).
+    same = run_batch(small, out, jobs=2, limits=FAST, stream=io.StringIO(), compare=False)
+    assert same.skipped == 3
+    other = run_batch(small, out, jobs=2, limits=Limits(check_timeout=3), stream=io.StringIO(),
+                      compare=False)
+    assert other.skipped == 0 and other.regraded == 3
+    # bob fixes his bug: --failed does not regrade him (his grading ended normally), --only
+    # does, and says what changed.
+    copy_tree(SOLUTIONS, small / "bob")
+    failed = run_batch(small, out, jobs=2, limits=Limits(check_timeout=3),
+                       stream=io.StringIO(), failed=True, compare=False)
+    assert failed.skipped == 2 and failed.regraded == 1 and _totals(failed)["bob"] < 100
+    shown = io.StringIO()
+    only = run_batch(small, out, jobs=2, limits=Limits(check_timeout=3), stream=shown,
+                     only=["BOB"], compare=False)
+    assert only.skipped == 2 and _totals(only)["bob"] == 100
+    [change] = only.changes
+    assert (change.student, change.new_total, change.why) == ("bob", 100.0, "asked by --only")
+    summary = (tmp_path / "grades-summary.txt").read_text(encoding="utf-8")
+    assert f"bob: {change.old_total:g} -> 100 (asked by --only)" in summary and summary in shown.getvalue()
+    log = list(csv.DictReader(io.StringIO((tmp_path / "grades-regrades.csv").read_text(
+        encoding="utf-8"))))
+    assert [(r["student"], r["new total"], r["why"]) for r in log] == [("bob", "100", "asked by --only")]
+    with pytest.raises(ValueError, match="--only zed"):
+        run_batch(small, out, only=["zed"], stream=io.StringIO(), compare=False)
+
+
+def test_the_command_line_takes_the_regrade_options(small, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "grader", "batch", str(small), "--out",
+                           str(tmp_path / "g.csv"), "--force", "--failed"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--force" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "grader", "batch", str(small), "--out",
+                           str(tmp_path / "g.csv"), "--only", "nobody"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no student" in proc.stderr

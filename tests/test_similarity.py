@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import time
 import tokenize
 
 import pytest
 
 from grader import similarity
-from conftest import EXERCISES, SOLUTIONS
+from grader.commands.batch import run_batch
+from grader.limits import Limits
+from conftest import EXERCISES, SOLUTIONS, copy_tree, fixture_submission
 from test_real_styles import CORRECT, style_submission
 
 CORE = ("engine.py", "nn.py", "train.py")
@@ -121,3 +124,21 @@ def test_a_class_of_500_is_compared_in_bounded_time(base, reference, tmp_path):
     pairs = similarity.similar(prints, reference)
     assert time.monotonic() - started < 120
     assert all(int(p.a[1:]) % len(styles) == int(p.b[1:]) % len(styles) for p in pairs)
+
+
+def test_a_batch_flags_the_copies_of_the_solutions(tmp_path):
+    top = tmp_path / "class"
+    for k in range(3):
+        copy_tree(SOLUTIONS, top / f"copy{k}")
+    fixture_submission("mul_not_swapped", top / "fixer")
+    shutil.copytree(EXERCISES, top / "starter")
+    batch = run_batch(top, tmp_path / "grades.csv", jobs=2, limits=Limits(check_timeout=3),
+                      stream=io.StringIO())
+    copies = sorted(p.a for p in batch.pairs if p.b == similarity.REFERENCE)
+    assert copies[:3] == ["copy0", "copy1", "copy2"] and "starter" not in copies
+    summary = (tmp_path / "grades-summary.txt").read_text(encoding="utf-8")
+    assert "copy0 and the reference solutions" in summary
+    rows = (tmp_path / "grades-similar.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("student,id,similar to") and len(rows) == len(batch.pairs) + 1
+    report = (tmp_path / "grades-report.html").read_text(encoding="utf-8")
+    assert "copy0" in report and "matching lines" in report

@@ -24,6 +24,7 @@ class Job:
     args: tuple[Any, ...]
     result: dict[str, Any] | None = None
     problem: str | None = None          # why there is no result (timed out, crashed)
+    seconds: float = 0.0                # from the start of its grading to its end
 
 
 def _serve(conn: Any, work: Callable[..., dict[str, Any]]) -> None:
@@ -120,6 +121,7 @@ def run(jobs: Sequence[Job], work: Callable[..., dict[str, Any]], workers: int,
                                    f"stopped (the batch's watchdog)")
                 else:
                     continue
+                job.seconds = now - slot.started
                 slot.job = None
                 if not slot.process.is_alive():
                     slot.conn.close()

@@ -8,10 +8,14 @@ from typing import Any, Sequence
 
 from .. import __version__, steps
 from ..results import GradingResult
+from ..similarity import Pair
 from ..untrusted import csv_cell
 
-COLUMNS = ["student", "status", "reason", *steps.CORE_IDS, "total",
-           *[s.id for s in steps.BONUS_STEPS], "bonus", "grader"]
+# id: the student's id on the learning platform the class was exported from (Canvas's user id,
+# Moodle's participant number), empty for a folder per student; seconds: the grading's own
+# time; late: Canvas marked the submission late.
+COLUMNS = ["student", "id", "status", "reason", *steps.CORE_IDS, "total",
+           *[s.id for s in steps.BONUS_STEPS], "bonus", "seconds", "late", "grader"]
 # What a run's status says, for the gradebook: how it went, whatever the points.
 STATUSES = ("graded", "timed out", "crashed", "invalid", "error")
 
@@ -30,23 +34,56 @@ def status_of(result: GradingResult) -> tuple[str, str]:
     return "graded", result.reason or "; ".join(result.problems)
 
 
-def row(student: str, result: GradingResult) -> dict[str, Any]:
+def row(student: str, result: GradingResult, student_id: str = "",
+        late: bool = False) -> dict[str, Any]:
     status, reason = status_of(result)
     reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())   # one line
-    cells: dict[str, Any] = {"student": csv_cell(student), "status": status,
-                             "reason": csv_cell(reason)}
+    cells: dict[str, Any] = {"student": csv_cell(student), "id": csv_cell(student_id),
+                             "status": status, "reason": csv_cell(reason)}
     points = {s.id: s.points for s in result.steps}
     for step_id in steps.STEP_IDS:
         cells[step_id] = points.get(step_id, 0.0)
     cells["total"] = result.score
     cells["bonus"] = result.bonus_score
+    cells["seconds"] = round(result.seconds, 2)
+    cells["late"] = "late" if late else ""
     cells["grader"] = csv_cell(result.grader_version or __version__)
     return cells
 
 
-def table(rows: Sequence[dict[str, Any]]) -> str:
+BOM = "\ufeff"     # how Excel knows a CSV is UTF-8 (without it, é in a name shows as Ã©)
+
+
+def table(rows: Sequence[dict[str, Any]], excel: bool = False) -> str:
+    """The CSV; `excel`: with a byte-order mark, so that Excel reads it as UTF-8."""
     out = io.StringIO()
+    if excel:
+        out.write(BOM)
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
+    return out.getvalue()
+
+
+PAIR_COLUMNS = ["student", "id", "similar to", "similar to id", "shared", "lines", "other lines"]
+
+
+def pairs_table(who: dict[str, tuple[str, str]], pairs: Sequence[Pair],
+                excel: bool = False) -> str:
+    """The similar pairs, one a row (`who`: key -> (name, id)); the reference solutions are
+    named solutions/."""
+    out = io.StringIO()
+    if excel:
+        out.write(BOM)
+    writer = csv.writer(out)
+    writer.writerow(PAIR_COLUMNS)
+    for pair in pairs:
+        a, a_id = who.get(pair.a, (pair.a, ""))
+        b, b_id = who.get(pair.b, (pair.b, ""))
+        writer.writerow([csv_cell(a), csv_cell(a_id), csv_cell(b), csv_cell(b_id),
+                         f"{pair.score:.0%}",
+                         csv_cell("; ".join(f"{r.a_file}:{r.a_first}-{r.a_last}"
+                                            for r in pair.regions)),
+                         csv_cell("; ".join(f"{r.b_file}:{r.b_first}-{r.b_last}"
+                                            for r in pair.regions))])
     return out.getvalue()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .. import steps
-from ..results import GradingResult
+from ..similarity import REFERENCE, Pair
 from .csv import STATUSES, status_of
+from .stats import Graded, failed_checks, histogram_lines, mistakes, slowest, step_stats
 
 
 def protections_text(shields: dict[str, Any]) -> str:
@@ -25,65 +27,73 @@ def protections_text(shields: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _first_sentence(text: str) -> str:
-    for end in (". ", ": ", "\n"):
-        text = text.split(end)[0]
-    return text.rstrip(".")[:160]
+@dataclass
+class Run:
+    """What a batch run did besides grading, for the summary to say."""
+
+    skipped: int = 0                       # unchanged since the last run, kept
+    stale: list[str] = field(default_factory=list)     # kept though changed (--only, --failed)
+    links: Sequence[str] = ()
+    renamed: Sequence[tuple[str, str]] = ()
+    changes: Sequence[str] = ()            # "alice (12345): 80 -> 100 (why)"
+    regraded: int = 0                      # regraded after a run that had graded them
+    left_out: Sequence[str] = ()           # files of a student's not graded, and why
+    written: Sequence[str] = ()            # the files written besides the CSV
+    pairs: Sequence[Pair] = ()
+    seconds: float = 0.0
 
 
-def class_summary(results: Sequence[GradingResult], *, skipped: int = 0,
-                  links: Sequence[str] = (), seconds: float = 0.0, top: int = 10,
-                  renamed: Sequence[tuple[str, str]] = ()) -> str:
-    n = len(results)
-    statuses = Counter(status_of(r)[0] for r in results)
-    lines = [f"Class summary: {n} submissions ("
+def _header(graded: Sequence[Graded], run: Run) -> list[str]:
+    statuses = Counter(status_of(g.result)[0] for g in graded)
+    lines = [f"Class summary: {len(graded)} submissions ("
              + ", ".join(f"{statuses[s]} {s}" for s in STATUSES if statuses[s]) + ")"]
-    if skipped:
-        lines.append(f"({skipped} unchanged since the last run, not regraded)")
-    if links:
+    if run.skipped:
+        lines.append(f"({run.skipped} unchanged since the last run, not regraded)")
+    if run.stale:
+        lines.append(f"Kept from the last run although their files or the settings changed "
+                     f"(not regraded: --only or --failed): {', '.join(run.stale)}")
+    if run.links:
         lines.append(f"Not graded, symbolic links (hand in the files themselves): "
-                     f"{', '.join(links)}")
-    if renamed:
+                     f"{', '.join(run.links)}")
+    if run.renamed:
         lines.append("Graded under another name (the entry's name had control characters or "
                      "extra spaces, or was another entry's): " +
-                     ", ".join(f"{entry} as {name}" for entry, name in renamed))
-    shields = next((r.settings.get("protections") for r in results
-                    if r.settings.get("protections")), None)
+                     ", ".join(f"{entry} as {name}" for entry, name in run.renamed))
+    if run.left_out:
+        lines.append("Left out of the submissions graded (the platform's export holds them):")
+        lines += [f"  {item}" for item in run.left_out[:20]]
+        if len(run.left_out) > 20:
+            lines.append(f"  ... and {len(run.left_out) - 20} more")
+    shields = next((g.result.settings.get("protections") for g in graded
+                    if g.result.settings.get("protections")), None)
     if shields:
         lines.append(f"Protections: {protections_text(shields)}")
-    lines.append("")
-    lines.append(f"  {'step':<12} {'mean points':>14}  {'full marks':>10}")
+    return lines
 
-    def line(name: str, got: list[float], points: float) -> None:
-        mean = sum(got) / n if n else 0.0
-        full = sum(1 for g in got if g >= points) / n if n else 0.0
-        lines.append(f"  {name:<12} {mean:>9.1f}/{points:<4g} {full:>10.0%}")
-    for group, label, total in ((steps.CORE_IDS, "total", steps.TOTAL_POINTS),
-                                ([s.id for s in steps.BONUS_STEPS], "bonus total",
-                                 steps.BONUS_POINTS)):
-        if group is not steps.CORE_IDS:
+
+def _steps(graded: Sequence[Graded]) -> list[str]:
+    lines = ["", f"  {'step':<12} {'mean points':>14}  {'full marks':>10}"]
+    n = len(graded)
+    found = step_stats([g.result for g in graded])
+    for group, label, total in ((False, "total", steps.TOTAL_POINTS),
+                                (True, "bonus total", steps.BONUS_POINTS)):
+        if group:
             lines.append("  bonus, apart from the 100 points:")
-        for step_id in group:
-            line(step_id, [next((s.points for s in r.steps if s.id == step_id), 0.0)
-                           for r in results], steps.get(step_id).points)
-        line(label, [r.score if label == "total" else r.bonus_score for r in results], total)
-    failed: Counter[tuple[str, str]] = Counter()
-    named: Counter[str] = Counter()
-    for r in results:
-        seen_checks, seen_named = set(), set()
-        for s in r.steps:
-            if s.state == "not started":
-                continue     # failures that say nothing about this step
-            for c in s.checks:
-                if c.state in ("failed", "error") and c.weight:
-                    seen_checks.add((c.number, c.title))
-                    if c.diagnosis and not c.blocked_by:
-                        # The mistake itself, not a run that fails because of another step.
-                        seen_named.add(_first_sentence(c.diagnosis))
-        failed.update(seen_checks)
-        named.update(seen_named)
+        for s in (s for s in found if s.bonus == group):
+            lines.append(f"  {s.id:<12} {s.mean:>9.1f}/{s.points:<4g} {s.passed:>10.0%}")
+        got = [g.result.bonus_score if group else g.result.score for g in graded]
+        mean = sum(got) / n if n else 0.0
+        full = sum(1 for x in got if x >= total) / n if n else 0.0
+        lines.append(f"  {label:<12} {mean:>9.1f}/{total:<4g} {full:>10.0%}")
+    return lines
+
+
+def _checks_and_mistakes(graded: Sequence[Graded], top: int) -> list[str]:
+    lines: list[str] = []
+    failed = failed_checks([g.result for g in graded])
     if failed:
         lines += ["", "Checks failed most often (students):"]
+
         def check_order(item: tuple[tuple[str, str], int]) -> tuple[int, int, int]:
             (number, _), count = item
             step_id, _, index = number.partition(".")
@@ -92,10 +102,47 @@ def class_summary(results: Sequence[GradingResult], *, skipped: int = 0,
         # Ties in the order of the course, so that the same class gives the same summary.
         for (number, title), count in sorted(failed.items(), key=check_order)[:top]:
             lines.append(f"  {count:>4}  {number:<14} {title}")
+    named: Counter[str] = Counter()
+    for found in mistakes(graded).values():
+        for mistake in found:
+            named[mistake.text] += len(mistake.students)
     if named:
         lines += ["", "Mistakes named most often (students):"]
         for text, count in sorted(named.items(), key=lambda item: (-item[1], item[0]))[:top]:
             lines.append(f"  {count:>4}  {text}")
-    lines.append("")
-    lines.append(f"Graded in {seconds:.1f} s.")
+    return lines
+
+
+def _pairs(graded: Sequence[Graded], pairs: Sequence[Pair], top: int) -> list[str]:
+    if not pairs:
+        return []
+    who = {g.key: g.who for g in graded}
+    lines = ["", "Similar code (near-identical own code: a reason to look, not a verdict):"]
+    for pair in pairs[:top]:
+        other = "the reference solutions" if pair.b == REFERENCE else who.get(pair.b, pair.b)
+        where = ", ".join(f"{r.a_file}:{r.a_first}-{r.a_last}" for r in pair.regions[:3])
+        lines.append(f"  {pair.score:>4.0%}  {who.get(pair.a, pair.a)} and {other}"
+                     + (f" ({where})" if where else ""))
+    if len(pairs) > top:
+        lines.append(f"  ... {len(pairs) - top} more in the class report")
+    return lines
+
+
+def class_summary(graded: Sequence[Graded], run: Run | None = None, top: int = 10) -> str:
+    run = run or Run()
+    lines = _header(graded, run) + _steps(graded)
+    lines += ["", "Totals (students):", *histogram_lines([g.result.score for g in graded])]
+    lines += _checks_and_mistakes(graded, top)
+    slow = [g for g in slowest(graded, 5) if g.result.seconds > 0]
+    if slow:
+        lines += ["", "Slowest gradings: " + ", ".join(f"{g.who} {g.result.seconds:.1f} s"
+                                                        for g in slow)]
+    lines += _pairs(graded, run.pairs, top)
+    if run.changes or run.regraded:
+        lines += ["", f"Regraded {run.regraded} graded before: "
+                  + (f"{len(run.changes)} changed" if run.changes else "no total changed")]
+        lines += [f"  {change}" for change in run.changes]
+    if run.written:
+        lines += ["", "Written: " + ", ".join(run.written)]
+    lines += ["", f"Graded in {run.seconds:.1f} s."]
     return "\n".join(lines) + "\n"
