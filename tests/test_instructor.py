@@ -112,7 +112,8 @@ def test_batch_grades_a_class_into_csv_json_and_summary(small_class, tmp_path):
         "student", "id", "status", "reason", *steps.CORE_IDS, "total",
         *[s.id for s in steps.BONUS_STEPS], "bonus", "seconds", "late", "grader"]
     assert {r["id"] for r in rows.values()} == {""}          # a folder per student: no ids
-    assert all(float(r["seconds"]) > 0 for r in rows.values())
+    # Timed: a grading takes time (one refused at once may round to 0.0).
+    assert all(float(r["seconds"]) > 0 for r in rows.values() if r["status"] == "graded"), rows
     assert rows["ada"]["status"] == "graded" and float(rows["ada"]["total"]) == 100
     assert rows["cy"]["total"] == "100.0"
     assert rows["bob"]["status"] == "graded" and float(rows["bob"]["mul"]) < 10
