@@ -82,6 +82,8 @@ VOLATILE = [
     r'"(?:boundary|seccomp|landlock|cleanup|address_randomization)": (?P<v>"[^"]*")',
     r"[Pp]rotections: (?P<v>.*)",                       # which layers could run on this machine
     r"(?P<v>\b\d+ MB \(container limit: \w+ MB)",     # what this machine's container allows
+    r"^Slowest gradings: (?P<v>.*)",                   # which ones, as the machine's load has it
+    r",(?P<v>\d+\.\d+),(?:late)?,[^,]*$",                # a batch CSV row's seconds
 ]
 
 
