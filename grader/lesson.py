@@ -47,24 +47,24 @@ A `Value` holds a number (`data`), the derivative of the final output with respe
 function `_backward` that passes its gradient on to them. The operations you write in the next
 steps are attached to the class one by one. Run this cell first: it also holds the operations
 that are given (`**`, `-`, `/` and the reflected ones such as `2 + a`).""",
-    "add": """## Step 1: addition
+    "add": """## Step N: addition
 
 `a + b` makes a new Value whose `data` is `a.data + b.data` and whose `_prev` holds `a` and `b`.
 Its `_backward` applies the chain rule: each input receives the output's gradient times its
 local derivative, how much the output moves when that input moves by a little. Use `+=`: a
 Value used in two places gets a contribution from each. A plain number (`a + 2`) must be wrapped
 in a Value first.""",
-    "mul": """## Step 2: multiplication
+    "mul": """## Step N: multiplication
 
 The same three beats as addition. Work out on paper how much `a * b` moves when `a` moves by a
 little (try a = 2, b = 5), and the same for `b`; then multiply by `out.grad` and add into each
 input's `grad`.""",
-    "tanh": """## Step 3: tanh
+    "tanh": """## Step N: tanh
 
 tanh squashes any number into (-1, 1). Its derivative can be written with its own output
 t = tanh(x) alone: look it up or derive it from tanh = sinh/cosh, and decide whether your
 closure needs x or t. Make sure large inputs such as 1000 work (`math.tanh` handles them).""",
-    "backward": """## Step 4: backpropagation
+    "backward": """## Step N: backpropagation
 
 `backward()` fills in `grad` for every Value the output depends on. Order the nodes so each one
 comes after the nodes it was made from (a topological order), set the output's own gradient to
@@ -75,12 +75,12 @@ appear once in the order, however many paths lead to it.""",
 o = tanh(x1·w1 + x2·w2 + b). With b = 6.8813735870195432 the output is 0.7071 and the
 gradients are x1: -1.5, w1: 1.0, x2: 0.5, w2: 0.0, b: 0.5. (With b = 6.88 you would see
 0.7064 and -1.5029.)""",
-    "neuron": """## Step 5: a neuron
+    "neuron": """## Step N: a neuron
 
 A neuron has one weight per input and a bias, all Values. Its output is tanh(w·x + b).
 Draw each weight from [-1, 1] (each its own Value) and start the bias at 0. `parameters()`
 lists every Value that training should adjust: the weights, then the bias.""",
-    "layers": """## Step 6: layers and the network
+    "layers": """## Step N: layers and the network
 
 A `Layer` is a row of neurons reading the same inputs; an `MLP` chains layers. They are given:
 this step checks that they work on top of your `Value` and `Neuron`, gradients included.""",
@@ -88,7 +88,7 @@ this step checks that they work on top of your `Value` and `Neuron`, gradients i
 
 Three inputs, two hidden layers of four neurons, one output: 4·(3+1) + 4·(4+1) + 1·(4+1) = 41
 parameters.""",
-    "data": """## Step 7: training
+    "data": """## Step N: training
 
 The data: four examples of three numbers each, and the target for each.""",
     "training": """One step of gradient descent: predict every example, add up the squared errors into
@@ -100,7 +100,7 @@ against its gradient (`data -= learning_rate * grad`). Return the loss.""",
 Four more operations, each with its own `_backward`: `relu`, `sigmoid`, `exp` and `log`. The
 same three beats as before. Two things to watch: which of the input or the output each
 derivative is easiest to write with, and large inputs (`sigmoid` must not overflow at -1000).
-The bonus steps are scored apart from the 100 points.""",
+The bonus steps are scored apart from the core steps' points.""",
     "softmax": """## Bonus: softmax and cross-entropy
 
 `softmax` turns a list of scores into probabilities that add up to 1; `cross_entropy` is the
@@ -277,25 +277,25 @@ def build(tree: Path, install_from: str = "") -> Any:
                                        metadata={"micrograd_kit": {"setup": True}}),
              nbformat.v4.new_markdown_cell(EXPLANATIONS["base"]), _code("engine", "base", base)]
     for step in VALUE_STEPS:
-        cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS[step]),
+        cells += [nbformat.v4.new_markdown_cell(explanation(step)),
                   _code("engine", step, _for_notebook(method(step))),
                   _check(step)]
     cells += _example("example_neuron")
-    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["neuron"]),
+    cells += [nbformat.v4.new_markdown_cell(explanation("neuron", "neuron")),
               _code("nn", "neuron", _for_notebook(_lines(nn, n["Neuron"]))), _check("neuron")]
     layers = _lines(nn, (n["Layer"][0], n["MLP"][1]))
-    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["layers"]),
+    cells += [nbformat.v4.new_markdown_cell(explanation("network", "layers")),
               _code("nn", "layers", layers), _check("network")]
     cells += _example("example_network")
     data = _lines(train, (_comment_above(train, t["XS"][0]), t["YS"][1]))
-    cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["data"]), _code("train", "data", data),
+    cells += [nbformat.v4.new_markdown_cell(explanation("training", "data")), _code("train", "data", data),
               nbformat.v4.new_markdown_cell(EXPLANATIONS["training"]),
               _code("train", "training", _for_notebook(_lines(train, t["train_step"]))),
               nbformat.v4.new_markdown_cell(EXPLANATIONS["loop"]),
               _code("train", "loop", _lines(train, (t["train"][0], t["sparkline"][1]))),
               _check("training")]
     cells += _example("example_training")
-    # The bonus steps, apart from the 100 points.
+    # The bonus steps, scored apart.
     cells += [nbformat.v4.new_markdown_cell(EXPLANATIONS["activations"]),
               _code("engine", "activations", _for_notebook(methods(ACTIVATIONS))),
               _check("activations")]
@@ -321,6 +321,17 @@ def build(tree: Path, install_from: str = "") -> Any:
                                     else "exercises"}
     nbformat.validate(nb)
     return nb
+
+
+def explanation(step: str, key: str = "") -> str:
+    """The text above a step's cell, numbered by the step's place in the table. A step added
+    without a text of its own here gets its title and hint."""
+    number = steps.CORE_IDS.index(step) + 1 if step in steps.CORE_IDS else 0
+    text = EXPLANATIONS.get(key or step)
+    if text is None:
+        meta = steps.get(step)
+        text = f"## Step N: {meta.title}\n\n{meta.hint}"
+    return text.replace("## Step N:", f"## Step {number}:" if number else "## Bonus:", 1)
 
 
 def _check(step: str) -> Any:

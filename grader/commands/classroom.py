@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from .. import steps
 from ..report.classroom import RUNNER
 
 WORKFLOW_PATH = ".github/workflows/classroom.yml"
@@ -65,7 +66,7 @@ def workflow(grader_from: str) -> str:
         "# GitHub Classroom autograding for micrograd-kit, written by `python -m grader release",
         "# --grader-from`. One grading prints the whole scoreboard and hands Classroom's reporter",
         "# the points of every step, partial ones included: the same total as every other way of",
-        "# grading (the bonus steps are listed, apart from the 100 points). The grader is installed",
+        f"# grading (the bonus steps are listed, apart from the {steps.TOTAL_POINTS} points). The grader is installed",
         "# from the instructor's source, never taken from this repository.",
         "name: Autograding Tests",
         '"on": [push, workflow_dispatch, repository_dispatch]',

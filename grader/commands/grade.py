@@ -14,7 +14,8 @@ from ..report.text import scoreboard, use_colour
 from . import options
 from .watch import watch
 
-DESCRIPTION = "Grade a micrograd-kit submission: every step's hidden checks, scored out of 100."
+DESCRIPTION = (f"Grade a micrograd-kit submission: every step's hidden checks, scored out of "
+               f"{steps.TOTAL_POINTS}.")
 EPILOG = """\
 examples:
   python -m grader                  grade exercises/

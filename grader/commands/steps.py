@@ -21,7 +21,7 @@ def steps_markdown() -> str:
         name = f"`{step.id}` (bonus)" if step.bonus else f"`{step.id}`"
         points = "checkpoint" if step.checkpoint else str(step.points)
         rows.append(f"| {name} | {points} | {step.title} | {where} | {needs} |")
-    rows.append(f"| bonus total | {steps.BONUS_POINTS} | apart from the 100 | | |")
+    rows.append(f"| bonus total | {steps.BONUS_POINTS} | apart from the {steps.TOTAL_POINTS} | | |")
     return "\n".join(rows)
 
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str]) -> int:
     for step in steps.STEPS:
         if step is steps.BONUS_STEPS[0]:
             print(f"{'total':<12} {steps.TOTAL_POINTS:>6}")
-            print("bonus, apart from the 100 points:")
+            print(f"bonus, apart from the {steps.TOTAL_POINTS} points:")
         points = "check" if step.checkpoint else str(step.points)
         print(f"{step.id:<12} {points:>6}  {step.where}")
     print(f"{'bonus total':<12} {steps.BONUS_POINTS:>6}")

@@ -33,9 +33,13 @@ HEADERS = {
     "train": "import random\nimport sys\n\nfrom nn import MLP\n",
     "extensions": "import math\nimport random\n\nfrom engine import Value\nfrom nn import MLP\n",
 }
+# The Value methods of each step written in engine.py, in the table's order: a cell each.
+VALUE_METHODS: dict[str, tuple[str, ...]] = {
+    step.id: tuple(todo.split(".", 1)[1] for todo in step.todos)
+    for step in steps.STEPS if step.file == "engine.py"}
 # The order of the parts in each rebuilt module.
 PARTS: dict[str, tuple[str, ...]] = {
-    "engine": ("base", "add", "mul", "tanh", "backward", "activations"),
+    "engine": ("base", *VALUE_METHODS),
     "nn": ("neuron", "layers"),
     "train": ("data", "training", "loop"),
     "extensions": ("softmax", "classifier", "flowers"),
@@ -153,10 +157,8 @@ def _classify(source: str) -> tuple[str, str] | None:
                     assigned.add(target.id)
     if "Value" in names:
         return ("engine", "base")
-    for step, attr in (("add", "__add__"), ("mul", "__mul__"), ("tanh", "tanh"),
-                       ("backward", "backward"), ("activations", "relu"),
-                       ("activations", "sigmoid")):
-        if attr in assigned:
+    for step, methods in VALUE_METHODS.items():
+        if assigned.intersection(methods):
             return ("engine", step)
     if "softmax" in names or "cross_entropy" in names:
         return ("extensions", "softmax")

@@ -15,6 +15,7 @@ import json
 import math
 from typing import Any
 
+from .. import steps
 from ..results import GradingResult, StepResult
 from .text import check_details
 
@@ -65,7 +66,7 @@ def runner_result(result: GradingResult) -> dict[str, Any]:
                       "execution_time": "0s"})
     for step in result.bonus_steps:
         tests.append({"name": f"bonus {step.id}: {step.title} ({step.points:g} of "
-                              f"{step.max_points:g}, apart from the 100 points)",
+                              f"{step.max_points:g}, apart from the {steps.TOTAL_POINTS} points)",
                       "status": "pass" if step.passed else "fail", "score": 0,
                       "message": _message(step), "line_no": 0, "execution_time": "0s"})
     if result.status in ("invalid", "error"):

@@ -100,7 +100,7 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
                 del test["score"], test["max_score"]
                 test["name"] = f"bonus {test['name']}"
                 test["tags"].append("bonus")
-                test["output"] = (f"bonus, apart from the 100 points: {check.points:g} of "
+                test["output"] = (f"bonus, apart from the {steps.TOTAL_POINTS} points: {check.points:g} of "
                                   f"{check.max_points:g}\n" + test["output"])
             tests.append(test)
     # A grading that could not be done hides nothing: the student sees why at once.

@@ -44,7 +44,7 @@ def _distribution(graded: Sequence[Graded]) -> list[str]:
     totals = [g.result.score for g in graded]
     bins = distribution(totals)
     out = ['<section id="distribution"><h2>Score distribution</h2>',
-           svg.columns(bins, title="Students by total (of 100)", svg_id="histogram")]
+           svg.columns(bins, title=f"Students by total (of {steps.TOTAL_POINTS})", svg_id="histogram")]
     if totals:
         full = sum(1 for t in totals if t >= steps.TOTAL_POINTS)
         out.append(f"<p>Mean {statistics.mean(totals):.1f}, median "

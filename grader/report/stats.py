@@ -44,16 +44,16 @@ class Mistake:
     students: list[str] = field(default_factory=list)
 
 
-BINS = [(lo, lo + 9.99) for lo in range(0, 100, 10)] + [(100, 100)]
-
-
-def distribution(totals: Sequence[float]) -> list[tuple[str, int]]:
-    """How many totals fall in 0-9, 10-19, ... 90-99, and 100 (full marks apart)."""
-    counts = [0] * len(BINS)
+def distribution(totals: Sequence[float], full: float = steps.TOTAL_POINTS
+                 ) -> list[tuple[str, int]]:
+    """How many totals fall in each tenth of the points (0-9, 10-19, ... 90-99 of 100), and
+    how many have full marks (apart)."""
+    width = full / 10
+    counts = [0] * 11
     for total in totals:
-        counts[min(int(max(total, 0) // 10), len(BINS) - 1)] += 1
-    return [(f"{lo:g}" if lo == hi else f"{lo:g}-{lo + 9:g}", n)
-            for (lo, hi), n in zip(BINS, counts)]
+        counts[10 if total >= full else min(int(max(total, 0) // width), 9)] += 1
+    labels = [f"{k * width:g}-{(k + 1) * width - 1:g}" for k in range(10)] + [f"{full:g}"]
+    return list(zip(labels, counts))
 
 
 def histogram_lines(totals: Sequence[float], width: int = 40) -> list[str]:

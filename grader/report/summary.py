@@ -78,7 +78,7 @@ def _steps(graded: Sequence[Graded]) -> list[str]:
     for group, label, total in ((False, "total", steps.TOTAL_POINTS),
                                 (True, "bonus total", steps.BONUS_POINTS)):
         if group:
-            lines.append("  bonus, apart from the 100 points:")
+            lines.append(f"  bonus, apart from the {steps.TOTAL_POINTS} points:")
         for s in (s for s in found if s.bonus == group):
             lines.append(f"  {s.id:<12} {s.mean:>9.1f}/{s.points:<4g} {s.passed:>10.0%}")
         got = [g.result.bonus_score if group else g.result.score for g in graded]

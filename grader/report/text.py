@@ -237,7 +237,7 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         out.append(f"        {'total':<{width}}  {_points(result.score):>4}/"
                    f"{_points(result.max_score):<3}  {_bar(result.score, result.max_score)}")
     if bonus:
-        out += ["", "  bonus steps, apart from the 100 points:"] if core else []
+        out += ["", f"  bonus steps, apart from the {steps.TOTAL_POINTS} points:"] if core else []
         rows(bonus)
         out.append(f"        {'bonus':<{width}}  {_points(result.bonus_score):>4}/"
                    f"{_points(result.bonus_max):<3}")
