@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import integrity, scoring, steps
-from .checks.runner import CHECKS, run_checks
+from .checking.runner import CHECKS, run_checks
 from .intake.facts import Facts, gather
 from .intake.notebook import Rebuilt
 from .intake.submission import Submission, open_submission

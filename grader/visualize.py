@@ -22,9 +22,9 @@ from typing import Any, Sequence
 from urllib.parse import parse_qs, urlparse
 
 from . import steps
-from .checks import graphs
-from .checks.anatomy import chain_rule, probe_profile
-from .checks.kit import describe_error
+from .checking import graphs
+from .checking.anatomy import chain_rule, probe_profile
+from .checking.kit import describe_error
 from . import ops
 from .ops import OPS
 from .limits import Limits

@@ -36,7 +36,7 @@ CHECKS = '''"""Step sin: Value.sin, through the operation's own _backward."""
 
 import pytest
 
-from grader.checks.kit import Kit
+from grader.checking.kit import Kit
 
 STEP = "sin"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.api import grade_path
-from grader.checks.runner import run_checks
+from grader.checking.runner import run_checks
 from grader.intake.submission import locate
 from grader.limits import Limits, Protections
 from conftest import SOLUTIONS, copy_tree, fixture_submission, grade

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from grader.checks import graphs
+from grader.checking import graphs
 from grader.limits import Limits
 from grader.sandbox.worlds import Worlds
 from grader.visualize import Server, draw, neuron, observe

@@ -6,7 +6,7 @@ nothing, and exp's inputs stay small enough not to overflow."""
 import pytest
 
 from grader import ops
-from grader.checks.kit import Kit
+from grader.checking.kit import Kit
 
 STEP = "activations"
 OPS = ops.STEP_OPS[STEP]

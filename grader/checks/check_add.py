@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from grader.checks import graphs
-from grader.checks.kit import Kit
+from grader.checking import graphs
+from grader.checking.kit import Kit
 
 STEP = "add"
 

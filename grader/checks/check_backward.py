@@ -10,8 +10,8 @@ import random
 import pytest
 
 from grader import ops
-from grader.checks import graphs
-from grader.checks.kit import Kit
+from grader.checking import graphs
+from grader.checking.kit import Kit
 
 STEP = "backward"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader import steps
-from grader.checks.kit import Kit
+from grader.checking.kit import Kit
 
 STEP = "classifier"
 DATA = Path(__file__).resolve().parent.parent / "data" / "iris.csv"

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from grader.checks import diagnosis_network, graphs
-from grader.checks.kit import Kit
+from grader.checking import diagnosis_network, graphs
+from grader.checking.kit import Kit
 
 STEP = "network"
 

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from grader.checks import diagnosis, diagnosis_network, graphs
-from grader.checks.kit import Kit, as_number, describe_error
+from grader.checking import diagnosis, diagnosis_network, graphs
+from grader.checking.kit import Kit, as_number, describe_error
 
 STEP = "neuron"
 

@@ -1,7 +1,7 @@
 """Step tanh: Value.tanh, through the operation's own _backward (no backward() needed)."""
 
 import pytest
-from grader.checks.kit import Kit
+from grader.checking.kit import Kit
 
 STEP = "tanh"
 

@@ -10,8 +10,8 @@ import random
 import pytest
 
 from grader import ops, steps
-from grader.checks import diagnosis, diagnosis_network, graphs
-from grader.checks.kit import CheckFailed, Kit, as_number
+from grader.checking import diagnosis, diagnosis_network, graphs
+from grader.checking.kit import CheckFailed, Kit, as_number
 
 STEP = "training"
 

@@ -22,7 +22,8 @@ from .process import Launch
 from .sandbox import Outcome, Sandbox
 from .tasks import WORLDS
 
-CHECKS = Path(__file__).resolve().parent.parent / "checks"
+# The hidden checks and what they use: never readable by a sandbox user.
+HIDDEN = tuple(Path(__file__).resolve().parent.parent / name for name in ("checks", "checking"))
 
 
 class Worlds:
@@ -47,7 +48,8 @@ class Worlds:
         self.python = os.path.realpath(sys.executable)
         self.sandboxes: dict[str, Sandbox] = {}
         if self.user is not None and self.boundary == "none":
-            hide_from_others(CHECKS)
+            for folder in HIDDEN:
+                hide_from_others(folder)
 
     # -- what the submission is
     @property

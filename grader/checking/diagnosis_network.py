@@ -1,6 +1,6 @@
 """Name a mistake in the network steps from evidence: the neuron's parameters, initial weights
 and forward value, and what train_step did to the parameters, each compared with the known wrong
-versions it could be (pure functions, like grader.checks.diagnosis for the engine)."""
+versions it could be (pure functions, like grader.checking.diagnosis for the engine)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from ..sandbox.rules import KIT_MODULES
 from ..sandbox.worlds import Worlds
 from .kit import Session
 
-CHECKS = Path(__file__).parent
+CHECKS = Path(__file__).resolve().parent.parent / "checks"   # the collected checks
 UNUSED_PLUGINS = ("unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",
                   "stepwise", "debugging", "faulthandler", "logging", "tmpdir",
                   "monkeypatch", "recwarn", "setuponly", "setupplan", "nose")
