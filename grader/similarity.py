@@ -29,21 +29,25 @@ from typing import Iterable, Mapping, Sequence
 
 from . import KIT_ROOT, is_checkout, starter_folder, steps
 from .intake.submission import open_submission
-from .untrusted import clean, read_regular
+from .untrusted import clean, parse, read_regular
 
 K = 12                  # tokens in a hashed run: a shorter match is noise
 W = 8                   # hashes in a window: a match of K + W - 1 tokens is always seen
-MAX_BYTES = 400_000     # of one submission's code
-MAX_FILES = 40          # .py files of one submission read
+MAX_FILE_BYTES = 200_000  # of each of the kit's files (a real engine.py is under 10 KB)
+MAX_BYTES = 400_000     # of one submission's other code, in all
+MAX_FILES = 40          # other .py files of one submission read
 MIN_PRINTS = 12         # fingerprints a submission must keep to be compared at all
-THRESHOLD = 0.8         # shared fingerprints over the larger set: near-identical
+THRESHOLD = 0.8         # shared fingerprints over the smaller set: near-identical
 REFERENCE = "solutions/"
 MAX_REGIONS = 6         # matching regions shown per pair
 MAX_REGION_LINES = 40
 
+# Every alternative that starts to match ends its match (an unterminated string ends where its
+# line or the text does): nothing is scanned twice, so tokenizing is linear in the text, however
+# it is written.
 TOKEN = re.compile(r"""
     (?P<comment>\#[^\n]*)
-  | (?P<string>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+  | (?P<string>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?))
   | (?P<number>\d[\w.]*)
   | (?P<name>[^\W\d]\w*)
   | (?P<space>\s+)
@@ -81,7 +85,7 @@ class Pair:
 
     a: str
     b: str
-    score: float                 # shared fingerprints over the larger set of the two
+    score: float                 # shared fingerprints over the smaller set of the two
     shared: int
     regions: tuple[Region, ...] = ()
 
@@ -114,8 +118,8 @@ def given_removed(name: str, text: str) -> str:
     if not given:
         return text
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):   # Costly is a ValueError
         return text
     lines = text.split("\n")
     for node in tree.body:
@@ -166,22 +170,26 @@ def _winnow(hashes: list[tuple[int, int, int]]) -> Iterable[tuple[int, int, int]
 
 
 def read_code(path: Path) -> dict[str, str]:
-    """The .py files of a submission in any form the grader takes (folder, zip, notebook):
-    bounded in count and bytes, regular files only."""
+    """The .py files of a submission in any form the grader takes (folder, zip, notebook),
+    regular files only: the kit's files first, each up to MAX_FILE_BYTES, then its other
+    files, at most MAX_FILES of them, in what is left of MAX_BYTES. Files added beside the
+    graded ones cannot push those out of the comparison."""
     sub = open_submission([path])
     files: dict[str, str] = {}
     try:
         if sub.invalid and not sub.has("engine.py"):
             return files
+        kit = [sub.root / name for name in steps.ALL_FILES]
+        others = [f for f in sorted(sub.root.rglob("*.py"))[:MAX_FILES * 10] if f not in kit]
         budget = MAX_BYTES
-        for file in sorted(sub.root.rglob("*.py"))[:MAX_FILES]:
+        for k, file in enumerate([*kit, *others[:MAX_FILES]]):
             relative = file.relative_to(sub.root)
             if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
                 continue
-            data = read_regular(file, budget)
+            data = read_regular(file, MAX_FILE_BYTES if k < len(kit) else budget)
             if data is None:
                 continue
-            budget -= len(data)
+            budget -= len(data) if k >= len(kit) else 0
             files[relative.as_posix()] = clean(data.decode("utf-8", "replace"))
     finally:
         sub.close()
@@ -256,8 +264,9 @@ def similar(class_prints: Sequence[Prints], reference: Prints | None = None,
         if min(len(kept[a]), len(kept[b])) < MIN_PRINTS or \
                 {class_prints[a].key, class_prints[b].key} <= copied:
             continue        # two copies of the reference: each is flagged as one already
-        score = shared / max(len(kept[a]), len(kept[b]))
-        if score >= threshold:
+        # Of the smaller of the two: code copied and then added to is a copy all the same.
+        score = shared / min(len(kept[a]), len(kept[b]))
+        if score >= threshold and min(len(kept[a]), len(kept[b])) >= 2 * MIN_PRINTS:
             both = kept[a] & kept[b]
             found.append(Pair(class_prints[a].key, class_prints[b].key, round(score, 3),
                               shared, _regions(class_prints[a], class_prints[b], both)))

@@ -28,6 +28,13 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def one_line(text: str) -> str:
+    """A name as text on one line: every character that is not printable (a line break, an
+    escape sequence) written as its escape (`\\n`, `\\x1b`), so it can neither move the
+    cursor nor fake a line of a report."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def clean_all(value: Any, limit: int | None = None) -> Any:
     """`value` (JSON data) with every string in it cleaned, and clipped to `limit` characters
     when one is given."""

@@ -116,6 +116,25 @@ def test_names_stay_collision_free_across_formats(tmp_path):
     assert len(named) == 3 and len({n.casefold() for n in named}) == 3
 
 
+def test_a_name_ending_in_a_classmates_id_never_files_an_upload_under_that_classmate(tmp_path):
+    # bob_1001 (Canvas id 1002): his file reads, first, as bob's with id 1001, alice's id.
+    top = tmp_path / "class"
+    canvas(top, "alicemartin", 1001, 50001, SOLUTIONS)
+    canvas(top, "bob_1001", 1002, 60001, SOLUTIONS)
+    found = {f.lms_id: f for f in classfolder.find(top)}
+    assert set(found) == {"1001", "1002"}
+    assert (found["1001"].student, found["1002"].student) == ("alicemartin", "bob_1001")
+    assert sorted(n for n, _ in found["1001"].files) == sorted(CORE)
+    assert sorted(n for n, _ in found["1002"].files) == sorted(CORE)
+    # A file every reading of which names another student's id is left out, and said so.
+    shutil.copy(SOLUTIONS / "engine.py", top / "x_1001_1002_70001_engine.py")
+    found = {f.lms_id: f for f in classfolder.find(top)}
+    assert set(found) == {"1001", "1002"}
+    assert all(path.name.startswith(("alicemartin_", "bob_1001_")) for f in found.values()
+               for _, path in f.files)
+    assert any("x_1001_1002_70001_engine.py" in why for why in found["1001"].left_out)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="FIFOs and symbolic links as on Linux and macOS")
 def test_a_link_or_a_fifo_in_an_export_is_never_followed_nor_opened(tmp_path):
     top = tmp_path / "class"
@@ -235,3 +254,19 @@ def test_the_imports_hold_only_their_platforms_students_and_cells_stay_text():
     assert [r[:2] for r in rows[2:]] == [["'=HYPERLINK(1)", "1"]]
     assert lms.left_out(graded, "canvas") == ["bo (anon_x7Kq2)", "cy (5)", "dee"]
     assert len(list(csv.reader(io.StringIO(lms.moodle_worksheet(graded))))) == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names with line breaks, as Linux allows")
+def test_a_file_name_cannot_write_to_the_instructors_terminal(tmp_path):
+    top = tmp_path / "class"
+    canvas(top, "mallory", 1003, 50001, SOLUTIONS)
+    fake = "\x1b[2J\x1b[HClass summary: everyone 100\n\nGraded in 3.1 s.\x1b[8m.txt"
+    (top / f"mallory_1003_50002_{fake}").write_text("x", encoding="utf-8")
+    shown = io.StringIO()
+    run_batch(top, tmp_path / "out" / "grades.csv", jobs=1, limits=Limits(check_timeout=3),
+              stream=shown, compare=False)
+    summary = (tmp_path / "out" / "grades-summary.txt").read_text(encoding="utf-8")
+    for text in (summary, shown.getvalue()):
+        assert "\x1b" not in text
+        assert not any(line.startswith("Class summary: everyone") for line in text.splitlines())
+        assert "\\x1b[2J" in text            # said, escaped, on the line of the file left out

@@ -90,8 +90,14 @@ def test_changed_limits_regrade_everyone_and_only_or_failed_regrade_some(small, 
     assert {r["student"]: r["status"] for r in first.rows}["dee"] == "timed out"
     # The same settings: everything kept. Other limits: everything graded again, the old
     # totals kept (no total changed).
+    protections = [line for line in (tmp_path / "grades-summary.txt").read_text(
+        encoding="utf-8").splitlines() if line.startswith("Protections:")]
     same = run_batch(small, out, jobs=2, limits=FAST, stream=io.StringIO(), compare=False)
     assert same.skipped == 3
+    # Results kept keep saying which layers graded them (not the settings that decide a regrade).
+    assert protections and protections == [
+        line for line in (tmp_path / "grades-summary.txt").read_text(
+            encoding="utf-8").splitlines() if line.startswith("Protections:")]
     other = run_batch(small, out, jobs=2, limits=Limits(check_timeout=3), stream=io.StringIO(),
                       compare=False)
     assert other.skipped == 0 and other.regraded == 3
@@ -125,3 +131,13 @@ def test_the_command_line_takes_the_regrade_options(small, tmp_path):
                            str(tmp_path / "g.csv"), "--only", "nobody"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no student" in proc.stderr
+
+
+def test_a_result_kept_although_stale_is_not_also_called_unchanged():
+    from grader.report.summary import Run, class_summary
+    from grader.report.stats import Graded
+    graded = [Graded(k, k, _result()) for k in ("a", "b", "c")]
+    text = class_summary(graded, Run(skipped=3, stale=["a", "b"]))
+    assert "(1 unchanged since the last run, not regraded)" in text
+    assert "Kept from the last run although their files or the settings changed" in text
+    assert "(3 unchanged" not in text

@@ -142,3 +142,37 @@ def test_a_batch_flags_the_copies_of_the_solutions(tmp_path):
     assert rows[0].startswith("student,id,similar to") and len(rows) == len(batch.pairs) + 1
     report = (tmp_path / "grades-report.html").read_text(encoding="utf-8")
     assert "copy0" in report and "matching lines" in report
+
+
+def test_tokenizing_is_linear_however_strings_are_written():
+    # Unterminated strings (a backslash-newline inside quotes): each once scanned to the end
+    # of its line, then again from the next quote, made 85 KB take 29 s.
+    line = 'x = "' + '\\"' * 100_000 + '\\\n"\n'
+    started = time.monotonic()
+    found = similarity.tokens(line + "'''" + "a" * 100_000)
+    assert time.monotonic() - started < 2 and found
+
+
+def test_files_beside_the_graded_ones_cannot_hide_a_copy(base, reference, tmp_path):
+    padded, many = tmp_path / "padded", tmp_path / "many"
+    for folder in (padded, many):
+        copy_tree(SOLUTIONS, folder, CORE)
+    (padded / "a.py").write_text("#" * 399_000 + "\n", encoding="utf-8")   # the whole budget
+    for k in range(similarity.MAX_FILES + 5):
+        (many / f"a{k:02}.py").write_text("", encoding="utf-8")          # every file slot
+    for folder in (padded, many):
+        mine = similarity.fingerprints(folder.name, similarity.read_code(folder), base)
+        [pair] = similarity.similar([mine], reference)
+        assert pair.b == similarity.REFERENCE and pair.score > 0.95
+
+
+def test_a_copy_with_code_added_is_still_a_pair(base, reference, tmp_path):
+    style = CORRECT[0]
+    a = similarity.read_code(style_submission(style, tmp_path / "a"))
+    extra = "\n".join(f"def helper{k}(v, w):\n    return [v * w + {k} for _ in range({k})]\n"
+                      f"def other{k}(x):\n    y = x ** {k} - {k}\n    return y if y else x\n"
+                      for k in range(40))
+    b = {**a, "helpers.py": extra}
+    pairs = similarity.similar([similarity.fingerprints("ann", a, base),
+                                similarity.fingerprints("ben", b, base)], reference)
+    assert [(p.a, p.b) for p in pairs] == [("ann", "ben")]

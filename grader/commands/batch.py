@@ -291,7 +291,7 @@ def _grade_all(todo: list[Entry], batch: BatchResult, run: Run, per_student: Pat
         saved: regrade.Saved = meta["saved"]
         write_text(per_student / f"{entry.name}.json", json.dumps(
             {**data, "fingerprint": meta["fingerprint"], "files": meta["files"],
-             "settings": meta["settings"], "student": entry.student,
+             "grading_settings": meta["settings"], "student": entry.student,
              "student_id": entry.lms_id, "lms": entry.lms}, indent=2))
         write_text(per_student / f"{entry.name}.md", feedback(result, entry.who))
         batch.results[entry.name] = result

@@ -96,7 +96,7 @@ def load(path: Path) -> Saved:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             return Saved()
-        found = data.get("settings")
+        found = data.get("grading_settings")   # "settings" is the result's own
         return Saved(result_from_dict(data), str(data.get("files") or ""),
                      found if isinstance(found, dict) else None, str(data.get("fingerprint")))
     except (OSError, ValueError, TypeError, AttributeError, KeyError):

@@ -34,7 +34,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..untrusted import clean, read_regular
+from ..untrusted import one_line, read_regular
 from .submission import MAX_SOURCE_BYTES, ZIP_MAX_BYTES
 
 SKIP_NAMES = ("__MACOSX", "__pycache__")
@@ -108,6 +108,55 @@ def _flat(name: str) -> tuple[str, str, str, bool, str, int] | None:
     return None
 
 
+CANVAS_SPLIT = re.compile(r"(?=(?P<late>_LATE)?_(?P<id>\d+)_(?P<attachment>\d+)_(?P<file>.+)$)",
+                          re.S)
+
+Flat = tuple[str, str, str, bool, str, int]
+
+
+def _readings(name: str) -> list[Flat]:
+    """Every way a flat file's name can be read: Canvas's names may end in `_<digits>`, so
+    `bob_1001_1002_60001_hw.zip` is bob_1001's (id 1002) or bob's (id 1001); the first is the
+    usual reading, the others are tried when the usual one contradicts the class."""
+    first = _flat(name)
+    if first is None or first[0] != "canvas" or first[1] == "anonymous":
+        return [first] if first else []
+    readings = [first]
+    for match in CANVAS_SPLIT.finditer(name):
+        start = match.start()
+        if start == 0:
+            continue
+        reading = ("canvas", name[:start], match.group("id"), bool(match.group("late")),
+                   match.group("file"), int(match.group("attachment")))
+        if reading not in readings:
+            readings.append(reading)
+    return readings
+
+
+def _read_flat(names: list[str]) -> dict[str, Flat | None]:
+    """Each flat file's reading, agreeing with the class. A name read one way only is taken as
+    read (the id is the platform's: a student renamed mid-term stays one student); a name read
+    several ways takes the first reading whose id is not another student's; one whose every
+    reading names an id another student has is None (left out, never filed under a
+    classmate)."""
+    readings = {name: _readings(name) for name in names}
+    owner: dict[tuple[str, str], str] = {}
+    for name in sorted(names):
+        only = readings[name]
+        if len(only) == 1:
+            owner.setdefault((only[0][0], only[0][2]), only[0][1])
+    chosen: dict[str, Flat | None] = {}
+    for name in sorted(names):
+        if len(readings[name]) == 1:
+            chosen[name] = readings[name][0]
+            continue
+        agree = [r for r in readings[name] if owner.get((r[0], r[2]), r[1]) == r[1]]
+        chosen[name] = agree[0] if agree else None
+        if agree:
+            owner.setdefault((agree[0][0], agree[0][2]), agree[0][1])
+    return chosen
+
+
 def find(folder: Path, links: list[str] | None = None) -> list[Found]:
     """Every student's submission in `folder`, in the order of their names. A symbolic link is
     never followed (it could lead to a classmate's work or anywhere else): its name goes in
@@ -115,13 +164,17 @@ def find(folder: Path, links: list[str] | None = None) -> list[Found]:
     plain: list[Found] = []
     grouped: dict[tuple[str, str], Found] = {}
     candidates: dict[tuple[str, str], list[tuple[str, int, int, Path]]] = {}
-    for path in sorted(Path(folder).iterdir()):
+    entries = sorted(Path(folder).iterdir())
+    flats = _read_flat([p.name for p in entries if not p.name.startswith(".") and
+                        p.name not in SKIP_NAMES and _readings(p.name)])
+    disowned: list[str] = []
+    for path in entries:
         if path.name.startswith(".") or path.name in SKIP_NAMES:
             continue
         mode = _kind(path)
         if mode is None or stat.S_ISLNK(mode):
             if links is not None:
-                links.append(clean(path.name))
+                links.append(one_line(path.name))
             continue
         moodle = MOODLE.match(path.name)
         if stat.S_ISDIR(mode) and moodle and not moodle.group("file"):
@@ -130,14 +183,17 @@ def find(folder: Path, links: list[str] | None = None) -> list[Found]:
                                                   moodle.group("id")))
             if moodle.group("plugin") == "assignsubmission_file" or found.path is None:
                 if found.path is not None:
-                    found.left_out.append(f"{found.path.name} (not the files' folder)")
+                    found.left_out.append(f"{one_line(found.path.name)} (not the files' folder)")
                 found.path, found.raw = path, path.name
             else:
-                found.left_out.append(f"{path.name} (not the files' folder)")
+                found.left_out.append(f"{one_line(path.name)} (not the files' folder)")
             continue
         # A FIFO or a device named like an export's file is one of the student's files (and
         # is left out when their files are laid out), not a student of its own.
-        flat = _flat(path.name) if not stat.S_ISDIR(mode) else None
+        flat = flats.get(path.name) if not stat.S_ISDIR(mode) else None
+        if flat is None and path.name in flats and not stat.S_ISDIR(mode):
+            disowned.append(path.name)    # named like an export's file of a classmate
+            continue
         if flat is None:
             raw = path.stem if stat.S_ISREG(mode) else path.name
             plain.append(Found(raw, raw, path=path))
@@ -147,12 +203,19 @@ def find(folder: Path, links: list[str] | None = None) -> list[Found]:
                                                         lms_id))
         found.late = found.late or late
         if not file.lower().endswith(KEPT_SUFFIXES):
-            found.left_out.append(f"{path.name} (not a .py, .zip or .ipynb file)")
+            found.left_out.append(f"{one_line(path.name)} (not a .py, .zip or .ipynb file)")
             continue
         name, resubmitted = original_name(file)
         candidates.setdefault((lms, lms_id), []).append((name, order, resubmitted, path))
     for key, files in candidates.items():
         _choose(grouped[key], files)
+    for name in disowned:
+        lms, student, lms_id = _readings(name)[0][:3]
+        why = f"{one_line(name)} (its name can be read only as another student's)"
+        if (lms, lms_id) in grouped:
+            grouped[(lms, lms_id)].left_out.append(why)
+        elif links is not None:
+            links.append(why)
     return sorted(plain + list(grouped.values()), key=lambda f: (f.key.casefold(), f.key))
 
 
@@ -162,15 +225,16 @@ def _choose(found: Found, files: list[tuple[str, int, int, Path]]) -> None:
     latest: dict[str, tuple[int, int, Path]] = {}
     for name, order, resubmitted, path in sorted(files, key=lambda f: (f[1], f[2], f[3].name)):
         if name in latest:
-            found.left_out.append(f"{latest[name][2].name} (an earlier upload of {name})")
+            found.left_out.append(f"{one_line(latest[name][2].name)} (an earlier upload of "
+                                  f"{one_line(name)})")
         latest[name] = (order, resubmitted, path)
     if found.path is not None:
-        found.left_out += [f"{p.name} (beside the student's folder)"
+        found.left_out += [f"{one_line(p.name)} (beside the student's folder)"
                            for _o, _r, p in latest.values()]
         return
     chosen = sorted(latest.items())
     found.files = [(name, path) for name, (_o, _r, path) in chosen[:MAX_STUDENT_FILES]]
-    found.left_out += [f"{path.name} (more than {MAX_STUDENT_FILES} files)"
+    found.left_out += [f"{one_line(path.name)} (more than {MAX_STUDENT_FILES} files)"
                        for _name, (_o, _r, path) in chosen[MAX_STUDENT_FILES:]]
 
 
@@ -188,12 +252,12 @@ def stage(found: Found, into: Path) -> list[str]:
     for name, source in found.files:
         limit = ZIP_MAX_BYTES if name.lower().endswith((".zip", ".ipynb")) else MAX_SOURCE_BYTES
         if not _safe(name):
-            left.append(f"{source.name} (a file name that cannot be used)")
+            left.append(f"{one_line(source.name)} (a file name that cannot be used)")
             continue
         data = read_regular(source, limit)
         if data is None:
             size = f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit} bytes"
-            left.append(f"{source.name} (not a regular file, or larger than {size})")
+            left.append(f"{one_line(source.name)} (not a regular file, or larger than {size})")
             continue
         (into / name).write_bytes(data)
     return left

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from .. import steps
 from ..similarity import REFERENCE, Pair
+from ..untrusted import one_line
 from .csv import STATUSES, status_of
 from .stats import Graded, failed_checks, histogram_lines, mistakes, slowest, step_stats
 
@@ -47,8 +48,9 @@ def _header(graded: Sequence[Graded], run: Run) -> list[str]:
     statuses = Counter(status_of(g.result)[0] for g in graded)
     lines = [f"Class summary: {len(graded)} submissions ("
              + ", ".join(f"{statuses[s]} {s}" for s in STATUSES if statuses[s]) + ")"]
-    if run.skipped:
-        lines.append(f"({run.skipped} unchanged since the last run, not regraded)")
+    unchanged = run.skipped - len(run.stale)     # the stale ones are said apart, below
+    if unchanged:
+        lines.append(f"({unchanged} unchanged since the last run, not regraded)")
     if run.stale:
         lines.append(f"Kept from the last run although their files or the settings changed "
                      f"(not regraded: --only or --failed): {', '.join(run.stale)}")
@@ -145,4 +147,6 @@ def class_summary(graded: Sequence[Graded], run: Run | None = None, top: int = 1
     if run.written:
         lines += ["", "Written: " + ", ".join(run.written)]
     lines += ["", f"Graded in {run.seconds:.1f} s."]
-    return "\n".join(lines) + "\n"
+    # Each line one line, whatever a name in it holds: a file name in an export can carry line
+    # breaks and escape sequences (a fake summary, a cleared screen).
+    return "\n".join(one_line(line) for line in lines) + "\n"
