@@ -39,6 +39,8 @@ def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,
                                limits.as_dict(), only)
     if cells is not None:
         sub.notebook = cells
+    if sub.notebook is not None:
+        sub.problems += [p for p in sub.notebook.left_out if p not in sub.problems]
     try:
         return grade_submission(sub, limits=limits, only=only, run_as=run_as, sweep=sweep,
                                 protections=protections)

@@ -8,6 +8,12 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: Path, text: str) -> Path:
     """Write `text` to `path` as UTF-8, atomically."""
     path = Path(path)
@@ -16,6 +22,10 @@ def write_text(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+            if hasattr(os, "fchmod"):
+                # mkstemp makes it 0600: the file gets the mode a plain open() would (a TA in
+                # the instructor's group reads the grades as with any file they write).
+                os.fchmod(handle.fileno(), 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException:
         try:

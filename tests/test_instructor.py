@@ -223,3 +223,24 @@ def test_a_fifo_in_place_of_a_file_is_never_read(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     assert "nn.py" in proc.stdout
+
+
+def test_an_unwritable_out_is_said_before_any_grading(tmp_path, capsys):
+    from grader.commands.batch import main
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    with pytest.raises(SystemExit) as stopped:
+        main([str(tmp_path / "class"), "--out", "/proc/no-such-folder/grades.csv"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot write there" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes as on Linux and macOS")
+def test_outputs_get_the_mode_the_umask_gives(tmp_path):
+    from grader.output import write_text
+    old = os.umask(0o022)
+    try:
+        written = write_text(tmp_path / "grades.csv", "x\n")
+    finally:
+        os.umask(old)
+    assert written.stat().st_mode & 0o777 == 0o644

@@ -13,6 +13,7 @@ import pytest
 
 from grader import steps
 from grader.lesson import build, write
+from grader.limits import Limits
 from conftest import EXERCISES, SOLUTIONS, failing, grade
 
 
@@ -316,3 +317,32 @@ def test_in_a_kernel_feedback_names_cells_as_jupyter_numbers_them(books, tmp_pat
     for cell in nb.cells[2:]:
         if cell.cell_type == "code":
             assert not FILE_WORDS.search(printed(cell)), printed(cell)
+
+
+def test_a_timeout_in_a_cell_names_the_loop_by_the_cells_lines(books, tmp_path):
+    nb = _load(books["solutions"])
+    cell = _cell(nb, "backward")
+    assert "stack.pop()" in cell.source
+    cell.source = cell.source.replace("node, inputs_placed = stack.pop()",
+                                      "node, inputs_placed = stack[-1]")
+    loop = next(k for k, line in enumerate(cell.source.splitlines(), 1)
+                if line.strip().startswith("while stack"))
+    result = grade(_save(nb, tmp_path / "loop.ipynb"), limits=Limits(check_timeout=2),
+                   only=["backward"])
+    said = "\n".join(c.diagnosis or "" for s in result.steps for c in s.checks)
+    assert f"inside the loop that starts at line {loop} of the cell starting" in said, said
+    assert "engine.py" not in said
+
+
+def test_a_cell_that_is_not_valid_python_costs_its_own_step_only(books, tmp_path):
+    nb = _load(books["solutions"])
+    cell = _cell(nb, "mul")
+    cell.source = cell.source.replace("out = Value(", "out = Value((", 1)
+    result = grade(_save(nb, tmp_path / "syntax.ipynb"), limits=Limits(check_timeout=2))
+    by_id = {s.id: s for s in result.steps}
+    assert by_id["mul"].points == 0
+    assert all(by_id[s].passed for s in ("add", "tanh", "backward", "neuron", "activations"))
+    [said] = [p for p in result.problems if "not valid Python" in p]
+    assert "the cell starting" in said and "not started" in said and "engine.py" not in said
+    # What needs mul (the training run) is blamed on it, and credited: it costs mul only.
+    assert by_id["training"].passed and by_id["classifier"].passed

@@ -432,8 +432,11 @@ def step_of(file: str, function: str) -> str | None:
     """The step whose TODO a function of the student's is (a closure counts as its method's:
     Value.__mul__.<locals>._backward is mul's)."""
     method = function.split(".<locals>")[0]
+    # A notebook's cell defines a method at the top of its module and attaches it to Value.
+    names = (method, f"Value.{method}") if file == "engine.py" and "." not in method else \
+        (method,)
     for step in steps.STEPS:
-        if step.file == file and method in step.todos:
+        if step.file == file and any(name in step.todos for name in names):
             return step.id
     return None
 
@@ -525,7 +528,7 @@ def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
         loop = error.get("loop")
         text = str(innermost.get("text") or "")
         return (f"{name} ({place}) was still running when it was stopped"
-                + (f", inside the loop that starts at line {loop}: check that every pass "
+                + (f", inside the loop that starts at {file}:{loop}: check that every pass "
                    f"brings the loop closer to its end (something is taken off what it walks, "
                    f"or a counter moves)" if isinstance(loop, int) else
                    (f", at `{text}`" if text else "")) + ".")

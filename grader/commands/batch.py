@@ -393,6 +393,11 @@ def main(argv: Sequence[str]) -> int:
         parser.error(f"--out {args.out}: give a file name ending in .csv, such as grades.csv")
     if args.force and (args.only or args.failed):
         parser.error("--force regrades everyone: give it, or --only / --failed, not both")
+    try:                        # before any grading: a class is not graded to be lost
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=args.out.parent).close()
+    except OSError as exc:
+        parser.error(f"--out {args.out}: cannot write there ({exc.strerror or exc})")
     try:
         run_batch(args.submissions, args.out, jobs=args.jobs, force=args.force, limits=limits,
                   run_as=args.sandbox_user, protections=options.protections(args),
@@ -400,4 +405,7 @@ def main(argv: Sequence[str]) -> int:
                   assignment=args.assignment, compare=not args.no_similarity)
     except ValueError as exc:
         parser.error(str(exc))
+    except OSError as exc:      # the disk filled, a file became unwritable: said, not a traceback
+        print(f"error: {exc.strerror or exc}: {exc.filename or args.out}", file=sys.stderr)
+        return 1
     return 0

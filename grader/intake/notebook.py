@@ -14,13 +14,15 @@ file (see `relocate`).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import steps
+from .. import starter_folder, steps
+from ..lesson import build
 from ..untrusted import parse, read_regular
 
 MAX_NOTEBOOK_BYTES = 20_000_000
@@ -65,6 +67,9 @@ class Rebuilt:
     sources: dict[str, str] = field(default_factory=dict)
     origin: dict[str, list[tuple[int, int] | None]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Cells left out because they are not valid Python on their own: the other cells of their
+    # module are graded without them (a file stands or falls whole; cells do not).
+    left_out: list[str] = field(default_factory=list)
     in_kernel: bool = False      # read from a running kernel's history, not a saved file
     # Cell number -> how the student sees that cell: "In [5]", or the cell starting "...".
     # Without a name, the number is an execution count (a kernel's history).
@@ -215,6 +220,10 @@ def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]],
             if (module, part) not in chosen:
                 continue
             number, source = chosen[(module, part)]
+            if part != "base" and not _valid(source):
+                # Graded as the stub: its step not started, what needs it blamed on it.
+                rebuilt.left_out.append(_invalid_cell(rebuilt, number, source))
+                source = stub_cell(module, part)
             body = source.splitlines()
             text += "\n\n" + "\n".join(body) + "\n"
             origin += [None, None] + [(number, k) for k in range(1, len(body) + 1)]
@@ -222,6 +231,39 @@ def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]],
             rebuilt.sources[module] = text
             rebuilt.origin[module] = origin
     return rebuilt
+
+
+@functools.lru_cache(maxsize=None)
+def stub_cell(module: str, part: str) -> str:
+    """A part's cell as a new notebook has it (the stubs as shipped)."""
+    for cell in build(starter_folder()).cells:
+        meta = (cell.get("metadata") or {}).get("micrograd_kit") or {}
+        if (meta.get("module"), meta.get("part")) == (module, part):
+            return str(cell.source)
+    return ""
+
+
+def _valid(source: str) -> bool:
+    try:
+        parse(source)
+    except SyntaxError:
+        return False
+    except (ValueError, RecursionError, MemoryError):
+        return True          # too costly to say here: admission says so of the whole module
+    return True
+
+
+def _invalid_cell(rebuilt: Rebuilt, number: int, source: str) -> str:
+    """What is said of a cell left out for a syntax error: where, what, and what it costs."""
+    try:
+        parse(source)
+        error: SyntaxError = SyntaxError("invalid syntax")
+    except SyntaxError as exc:
+        error = exc
+    cell = rebuilt.cell_name(number)
+    where = at_line(cell, error.lineno) if error.lineno else cell
+    return (f"{where}: the cell is not valid Python ({error.msg}); it was graded as a new "
+            f"notebook has it (its step not started), and the other cells as they are")
 
 
 def read_notebook(path: Path) -> tuple[Any | None, str | None]:

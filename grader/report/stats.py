@@ -3,6 +3,7 @@ pass rate and mean, the mistakes named most often in each step, the slowest grad
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -81,6 +82,24 @@ def first_sentence(text: str) -> str:
     return text.rstrip(".")[:160]
 
 
+# What a diagnosis says of one graph in particular (which node, how many times, at what
+# value), left out when mistakes are counted: one mistake is one line, whatever graph showed it.
+PARTICULARS = (
+    (re.compile(r"the _backward of .+? (?:ran )?\d+ times"), "the _backward of a node more than once"),
+    (re.compile(r"for an input of -?[\d.e+]+"), "for a large input"),
+    (re.compile(r"\((?:[\w.]+\.py|In \[\d+\]|line \d+ of the cell)[^)]*\)"), ""),
+    (re.compile(r"\s{2,}"), " "),
+)
+
+
+def gist(text: str) -> str:
+    """A diagnosis's first sentence without what only its graph says."""
+    text = first_sentence(text)
+    for pattern, words in PARTICULARS:
+        text = pattern.sub(words, text)
+    return text.strip()
+
+
 def mistakes(graded: Sequence[Graded]) -> dict[str, list[Mistake]]:
     """Per step, the mistakes the grader named, most students first: counted over the steps a
     student attempted, and only where the mistake is the step's own (not an end-to-end run
@@ -94,7 +113,7 @@ def mistakes(graded: Sequence[Graded]) -> dict[str, list[Mistake]]:
             for c in s.checks:
                 if c.state in ("failed", "error") and c.weight and c.diagnosis and \
                         not c.blocked_by:
-                    seen.add(first_sentence(c.diagnosis))
+                    seen.add(gist(c.diagnosis))
             for text in seen:
                 named[s.id].setdefault(text, Mistake(text)).students.append(g.who)
     return {step: sorted(found.values(), key=lambda m: (-len(m.students), m.text))
