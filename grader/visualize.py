@@ -18,7 +18,7 @@ import webbrowser
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qs, urlparse
 
 from . import steps
@@ -282,12 +282,34 @@ def page(label: str) -> str:
             .replace("__NAMES__", json.dumps([name for name, _ in PARAMETERS])))
 
 
+def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """What a save changes: each file's name, size and time (a folder's .py files, or the
+    file itself)."""
+    path = Path(path)
+    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    found = []
+    for file in files:
+        try:
+            info = file.stat()
+        except OSError:
+            continue
+        found.append((file.name, info.st_size, info.st_mtime_ns))
+    return tuple(found)
+
+
 class Server:
     """The page and its one API, on 127.0.0.1; one worker answers, one request at a time."""
 
     def __init__(self, submission: Path, label: str, limits: Limits | None = None,
-                 run_as: str | None = "auto") -> None:
-        self.sandbox = Worlds(submission, limits or Limits(), run_as=run_as)
+                 run_as: str | None = "auto", source: Path | None = None,
+                 reopen: Callable[[], Path] | None = None) -> None:
+        self.submission, self.limits, self.run_as = submission, limits or Limits(), run_as
+        # `reopen`: where the submission is after it changed (a notebook or a zip is unpacked
+        # again); by default the folder itself.
+        self.reopen = reopen or (lambda: submission)
+        self.source = source or submission          # what a save changes
+        self.watched = _stamp(self.source)
+        self.sandbox = Worlds(submission, self.limits, run_as=run_as)
         self.label = label
         self.lock = threading.Lock()
         outer = self
@@ -308,6 +330,7 @@ class Server:
                         self._send(400, "application/json", b'{"error": "bad number"}')
                         return
                     with outer.lock:
+                        outer.follow()
                         data = observe(outer.sandbox, neuron(values))
                     self._send(200, "application/json", json.dumps(data).encode())
                 else:
@@ -324,6 +347,16 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
 
+    def follow(self) -> None:
+        """After a save, the engine as it is now: new workers on the files as saved."""
+        now = _stamp(self.source)
+        if now == self.watched:
+            return
+        self.watched = now
+        self.sandbox.close()
+        self.submission = self.reopen()
+        self.sandbox = Worlds(self.submission, self.limits, run_as=self.run_as)
+
     def serve(self) -> None:
         self.httpd.serve_forever()
 
@@ -337,8 +370,9 @@ class Server:
 
 
 def run(submission: Path, label: str, *, open_browser: bool = True,
-        run_as: str | None = "auto") -> int:
-    server = Server(submission, label, run_as=run_as)
+        run_as: str | None = "auto", source: Path | None = None,
+        reopen: Callable[[], Path] | None = None) -> int:
+    server = Server(submission, label, run_as=run_as, source=source, reopen=reopen)
     print(f"Serving the gradient view of {label} at {server.url} (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(server.url)

@@ -154,9 +154,9 @@ def test_messages_name_the_cell_and_line(books, tmp_path):
     result = grade(_save(nb, tmp_path / "syntax.ipynb"))
     lines = cell.source.count("\n")
     assert result.problems == [
-        f'the Neuron and MLP cells were not run: line {lines} of the cell starting '
-        f'"# micrograd-kit nn:neuron": the cell is not valid Python (SyntaxError: invalid '
-        f'syntax)'], result.problems
+        f'line {lines} of the cell starting "# micrograd-kit nn:neuron": the cell is not valid '
+        f'Python (SyntaxError: invalid syntax); it was graded as a new notebook has it (its '
+        f'step not started), the other cells as they are'], result.problems
     # Run, a cell shows its execution count: messages use it, as Jupyter shows it.
     for count, code in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
         code.execution_count = count

@@ -563,9 +563,12 @@ def test_nothing_passes_from_the_stand_in_world_to_the_students_own(shield, tmp_
     result = grade_path(fixture_submission("hostile_parks_across_worlds", tmp_path / "f"),
                         protections=shield, limits=Limits(check_timeout=3.0, run_timeout=90.0))
     assert result.step("neuron").passed          # nn.py, parking and all, loads and works
-    assert result.step("classifier").points == 0
-    full_run = [c for c in result.step("training").checks if c.end_to_end]
-    assert full_run and not any(c.passed for c in full_run)
+    # The runs with the student's own engine (which has no operations) all fail: the stand-in
+    # parked by nn.py in one world is not there in the other. (train_classifier's own check,
+    # on the kit's engine, grades the student's own code: it may pass.)
+    full_runs = [c for step in ("training", "classifier") for c in result.step(step).checks
+                 if c.end_to_end]
+    assert len(full_runs) >= 2 and not any(c.passed for c in full_runs)
 
 
 @pytest.mark.parametrize("shield", modes("all", "admission", "guard", "nothing"))

@@ -16,7 +16,7 @@ from grader.checking import graphs
 from grader.limits import Limits
 from grader.sandbox.worlds import Worlds
 from grader.visualize import Server, draw, neuron, observe
-from conftest import EXERCISES, ROOT, SOLUTIONS, fixture_submission
+from conftest import EXERCISES, ROOT, SOLUTIONS, copy_tree, fixture_submission
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -201,4 +201,26 @@ def test_in_a_real_browser_sliders_recompute_through_the_engine(which, tmp_path)
         browser.save_screenshot(str(ARTIFACTS / f"visualize-{which}.png"))
     finally:
         browser.quit()
+        server.close()
+
+
+def test_the_page_follows_the_engine_as_it_is_saved(tmp_path):
+    import json
+    import os
+    import urllib.request
+    engine = copy_tree(SOLUTIONS, tmp_path / "work") / "engine.py"
+    server = Server(engine.parent, "work/")
+    server.start()
+
+    def wrong() -> list[str]:
+        data = json.loads(urllib.request.urlopen(server.url + "api/graph", timeout=60).read())
+        return [n["label"] for n in data["nodes"] if n["wrong"]]
+    try:
+        assert wrong() == []
+        text = engine.read_text(encoding="utf-8")
+        engine.write_text(text.replace("self.grad += other.data * out.grad\n",
+                                       "self.grad += self.data * out.grad\n"), encoding="utf-8")
+        os.utime(engine, ns=(engine.stat().st_atime_ns, engine.stat().st_mtime_ns + 10**9))
+        assert wrong(), "a save is seen at the next request"
+    finally:
         server.close()

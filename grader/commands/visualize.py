@@ -26,6 +26,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     path, label = options.target(parser, args)
     sub = open_submission([path], label)
+    opened = [sub]
     try:
         if sub.invalid:
             print(f"error: {sub.problems[0]}", file=sys.stderr)
@@ -39,7 +40,16 @@ def main(argv: Sequence[str]) -> int:
             print(f"wrote {args.svg}" + (f" (disagrees with finite differences at: "
                                          f"{', '.join(wrong)})" if wrong else ""))
             return 0
+
+        def reopen() -> Path:
+            """A notebook or a zip saved again is unpacked again (a folder is read as is)."""
+            fresh = open_submission([path], label)
+            opened.append(fresh)
+            return fresh.root
+
         return visualize.run(sub.root, label, open_browser=not args.no_browser,
-                             run_as=args.sandbox_user)
+                             run_as=args.sandbox_user, source=Path(path),
+                             reopen=None if Path(path).is_dir() else reopen)
     finally:
-        sub.close()
+        for each in opened:
+            each.close()

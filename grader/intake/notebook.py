@@ -14,15 +14,13 @@ file (see `relocate`).
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import starter_folder, steps
-from ..lesson import build
+from .. import steps
 from ..untrusted import parse, read_regular
 
 MAX_NOTEBOOK_BYTES = 20_000_000
@@ -233,14 +231,27 @@ def rebuild(cells: Sequence[tuple[int, str, tuple[str, str] | None]],
     return rebuilt
 
 
-@functools.lru_cache(maxsize=None)
 def stub_cell(module: str, part: str) -> str:
-    """A part's cell as a new notebook has it (the stubs as shipped)."""
-    for cell in build(starter_folder()).cells:
-        meta = (cell.get("metadata") or {}).get("micrograd_kit") or {}
-        if (meta.get("module"), meta.get("part")) == (module, part):
-            return str(cell.source)
-    return ""
+    """What stands for a step's cell that is not valid Python: its TODOs, each raising
+    NotImplementedError as a stub does (so the step is not started, and what needs it is
+    blamed on it); a part that is not a step's stands for nothing."""
+    if part not in steps.STEP_IDS:
+        return ""
+    lines: list[str] = []
+    classes: dict[str, list[str]] = {}
+    for todo in steps.get(part).todos:
+        owner, _, name = todo.rpartition(".")
+        body = [f"def {name}(*args, **kwargs):",
+                f"    raise NotImplementedError('TODO({part}): the cell is not valid Python')"]
+        if module == "engine" and owner == "Value":
+            lines += [*body, f"Value.{name} = {name}", ""]
+        elif owner:
+            classes.setdefault(owner, []).extend("    " + line for line in body)
+        else:
+            lines += [*body, ""]
+    for owner, body in classes.items():
+        lines += [f"class {owner}:", *body, ""]
+    return "\n".join(lines)
 
 
 def _valid(source: str) -> bool:
@@ -262,8 +273,8 @@ def _invalid_cell(rebuilt: Rebuilt, number: int, source: str) -> str:
         error = exc
     cell = rebuilt.cell_name(number)
     where = at_line(cell, error.lineno) if error.lineno else cell
-    return (f"{where}: the cell is not valid Python ({error.msg}); it was graded as a new "
-            f"notebook has it (its step not started), and the other cells as they are")
+    return (f"{where}: the cell is not valid Python (SyntaxError: {error.msg}); it was graded "
+            f"as a new notebook has it (its step not started), the other cells as they are")
 
 
 def read_notebook(path: Path) -> tuple[Any | None, str | None]:

@@ -188,7 +188,10 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1,
     cause = causes.pop() if len(causes) == 1 else None
     if failing and cause is not None and cause != step.id and cause in steps.STEP_IDS:
         # Only end-to-end runs fail, because of another step: point there, not at this code.
-        lines.append(f"  Look at {cause} first: every other check of {step.id} passes")
+        passing = any(c.passed for c in step.checks if c.weight > 0)
+        lines.append(f"  Look at {cause} first: " + (
+            f"every other check of {step.id} passes" if passing else
+            f"{step.id}'s failing checks fail because of it"))
     elif failing and cause is not None and steps.given_file(cause):
         given = "" if notebook else str(steps.given_file(cause))
         lines.append(f"  Look at the given {cause} in {location(submission, given, notebook)}")
