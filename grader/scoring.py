@@ -87,17 +87,13 @@ def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[dict[s
 def credit_blocked_runs(results: dict[str, StepResult]) -> None:
     """A mistake costs points once, in its own step: an end-to-end run that fails because of
     another step, which lost points for it, costs nothing more, when every check of this
-    step's own passed. (A step that is only an end-to-end run, the classifier, has no work
-    of its own to credit.)"""
+    step's own passed. (The classifier's own check trains on the kit's engine for this.)"""
     for step in results.values():
         own = [c for c in step.checks if c.weight > 0 and not c.end_to_end]
         if not own or not all(c.passed for c in own):
             continue
         for check in step.checks:
-            cause = results.get(check.blocked_by or "")
-            if check.end_to_end and check.state == "failed" and check.weight > 0 and \
-                    cause is not None and cause is not step and cause.max_points > 0 and \
-                    cause.points < cause.max_points:
+            if _blocked(check, step, results.get(check.blocked_by or "")):
                 check.state = "credited"
                 check.points = check.max_points
         graded = [c for c in step.checks if c.weight > 0]
@@ -105,6 +101,13 @@ def credit_blocked_runs(results: dict[str, StepResult]) -> None:
             step.points = float(round(sum(c.points for c in step.checks), 2))
             if all(c.passed or c.state == "credited" for c in graded):
                 step.state, step.points = "passed", step.max_points
+
+
+def _blocked(check: CheckResult, step: StepResult, cause: StepResult | None) -> bool:
+    """An end-to-end run that failed because of another step, which lost points for it."""
+    return check.end_to_end and check.state == "failed" and check.weight > 0 and \
+        cause is not None and cause is not step and cause.max_points > 0 and \
+        cause.points < cause.max_points
 
 
 # What an error kind says about the whole run, for the batch's status column.

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlparse
 from . import steps
 from .checking import graphs
 from .checking.anatomy import chain_rule, probe_profile
-from .checking.kit import describe_error
+from .checking.session import describe_error
 from . import ops
 from .ops import OPS
 from .limits import Limits

@@ -277,3 +277,11 @@ def probe_profile(ask: Callable[..., dict[str, Any] | None]) -> EngineProfile:
                                       isinstance(way.get("keyword"), str)):
             profile = dataclasses.replace(profile, constructor=way)
     return profile
+
+
+def walked(spec: list[list[Any]], result: dict[str, Any], sinks: dict[int, float]) -> list[Any]:
+    """The gradients of a manual walk: reported by the worker (a _backward per node), or the
+    chain rule applied here to the student's own local derivatives."""
+    if "made" in result:
+        return chain_rule(result.get("made") or [], result.get("at") or [], sinks)
+    return result.get("grad") or []

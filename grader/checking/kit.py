@@ -13,143 +13,17 @@ engine. Only the end-to-end run (training's last check) uses the whole of the st
 from __future__ import annotations
 
 import contextlib
-import math
-from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 from .. import ops, steps
-from ..limits import Limits
 from ..sandbox.sandbox import Outcome
 from ..sandbox.tasks import TASKS
-from ..sandbox.worlds import Worlds
-from . import anatomy, diagnosis, graphs, own_walk
-from .anatomy import EngineProfile, chain_rule
-
-
-class CheckFailed(AssertionError):
-    """A check's verdict: failed, with a message for the student."""
-
-    def __init__(self, message: str, *, kind: str = "wrong", error: dict[str, Any] | None = None,
-                 diagnosis: str | None = None, blocked_by: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-        self.error = error or {}
-        self.diagnosis = diagnosis
-        self.blocked_by = blocked_by
-
-
-@dataclass
-class Session:
-    """State shared by all checks of one grading run (grader side only)."""
-
-    worlds: Worlds
-    limits: Limits
-    steps: tuple[str, ...] | None = None          # None: every step
-    missing: tuple[str, ...] = ()                 # submission files that do not exist
-    sweep: int | None = None                      # run randomized checks with this many seeds
-    records: list[dict[str, Any]] = field(default_factory=list)
-    load_failures: dict[tuple[str, str, bool], dict[str, Any]] = field(default_factory=dict)
-    # The stand-in cannot stand in for an engine whose extras nn.py uses: then "student".
-    standin: str = "standin"
-    notes: list[str] = field(default_factory=list)
-    started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
-    given_changed: tuple[str, ...] = ()           # given functions the submission changed
-    loaded: dict[tuple[str, str, bool], int] = field(default_factory=dict)  # (world, module, apart)
-    profile: EngineProfile | None = None          # how the student's Value keeps its graph
-
-
-# The tasks graded on the stand-in engine by default (the task table says where each runs).
-ON_STANDIN = tuple(name for name, (_, world, _) in TASKS.items() if world == "standin")
-ON_MODEL = ("softmax",)          # graded on the grader's own network when the student's fails
-# What each world provides itself, instead of the student's file.
-PROVIDED = {"student": (), "standin": ("engine",), "model": ("engine", "nn")}
-
-# Failures that say nothing about the submission: never remembered as its import failure.
-NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
-# Errors of numbers grown out of range: where they are raised says little about their cause.
-NUMERICAL = ("OverflowError", "ZeroDivisionError", "FloatingPointError")
-
-
-def describe_error(error: dict[str, Any]) -> str:
-    """A few lines for an error the worker (or the sandbox) reported: what, then where, as the
-    frames in the student's own files, outermost call first."""
-    kind = error.get("kind", "")
-    message = str(error.get("message", "")).strip()
-    if kind == "not_implemented":
-        text = f"not implemented yet: {message}"
-    elif kind == "syntax":
-        text = f"SyntaxError: {message}"
-    elif kind == "recursion":
-        text = f"RecursionError: {message}"
-    elif kind in ("timeout", "run_timeout", "crash", "exit", "killed", "protocol", "memory",
-                  "refused", "sandbox", "missing", "interrupt", "import", "api"):
-        text = message
-    else:
-        etype = error.get("type")
-        text = f"{etype}: {message}" if etype else message
-    stack = [f for f in error.get("stack") or [] if isinstance(f, dict)]
-    if stack:
-        shown: list[dict[str, Any] | None] = \
-            list(stack) if len(stack) <= 4 else [*stack[:2], None, *stack[-2:]]
-        for frame in shown:
-            if frame is None:
-                text += f"\n  ... {len(stack) - 4} more calls ..."
-                continue
-            text += f"\n  at {frame.get('file')}:{frame.get('line')} in {frame.get('function')}"
-            if frame.get("text"):
-                text += f":  {frame.get('text')}"
-    elif error.get("where"):
-        where, line = error.get("where"), error.get("line")
-        text += f"\n  at {where}" + (f":  {line}" if line else "")
-    return text
-
-
-def as_number(x: Any) -> float | None:
-    """A value from the worker as a float; None unless it is a real, finite JSON number."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def fmt(x: float | None) -> str:
-    return "not a number" if x is None else f"{x:.6g}"
-
-
-def sinks_of(spec: graphs.Spec, seed: float, seeds: dict[int, float] | None) -> dict[int, float]:
-    return dict(seeds) if seeds else {len(spec) - 1: seed}
-
-
-def expected_grads(spec: graphs.Spec, sinks: dict[int, float]) -> list[float]:
-    """d(sum of g_s * sink_s)/d(node) for every node, by finite differences: the gradient a
-    manual walk from several sinks, each given its own upstream gradient, should produce."""
-    if len(sinks) == 1 and len(spec) - 1 in sinks:
-        return graphs.finite_difference_grads(spec, sinks[len(spec) - 1])
-    extended = [list(node) for node in spec]
-    terms = []
-    for i, g in sinks.items():
-        extended.append(["mulc", i, g])
-        terms.append(len(extended) - 1)
-    extended.append(["sum", terms])
-    grads = graphs.finite_difference_grads(extended)[:len(spec)]
-    for i, g in sinks.items():          # a sink's own grad is what the walk set it to
-        grads[i] = g
-    return grads
-
-
-def _from_local(result: dict[str, Any], presets: Sequence[float], upstream: float
-                ) -> list[float | None]:
-    """What the chain rule makes of the local derivatives an operation left (in the node it
-    made, or the nodes of an operation built from others): each input's preset grad plus what
-    reaches it from out.grad = upstream (None when they cannot be read)."""
-    at = result.get("at") or []
-    grads = chain_rule(result.get("made") or [], at, {len(at) - 1: upstream}) if at else []
-    got: list[float | None] = []
-    for k, preset in enumerate(presets):
-        grad = as_number(grads[k]) if k < len(grads) else None
-        got.append(None if grad is None else preset + grad)
-    return got
+from . import anatomy, diagnosis, diagnosis_backward, diagnosis_errors, graphs, own_walk, quick
+from .anatomy import EngineProfile, walked
+from .verdicts import (check_linked, check_values, from_local, how_built, sinks_of,
+                       structure_failure, wrong_grads)
+from .session import (NOT_THE_SUBMISSION, NUMERICAL, ON_MODEL, ON_STANDIN, PROVIDED, CheckFailed,
+                      Session, as_number, describe_error, fmt)
 
 
 class Kit:
@@ -192,7 +66,7 @@ class Kit:
             if engine == "standin" and self._standin_lacks(error):
                 return self._fall_back(task, timeout, error, **args)
             raise CheckFailed(describe_error(error), kind=error.get("kind", "error"),
-                              error=error, diagnosis=diagnosis.from_error(
+                              error=error, diagnosis=diagnosis_errors.from_error(
                                   self.step, error, changed=self.session.given_changed))
         assert outcome.result is not None
         return outcome.result
@@ -266,7 +140,7 @@ class Kit:
         if error.get("kind") not in NOT_THE_SUBMISSION:
             self.session.load_failures[key] = {"text": text, "error": error}
         raise CheckFailed(text, kind="import", error=error,
-                          diagnosis=diagnosis.from_error(
+                          diagnosis=diagnosis_errors.from_error(
                                   self.step, error, changed=self.session.given_changed))
 
     def _keep(self, outcome: Outcome) -> None:
@@ -302,7 +176,6 @@ class Kit:
             raise CheckFailed(f"{lead}got {what} = {fmt(x)}, expected {fmt(expected)} "
                               f"(relative error {err:.2g})", diagnosis=diagnosis)
 
-    # -- the operation steps
     # -- how the engine keeps its graph
     def profile(self) -> EngineProfile:
         """The student's engine, profiled once per grading from what its Values keep."""
@@ -317,14 +190,6 @@ class Kit:
             if note and note not in self.session.notes:
                 self.session.notes.append(note)
         return self.session.profile
-
-    def _walked(self, spec: graphs.Spec, result: dict[str, Any], sinks: dict[int, float]
-                ) -> list[Any]:
-        """The gradients of a manual walk: reported by the worker (a _backward per node), or
-        the chain rule applied here to the student's own local derivatives."""
-        if "made" in result:
-            return chain_rule(result.get("made") or [], result.get("at") or [], sinks)
-        return result.get("grad") or []
 
     # -- the operation steps
     def graph(self, spec: graphs.Spec, *, seed: float = 1.0,
@@ -343,63 +208,20 @@ class Kit:
         except CheckFailed as failure:
             # Diagnosed again, knowing the inputs (an overflow depends on how large they are).
             inputs = [float(node[1]) for node in spec if node[0] == "leaf"]
-            failure.diagnosis = diagnosis.from_error(self.step, failure.error, inputs,
-                                                        self.session.given_changed) or \
+            failure.diagnosis = diagnosis_errors.from_error(
+                self.step, failure.error, inputs, self.session.given_changed) or \
                 failure.diagnosis
             raise
-        expected = graphs.evaluate(spec)
-        want = expected_grads(spec, sinks)
-        given = ", ".join(f"{graphs.node_name(spec, i)}.grad = {g:g}" for i, g in sinks.items())
-        if public:
-            how = f"built {graphs.render(spec)}\nthen called out.backward()"
-        elif profile.backward:
-            how = f"built {graphs.render(spec)}\nthen set {given} and called every " \
-                  f"{profile.backward}, newest first"
-        else:
-            how = f"built {graphs.render(spec)}\nthen set {given} and applied the chain rule " \
-                  f"to the local derivatives in {profile.local or profile.pairs}, newest first"
-        data, grads = result.get("data"), self._walked(spec, result, sinks)
+        how = how_built(spec, profile, sinks)
+        data, grads = result.get("data"), walked(spec, result, sinks)
         if not isinstance(data, list) or not isinstance(grads, list) or \
                 len(data) != len(spec) or len(grads) != len(spec):
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
-        for i in range(len(spec)):
-            got = as_number(data[i])
-            if got is None or not graphs.close(got, expected[i]):
-                raise CheckFailed(f"{how}\ngot {graphs.node_name(spec, i)}.data = {fmt(got)}, "
-                                  f"expected {fmt(expected[i])}", kind="wrong_data",
-                                  diagnosis=diagnosis.forward_value(spec, i, expected, got))
-        linked = result.get("linked")
-        where = " and ".join(profile.children) or profile.pairs or "_prev"
-        if isinstance(linked, list) and len(linked) == len(spec):
-            for i, node in enumerate(spec):
-                parents = set(graphs.operands(node))
-                if linked[i] is not None and (not isinstance(linked[i], int) or
-                                              linked[i] < len(parents)):
-                    names = " and ".join(graphs.node_name(spec, j) for j in sorted(parents))
-                    raise CheckFailed(
-                        f"{how}\nthe result of {graphs.node_text(spec, i)} does not list "
-                        f"{names} in its {where}", kind="not_linked",
-                        diagnosis="a result that is not linked to its inputs is invisible to "
-                                  "backward(): make it with its inputs as its children, as "
-                                  "Value(data, children, op) does.")
-        wrong = []
-        for i in range(len(spec)):
-            if i in sinks:
-                continue                 # set by the grader
-            got = as_number(grads[i])
-            if got is None or not graphs.close(got, want[i]):
-                wrong.append((i, got))
+        check_values(spec, data, how)
+        check_linked(spec, result.get("linked"), profile, how)
+        wrong = wrong_grads(spec, grads, sinks)
         if wrong:
-            i, got = wrong[0]
-            err = graphs.relative_error(got, want[i]) if got is not None else math.inf
-            text = (f"{how}\ngot {graphs.node_name(spec, i)}.grad = {fmt(got)}, expected "
-                    f"{fmt(want[i])}" + (f" (relative error {err:.2g})" if got is not None
-                                         else ""))
-            if len(wrong) > 1:
-                others = ", ".join(graphs.node_name(spec, j) + ".grad" for j, _ in wrong[1:4])
-                more = len(wrong) - 4
-                text += f"\nalso wrong: {others}" + (f" and {more} more" if more > 0 else "")
-            raise CheckFailed(text, kind="wrong_grad", diagnosis=self.explain_ops(spec))
+            raise CheckFailed(f"{how}\n{wrong}", kind="wrong_grad", diagnosis=self.explain_ops(spec))
         return result
 
     def _kept(self) -> str | None:
@@ -422,7 +244,7 @@ class Kit:
             if profile.backward:
                 got = [as_number(g) for g in result.get("grad", [])][:len(inputs)]
             else:
-                got = _from_local(result, presets, upstream)
+                got = from_local(result, presets, upstream)
             values = graphs.evaluate(spec)
             default = result.get("default_backward")
             found.append(diagnosis.LocalProbe(
@@ -500,39 +322,28 @@ class Kit:
                     raise
             return
         args = self._structure_args(spec)
-        values, locals_ = args["values"], args["locals"]
         first = self._structure_args(after) if after is not None else None
-        result = self.probe("structure", spec=args["spec"], values=values, locals=locals_,
-                            after=first, profile=profile.args())
+        result = self.probe("structure", spec=args["spec"], values=args["values"],
+                            locals=args["locals"], after=first, profile=profile.args())
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
-        want = graphs.finite_difference_grads(spec, only=indices)
         grads = result.get("grad")
         if not isinstance(grads, list) or len(grads) != len(spec):
             raise CheckFailed("the worker's observation has the wrong shape", kind="protocol")
-        rule = f"a {profile.backward} of the grader's" if profile.backward else \
-            f"the grader's local derivatives in {profile.local or profile.pairs}"
-        where = " and ".join(profile.children) or profile.pairs
-        how = (f"built {graphs.render(spec)} with your Value, each node given its inputs (in "
-               f"{where}) and {rule}, then called out.backward()")
-        if after is not None:
-            how = (f"called backward() on {graphs.render(after)}, set its leaves' grads to 0, "
-                   f"then {how} (the same leaves)")
-        wrong = [(i, as_number(grads[i])) for i in indices
-                 if as_number(grads[i]) is None or not graphs.close(as_number(grads[i]) or 0.0,
-                                                                  want[i])]
-        if not wrong:
-            return
-        i, got = wrong[0]
-        text = f"{how}\ngot {graphs.node_name(spec, i)}.grad = {fmt(got)}, expected {fmt(want[i])}"
-        if len(wrong) > 1:
-            others = ", ".join(graphs.node_name(spec, j) + ".grad" for j, _ in wrong[1:4])
-            text += f"\nalso wrong: {others}" + (f" and {len(wrong) - 4} more"
-                                                 if len(wrong) > 4 else "")
+        text = structure_failure(spec, grads, indices, profile, after)
+        if text:
+            raise CheckFailed(text, kind="wrong_grad",
+                              diagnosis=self._walk_diagnosis(spec, args, result, after))
+
+    def _walk_diagnosis(self, spec: graphs.Spec, args: dict[str, Any], result: dict[str, Any],
+                        after: graphs.Spec | None) -> str | None:
+        """What a wrong walk says of backward(): a second walk from a preset leaf grad tells a
+        reset from a missing seed; nodes of the graph walked before tell kept state."""
+        profile = self.profile()
         reset = None
         leaf = next((k for k, n in enumerate(spec) if n[0] == "leaf"), None)
         if leaf is not None:
-            again = self.quietly("structure", spec=args["spec"], values=values,
-                                 locals=locals_, presets={str(leaf): 5.0},
+            again = self.quietly("structure", spec=args["spec"], values=args["values"],
+                                 locals=args["locals"], presets={str(leaf): 5.0},
                                  profile=profile.args())
             if again is not None:
                 reset = {"leaf_before": 5.0, "leaf_after": as_number((again.get("grad") or
@@ -540,16 +351,14 @@ class Kit:
         calls = result.get("calls") or []
         if after is not None and any(isinstance(c, list) and c and isinstance(c[0], int) and
                                      c[0] < 0 for c in calls):
-            raise CheckFailed(text, kind="wrong_grad", diagnosis=(
-                "backward() also called the _backward of nodes of the graph it walked before: "
-                "it keeps nodes from one call to the next (a default argument such as "
-                "topo=[] or visited=set() is made once, not at each call; so is a list at "
-                "module level). Start each call with an empty order and visited set."))
-        explained = diagnosis.backward_trace(spec, [as_number(g) for g in grads], calls,
-                                             result.get("prev") or [], reset,
-                                             collapses=profile.collapses)
-        raise CheckFailed(text, kind="wrong_grad",
-                          diagnosis=explained or steps.get("backward").likely)
+            return ("backward() also called the _backward of nodes of the graph it walked "
+                    "before: it keeps nodes from one call to the next (a default argument such "
+                    "as topo=[] or visited=set() is made once, not at each call; so is a list "
+                    "at module level). Start each call with an empty order and visited set.")
+        explained = diagnosis_backward.backward_trace(
+            spec, [as_number(g) for g in result.get("grad") or []], calls,
+            result.get("prev") or [], reset, collapses=profile.collapses)
+        return explained or steps.get("backward").likely
 
     def _own_walk(self, spec: graphs.Spec) -> bool:
         """Whether backward() walked `spec` right on the engine's own local derivatives
@@ -628,7 +437,7 @@ class Kit:
     def _cause(self, error: dict[str, Any], needs: Sequence[str]) -> str | None:
         """The step (or "given function:what happened to it") an end-to-end failure comes
         from, or None."""
-        if diagnosis.missing_operation(error):
+        if diagnosis_errors.missing_operation(error):
             # (pred - target) ** 2 with no __pow__: raised at the student's line, caused by
             # the given operation that is gone.
             given = self._given_cause(error)
@@ -640,7 +449,7 @@ class Kit:
             culprits = self.culprits(needs)
             if culprits:
                 return culprits[0]
-        owners = diagnosis.owners_of(error)
+        owners = diagnosis_errors.owners_of(error)
         for owner in owners:               # innermost first: the first that fails is the cause
             if owner == self.step:
                 return None                # this step's own code raised it
@@ -658,13 +467,13 @@ class Kit:
     def _given_cause(self, error: dict[str, Any], missing: bool = True) -> str | None:
         """A given operation that is missing (2 + a with no __radd__), or changed and broken."""
         try:
-            found = self.given_operations()
+            found = quick.given_operations(self)
         except CheckFailed:
             return None
         # The operation the error names (2 + a: __radd__), when it names one; else any.
-        wanted = diagnosis.operation_of(error)
+        wanted = diagnosis_errors.operation_of(error)
         for name, info in found.items():
-            if missing and "error" in info and diagnosis.missing_operation(info["error"]) and \
+            if missing and "error" in info and diagnosis_errors.missing_operation(info["error"]) and \
                     (wanted is None or name == f"Value.{wanted}"):
                 return f"{name}:is missing from your Value (the kit's engine.py has it)"
         for name, info in found.items():
@@ -678,7 +487,7 @@ class Kit:
         blamed: list[str] = []
         for step_id in needs:
             verdict = self._graded_verdict(step_id, ordinary=True)
-            if not (self._passes_quickly(step_id) if verdict is None else verdict):
+            if not (quick.passes_quickly(self, step_id) if verdict is None else verdict):
                 blamed.append(step_id)
         return blamed
 
@@ -697,64 +506,3 @@ class Kit:
         if not graded:
             return None
         return all(r.get("passed") is True for r in graded)
-
-    def _passes_quickly(self, step_id: str) -> bool:
-        try:
-            if step_id in ops.STEP_OPS:
-                for op in ops.STEP_OPS[step_id]:
-                    for p in self.local_probes(op) or []:
-                        for k in range(len(p.inputs)):
-                            grad = p.got[k]
-                            want = p.presets[k] + p.upstream * p.derivatives[k]
-                            if grad is None or not graphs.close(grad, want):
-                                return False
-            elif step_id == "backward":
-                self.structure([["leaf", 0.6], ["leaf", -1.3], ["mul", 0, 1], ["tanh", 2],
-                                ["add", 3, 2]])
-            elif step_id == "neuron":
-                params, x = [0.3, -0.6, 0.1], [1.2, -0.7]
-                out = as_number(self.probe("neuron", n=2, init_seed=1, params=params,
-                                         x=x).get("out"))
-                spec, _, _ = graphs.mlp_graph(2, [1], params, [x])
-                return out is not None and graphs.close(out, graphs.evaluate(spec)[-2])
-            elif step_id == "network":
-                count = self.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=5).get("count")
-                return bool(count == graphs.mlp_size(3, [4, 4, 1]))
-            elif step_id == "softmax":
-                answer = self.probe("softmax", logits=[0.5, -1.0, 2.0], weights=[1.0, 0.0, 0.0])
-                top = max(0.5, -1.0, 2.0)
-                exps = [math.exp(v - top) for v in (0.5, -1.0, 2.0)]
-                first = as_number((answer.get("out") or [None])[0])
-                return first is not None and graphs.close(first, exps[0] / sum(exps))
-        except CheckFailed:
-            return False
-        return True
-
-    def given_operations(self) -> dict[str, dict[str, Any]]:
-        """Each given operation on the student's engine: broken (with what it gave) or not."""
-        names = list(diagnosis.GIVEN_GRAPHS)
-        result = self.probe("given", graphs=[ops.wire(diagnosis.GIVEN_GRAPHS[n]) for n in names],
-                            profile=self.profile().args())
-        found: dict[str, dict[str, Any]] = {}
-        for name, spec, got in zip(names, diagnosis.GIVEN_GRAPHS.values(),
-                                   result.get("results") or []):
-            if not isinstance(got, dict):
-                continue
-            if "error" in got:
-                found[name] = {"error": got["error"]}
-                continue
-            values = graphs.evaluate(spec)
-            want = graphs.finite_difference_grads(spec)
-            data = [as_number(x) for x in got.get("data") or []]
-            walked = self._walked(spec, got, {len(spec) - 1: 1.0})
-            grads = [as_number(x) for x in walked] if isinstance(walked, list) else []
-            text = graphs.render(spec)
-            if len(data) != len(spec) or not graphs.close(data[-1] or math.nan, values[-1]):
-                found[name] = {"broken": f"{fmt(data[-1] if data else None)} for {text} "
-                                         f"(expected {fmt(values[-1])})"}
-            elif any(g is None or not graphs.close(g, w) for g, w in
-                     zip(grads[:-1], want[:-1])):
-                found[name] = {"broken": f"wrong gradients for {text}"}
-            else:
-                found[name] = {}
-        return found

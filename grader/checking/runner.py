@@ -13,7 +13,7 @@ from ..intake.submission import Submission
 from ..limits import Limits, Protections
 from ..sandbox.rules import KIT_MODULES
 from ..sandbox.worlds import Worlds
-from .kit import Session
+from .session import Session
 
 CHECKS = Path(__file__).resolve().parent.parent / "checks"   # the collected checks
 UNUSED_PLUGINS = ("unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",

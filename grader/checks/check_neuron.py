@@ -8,8 +8,9 @@ import random
 
 import pytest
 
-from grader.checking import diagnosis, diagnosis_network, graphs
-from grader.checking.kit import Kit, as_number, describe_error
+from grader.checking import diagnosis_errors, diagnosis_network, graphs
+from grader.checking.kit import Kit
+from grader.checking.session import as_number, describe_error
 
 STEP = "neuron"
 
@@ -27,7 +28,7 @@ def check_parameters(kit: Kit) -> None:
         if isinstance(error, dict):
             # The neuron's own weights and bias were found; parameters() itself fails.
             message = describe_error(error)
-            why = diagnosis.from_error(STEP, error) if error.get("stack") else None
+            why = diagnosis_errors.from_error(STEP, error) if error.get("stack") else None
             if "holds a list" in message:
                 why = ("parameters() returns a list inside a list: the weights and the bias "
                        "must all be items of one flat list.")

@@ -10,8 +10,9 @@ import random
 import pytest
 
 from grader import ops, steps
-from grader.checking import diagnosis, diagnosis_network, graphs
-from grader.checking.kit import CheckFailed, Kit, as_number
+from grader.checking import diagnosis_errors, diagnosis_network, graphs, quick
+from grader.checking.kit import Kit
+from grader.checking.session import CheckFailed, as_number
 
 STEP = "training"
 
@@ -271,19 +272,19 @@ def check_full_run(kit: Kit, seed: int) -> None:
 @pytest.mark.check(step=STEP, weight=0,
                    title="the given operations (-, /, **, -a, 2 + a, 2 * a) on your engine")
 def check_given_operations(kit: Kit) -> None:
-    found = kit.given_operations()
+    found = quick.given_operations(kit)
     # The kit's own code (unchanged) fails only through the student's operations under it:
     # that is their steps' business, and said there. Missing or changed, it is this check's.
     missing = [name for name, info in found.items()
-               if "error" in info and diagnosis.missing_operation(info["error"])]
+               if "error" in info and diagnosis_errors.missing_operation(info["error"])]
     broken = {name: info for name, info in found.items()
               if info and name in kit.session.given_changed and name not in missing}
     if missing or broken:
-        lines = [f"{name} is missing from your Value: {graphs.render(diagnosis.GIVEN_GRAPHS[name])}"
+        lines = [f"{name} is missing from your Value: {graphs.render(diagnosis_errors.GIVEN_GRAPHS[name])}"
                  f" fails ({found[name]['error'].get('message')})" for name in missing]
         lines += [f"{name}: {info['error'].get('message')}" for name, info in broken.items()
                   if "error" in info]
-        sentences = diagnosis.given_operations({n: i for n, i in broken.items()
+        sentences = diagnosis_errors.given_operations({n: i for n, i in broken.items()
                                                 if "broken" in i})
         advice = [f"put back the kit's {', '.join(missing)} (in exercises/engine.py as handed "
                   f"out): the tutorial's training loop needs "

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from grader import steps
-from grader.checking.kit import CheckFailed, Kit, Session
+from grader.checking.kit import Kit
+from grader.checking.session import CheckFailed, Session
 
 def _session(config: pytest.Config) -> Session:
     session = getattr(config, "_micrograd_kit_session", None)

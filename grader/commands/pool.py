@@ -84,42 +84,14 @@ def run(jobs: Sequence[Job], work: Callable[..., dict[str, Any]], workers: int,
 
     try:
         while waiting or any(slot.job for slot in slots):
-            for k, slot in enumerate(slots):
-                if slot.job is None and waiting and not slot.process.is_alive():
-                    slots[k] = start()
-            while len(slots) < min(max(1, workers), len(jobs)):
-                slots.append(start())
-            for slot in slots:
-                if slot.job is None and waiting:
-                    slot.job, slot.started = waiting.pop(), time.monotonic()
-                    slot.conn.send(slot.job.args)
+            _hand_out(slots, waiting, start, min(max(1, workers), len(jobs)))
             busy = [slot for slot in slots if slot.job is not None]
             ready = multiprocessing.connection.wait(
                 [s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=POLL)
             now = time.monotonic()
             for k, slot in enumerate(slots):
                 job = slot.job
-                if job is None:
-                    continue
-                if slot.conn in ready or slot.process.sentinel in ready:
-                    try:
-                        answer = slot.conn.recv()
-                    except (EOFError, OSError):
-                        answer = None
-                    if isinstance(answer, dict) and "__failed__" not in answer:
-                        job.result = answer
-                    elif isinstance(answer, dict):
-                        job.problem = f"the grader failed on this submission: " \
-                                      f"{answer['__failed__']}"
-                    else:
-                        slot.process.join(1)
-                        job.problem = (f"the grading process ended without a result (exit "
-                                       f"status {slot.process.exitcode})")
-                elif now - slot.started > deadline:
-                    _kill(slot.process)
-                    job.problem = (f"grading took longer than {deadline:g} seconds and was "
-                                   f"stopped (the batch's watchdog)")
-                else:
+                if job is None or not _ended(slot, ready, now, deadline):
                     continue
                 job.seconds = now - slot.started
                 slot.job = None
@@ -129,11 +101,56 @@ def run(jobs: Sequence[Job], work: Callable[..., dict[str, Any]], workers: int,
                 done(job)
     finally:
         for slot in slots:
-            try:
-                slot.conn.send(None)
-            except (OSError, ValueError):
-                pass
-            slot.process.join(2)
-            if slot.process.is_alive():
-                _kill(slot.process)
-            slot.conn.close()
+            _stop(slot)
+
+
+def _hand_out(slots: list[_Slot], waiting: list[Job], start: Callable[[], _Slot],
+              wanted: int) -> None:
+    """Replace dead idle processes, start up to `wanted`, and give each idle one a job."""
+    for k, slot in enumerate(slots):
+        if slot.job is None and waiting and not slot.process.is_alive():
+            slots[k] = start()
+    while len(slots) < wanted:
+        slots.append(start())
+    for slot in slots:
+        if slot.job is None and waiting:
+            slot.job, slot.started = waiting.pop(), time.monotonic()
+            slot.conn.send(slot.job.args)
+
+
+def _ended(slot: _Slot, ready: list[Any], now: float, deadline: float) -> bool:
+    """Whether the slot's job ended (answered, died, or overran and was killed); its result
+    or problem is set on the job."""
+    job = slot.job
+    assert job is not None
+    if slot.conn in ready or slot.process.sentinel in ready:
+        try:
+            answer = slot.conn.recv()
+        except (EOFError, OSError):
+            answer = None
+        if isinstance(answer, dict) and "__failed__" not in answer:
+            job.result = answer
+        elif isinstance(answer, dict):
+            job.problem = f"the grader failed on this submission: {answer['__failed__']}"
+        else:
+            slot.process.join(1)
+            job.problem = (f"the grading process ended without a result (exit "
+                           f"status {slot.process.exitcode})")
+        return True
+    if now - slot.started > deadline:
+        _kill(slot.process)
+        job.problem = (f"grading took longer than {deadline:g} seconds and was "
+                       f"stopped (the batch's watchdog)")
+        return True
+    return False
+
+
+def _stop(slot: _Slot) -> None:
+    try:
+        slot.conn.send(None)
+    except (OSError, ValueError):
+        pass
+    slot.process.join(2)
+    if slot.process.is_alive():
+        _kill(slot.process)
+    slot.conn.close()

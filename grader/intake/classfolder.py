@@ -157,66 +157,86 @@ def _read_flat(names: list[str]) -> dict[str, Flat | None]:
     return chosen
 
 
+@dataclass
+class _Class:
+    """What find() gathers while it reads a class folder."""
+
+    plain: list[Found] = field(default_factory=list)
+    grouped: dict[tuple[str, str], Found] = field(default_factory=dict)
+    candidates: dict[tuple[str, str], list[tuple[str, int, int, Path]]] = \
+        field(default_factory=dict)
+    disowned: list[str] = field(default_factory=list)
+
+
 def find(folder: Path, links: list[str] | None = None) -> list[Found]:
     """Every student's submission in `folder`, in the order of their names. A symbolic link is
     never followed (it could lead to a classmate's work or anywhere else): its name goes in
     `links`."""
-    plain: list[Found] = []
-    grouped: dict[tuple[str, str], Found] = {}
-    candidates: dict[tuple[str, str], list[tuple[str, int, int, Path]]] = {}
-    entries = sorted(Path(folder).iterdir())
-    flats = _read_flat([p.name for p in entries if not p.name.startswith(".") and
-                        p.name not in SKIP_NAMES and _readings(p.name)])
-    disowned: list[str] = []
+    entries = [p for p in sorted(Path(folder).iterdir())
+               if not p.name.startswith(".") and p.name not in SKIP_NAMES]
+    flats = _read_flat([p.name for p in entries if _readings(p.name)])
+    gathered = _Class()
     for path in entries:
-        if path.name.startswith(".") or path.name in SKIP_NAMES:
-            continue
         mode = _kind(path)
         if mode is None or stat.S_ISLNK(mode):
             if links is not None:
                 links.append(one_line(path.name))
+        elif stat.S_ISDIR(mode) and _moodle_folder(path, gathered):
             continue
-        moodle = MOODLE.match(path.name)
-        if stat.S_ISDIR(mode) and moodle and not moodle.group("file"):
-            key = ("moodle", moodle.group("id"))
-            found = grouped.setdefault(key, Found(path.name, moodle.group("name"), "moodle",
-                                                  moodle.group("id")))
-            if moodle.group("plugin") == "assignsubmission_file" or found.path is None:
-                if found.path is not None:
-                    found.left_out.append(f"{one_line(found.path.name)} (not the files' folder)")
-                found.path, found.raw = path, path.name
-            else:
-                found.left_out.append(f"{one_line(path.name)} (not the files' folder)")
-            continue
-        # A FIFO or a device named like an export's file is one of the student's files (and
-        # is left out when their files are laid out), not a student of its own.
-        flat = flats.get(path.name) if not stat.S_ISDIR(mode) else None
-        if flat is None and path.name in flats and not stat.S_ISDIR(mode):
-            disowned.append(path.name)    # named like an export's file of a classmate
-            continue
-        if flat is None:
-            raw = path.stem if stat.S_ISREG(mode) else path.name
-            plain.append(Found(raw, raw, path=path))
-            continue
-        lms, student, lms_id, late, file, order = flat
-        found = grouped.setdefault((lms, lms_id), Found(f"{student}_{lms_id}", student, lms,
-                                                        lms_id))
-        found.late = found.late or late
-        if not file.lower().endswith(KEPT_SUFFIXES):
-            found.left_out.append(f"{one_line(path.name)} (not a .py, .zip or .ipynb file)")
-            continue
-        name, resubmitted = original_name(file)
-        candidates.setdefault((lms, lms_id), []).append((name, order, resubmitted, path))
-    for key, files in candidates.items():
-        _choose(grouped[key], files)
-    for name in disowned:
-        lms, student, lms_id = _readings(name)[0][:3]
+        else:
+            _entry(path, mode, flats, gathered)
+    for key, files in gathered.candidates.items():
+        _choose(gathered.grouped[key], files)
+    for name in gathered.disowned:
+        lms, _student, lms_id = _readings(name)[0][:3]
         why = f"{one_line(name)} (its name can be read only as another student's)"
-        if (lms, lms_id) in grouped:
-            grouped[(lms, lms_id)].left_out.append(why)
+        if (lms, lms_id) in gathered.grouped:
+            gathered.grouped[(lms, lms_id)].left_out.append(why)
         elif links is not None:
             links.append(why)
-    return sorted(plain + list(grouped.values()), key=lambda f: (f.key.casefold(), f.key))
+    return sorted(gathered.plain + list(gathered.grouped.values()),
+                  key=lambda f: (f.key.casefold(), f.key))
+
+
+def _moodle_folder(path: Path, gathered: _Class) -> bool:
+    """A Moodle download's folder of one student's (their files' folder, or another plugin's,
+    left out); False when the folder is not one."""
+    moodle = MOODLE.match(path.name)
+    if not moodle or moodle.group("file"):
+        return False
+    key = ("moodle", moodle.group("id"))
+    found = gathered.grouped.setdefault(key, Found(path.name, moodle.group("name"), "moodle",
+                                                   moodle.group("id")))
+    if moodle.group("plugin") == "assignsubmission_file" or found.path is None:
+        if found.path is not None:
+            found.left_out.append(f"{one_line(found.path.name)} (not the files' folder)")
+        found.path, found.raw = path, path.name
+    else:
+        found.left_out.append(f"{one_line(path.name)} (not the files' folder)")
+    return True
+
+
+def _entry(path: Path, mode: int, flats: dict[str, Flat | None], gathered: _Class) -> None:
+    """A folder, a file of a student's own, or a flat export's file of a student."""
+    # A FIFO or a device named like an export's file is one of the student's files (and
+    # is left out when their files are laid out), not a student of its own.
+    flat = flats.get(path.name) if not stat.S_ISDIR(mode) else None
+    if flat is None and path.name in flats and not stat.S_ISDIR(mode):
+        gathered.disowned.append(path.name)    # named like an export's file of a classmate
+        return
+    if flat is None:
+        raw = path.stem if stat.S_ISREG(mode) else path.name
+        gathered.plain.append(Found(raw, raw, path=path))
+        return
+    lms, student, lms_id, late, file, order = flat
+    found = gathered.grouped.setdefault((lms, lms_id), Found(f"{student}_{lms_id}", student,
+                                                             lms, lms_id))
+    found.late = found.late or late
+    if not file.lower().endswith(KEPT_SUFFIXES):
+        found.left_out.append(f"{one_line(path.name)} (not a .py, .zip or .ipynb file)")
+        return
+    name, resubmitted = original_name(file)
+    gathered.candidates.setdefault((lms, lms_id), []).append((name, order, resubmitted, path))
 
 
 def _choose(found: Found, files: list[tuple[str, int, int, Path]]) -> None:

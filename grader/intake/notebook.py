@@ -138,16 +138,26 @@ def _strip_magics(source: str) -> str:
     return "\n".join(out)
 
 
-def _classify(source: str) -> tuple[str, str] | None:
-    """Which part a cell without metadata or marker holds, from what it defines."""
-    if len(source) > MAX_CELL_CHARS:
-        return None               # parsed, it would take gigabytes: a cell of no step
-    try:
-        tree = parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None               # a cell that is not code of a step: it goes nowhere
-    names = set()
-    assigned = set()
+# A cell without metadata or marker, known by what it defines: (module, part, the names of
+# which it defines one, or defines them all when `every`), the first that fits. The engine's
+# method cells are known by the Value methods the step table gives them.
+DEFINES: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
+    ("extensions", "softmax", ("softmax", "cross_entropy"), False),
+    ("extensions", "classifier", ("train_classifier",), False),
+    ("extensions", "flowers", ("load_iris", "IRIS"), False),
+    ("nn", "neuron", ("Neuron",), False),
+    ("nn", "layers", ("Layer", "MLP"), False),
+    ("train", "training", ("train_step",), False),
+    ("train", "loop", ("train",), False),
+    ("train", "data", ("XS", "YS"), True),
+)
+
+
+def _defined(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """The functions and classes a cell defines, and the names (or Value's attributes) it
+    assigns."""
+    names: set[str] = set()
+    assigned: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
@@ -158,27 +168,26 @@ def _classify(source: str) -> tuple[str, str] | None:
                     assigned.add(target.attr)
                 elif isinstance(target, ast.Name):
                     assigned.add(target.id)
+    return names, assigned
+
+
+def _classify(source: str) -> tuple[str, str] | None:
+    """Which part a cell without metadata or marker holds, from what it defines."""
+    if len(source) > MAX_CELL_CHARS:
+        return None               # parsed, it would take gigabytes: a cell of no step
+    try:
+        names, assigned = _defined(parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None               # a cell that is not code of a step: it goes nowhere
     if "Value" in names:
         return ("engine", "base")
     for step, methods in VALUE_METHODS.items():
         if assigned.intersection(methods):
             return ("engine", step)
-    if "softmax" in names or "cross_entropy" in names:
-        return ("extensions", "softmax")
-    if "train_classifier" in names:
-        return ("extensions", "classifier")
-    if "load_iris" in names or "IRIS" in assigned:
-        return ("extensions", "flowers")
-    if "Neuron" in names:
-        return ("nn", "neuron")
-    if "Layer" in names or "MLP" in names:
-        return ("nn", "layers")
-    if "train_step" in names:
-        return ("train", "training")
-    if "train" in names:
-        return ("train", "loop")
-    if "XS" in assigned and "YS" in assigned:
-        return ("train", "data")
+    for module, part, defines, every in DEFINES:
+        found = [n in names or n in assigned for n in defines]
+        if all(found) if every else any(found):
+            return (module, part)
     return None
 
 

@@ -279,80 +279,102 @@ def open_submission(paths: Sequence[Path], label: str | None = None) -> Submissi
         return Submission(missing[0].resolve(), shown, [f"{missing[0]} does not exist"],
                           invalid=True)
     if len(paths) == 1 and paths[0].is_dir():
-        root = _in_folder(paths[0])
-        if root is not None and not root.is_dir():
-            return open_submission([root], shown)        # its one zip, or its one notebook
-        if root is None:
-            return Submission(paths[0].resolve(), shown,
-                              [f"no engine.py in {shown} (nor in a folder inside it)"],
-                              invalid=True)
-        sub = Submission(root.resolve(), shown)
-        # Named as the submission is named (a batch: the student), not by this machine's path.
-        _check_files(sub, shown if root == paths[0] else
-                     f"{shown.rstrip('/')}/{root.relative_to(paths[0]).as_posix()}")
-        return sub
+        return _open_folder(paths[0], shown)
     # Named after this process: a grading killed before it cleans up (a batch's watchdog)
     # leaves a folder that the next grading sweeps (sandbox.cleanup.sweep_stale_roots).
     temp = tempfile.TemporaryDirectory(prefix=f"micrograd-kit-{os.getpid()}-submission-")
     folder = Path(temp.name)
-    if len(paths) == 1 and paths[0].suffix.lower() in (".ipynb", ".zip") and \
-            not is_regular(paths[0]):
+    single = paths[0].suffix.lower() if len(paths) == 1 else ""
+    if single in (".ipynb", ".zip") and not is_regular(paths[0]):
         return Submission(folder, shown, [f"{paths[0].name} is not a regular file (a link, a "
                                           f"pipe or a device): not opened"], invalid=True,
                           temp=temp)
-    if len(paths) == 1 and paths[0].suffix.lower() == ".ipynb":
-        rebuilt = notebook_to_folder(paths[0], folder)
-        sub = Submission(folder, shown, list(rebuilt.problems), temp=temp, notebook=rebuilt)
-        if rebuilt.problems:
-            sub.invalid = True
-            return sub
-        _check_files(sub, paths[0].name)
+    if single == ".ipynb":
+        return _open_notebook(paths[0], shown, temp)
+    if single == ".zip":
+        return _open_zip(paths[0], shown, temp)
+    return _open_loose(paths, shown, temp)
+
+
+def _open_folder(path: Path, shown: str) -> Submission:
+    root = _in_folder(path)
+    if root is not None and not root.is_dir():
+        return open_submission([root], shown)        # its one zip, or its one notebook
+    if root is None:
+        return Submission(path.resolve(), shown,
+                          [f"no engine.py in {shown} (nor in a folder inside it)"], invalid=True)
+    sub = Submission(root.resolve(), shown)
+    # Named as the submission is named (a batch: the student), not by this machine's path.
+    _check_files(sub, shown if root == path else
+                 f"{shown.rstrip('/')}/{root.relative_to(path).as_posix()}")
+    return sub
+
+
+def _open_notebook(path: Path, shown: str, temp: tempfile.TemporaryDirectory[str]
+                   ) -> Submission:
+    rebuilt = notebook_to_folder(path, Path(temp.name))
+    sub = Submission(Path(temp.name), shown, list(rebuilt.problems), temp=temp,
+                     notebook=rebuilt)
+    if rebuilt.problems:
+        sub.invalid = True
         return sub
-    if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
-        problem = _unzip(paths[0], folder)
-        root = _find_root(folder) if problem is None else None
-        inner = sorted(p for p in folder.rglob("*.ipynb")
-                       if not any(_ignored(part) for part in p.relative_to(folder).parts[:-1])
-                       ) if problem is None else []
-        if root is None and len(inner) == 1:
-            sub = open_submission(inner, shown)
-            sub.temp, previous = temp, sub.temp     # keep the unzipped folder alive too
-            if previous is not None:
-                sub.close_also = previous           # type: ignore[attr-defined]
-            return sub
-        if root is None:
-            sub = Submission(folder, shown, [problem or f"no engine.py in {paths[0].name}"],
-                             invalid=True, temp=temp)
-            return sub
-        sub = Submission(root, shown, temp=temp)
-        _check_files(sub, paths[0].name)
+    _check_files(sub, path.name)
+    return sub
+
+
+def _open_zip(path: Path, shown: str, temp: tempfile.TemporaryDirectory[str]) -> Submission:
+    folder = Path(temp.name)
+    problem = _unzip(path, folder)
+    root = _find_root(folder) if problem is None else None
+    inner = sorted(p for p in folder.rglob("*.ipynb")
+                   if not any(_ignored(part) for part in p.relative_to(folder).parts[:-1])
+                   ) if problem is None else []
+    if root is None and len(inner) == 1:
+        sub = open_submission(inner, shown)
+        sub.temp, previous = temp, sub.temp     # keep the unzipped folder alive too
+        if previous is not None:
+            sub.close_also = previous           # type: ignore[attr-defined]
         return sub
-    wrong = [p for p in paths if p.is_dir() or p.suffix.lower() != ".py"]
-    if wrong:
-        return Submission(folder, shown, [f"{wrong[0]} is not a folder, a .zip, a notebook or a "
-                                          f".py file of the kit"], invalid=True, temp=temp)
-    names = [p.name for p in paths]
-    unknown = [n for n in names if n not in steps.SUBMISSION_FILES]
-    if unknown or len(set(names)) != len(names):
-        return Submission(folder, shown, [f"loose files must be named {', '.join(steps.SUBMISSION_FILES)}"
-                                          f" (each once); got {', '.join(names)}"],
+    if root is None:
+        return Submission(folder, shown, [problem or f"no engine.py in {path.name}"],
                           invalid=True, temp=temp)
-    links = [p for p in paths if is_link(p)]
-    if links:
-        return Submission(folder, shown, [f"{links[0].name} is a symbolic link: hand in the "
-                                          f"file itself"], invalid=True, temp=temp)
+    sub = Submission(root, shown, temp=temp)
+    _check_files(sub, path.name)
+    return sub
+
+
+def _open_loose(paths: list[Path], shown: str, temp: tempfile.TemporaryDirectory[str]
+                ) -> Submission:
+    """Loose engine.py / nn.py / train.py files, copied into a folder of their own."""
+    folder = Path(temp.name)
+    problem = _loose_problem(paths)
+    if problem is not None:
+        return Submission(folder, shown, [problem], invalid=True, temp=temp)
     for p in paths:
-        if not is_regular(p):
-            return Submission(folder, shown, [f"{p.name} is not a regular file (a pipe or a "
-                                              f"device): not opened"], invalid=True, temp=temp)
-        if p.stat().st_size > MAX_SOURCE_BYTES:
-            return Submission(folder, shown, [f"{p.name} is larger than "
-                                              f"{MAX_SOURCE_BYTES // 1_000_000} MB"],
-                              invalid=True, temp=temp)
         shutil.copy(p, folder / p.name)
     sub = Submission(folder, shown, temp=temp)
     _check_files(sub, "the files given")
     return sub
+
+
+def _loose_problem(paths: list[Path]) -> str | None:
+    wrong = [p for p in paths if p.is_dir() or p.suffix.lower() != ".py"]
+    if wrong:
+        return f"{wrong[0]} is not a folder, a .zip, a notebook or a .py file of the kit"
+    names = [p.name for p in paths]
+    unknown = [n for n in names if n not in steps.SUBMISSION_FILES]
+    if unknown or len(set(names)) != len(names):
+        return (f"loose files must be named {', '.join(steps.SUBMISSION_FILES)} (each once); "
+                f"got {', '.join(names)}")
+    links = [p for p in paths if is_link(p)]
+    if links:
+        return f"{links[0].name} is a symbolic link: hand in the file itself"
+    for p in paths:
+        if not is_regular(p):
+            return f"{p.name} is not a regular file (a pipe or a device): not opened"
+        if p.stat().st_size > MAX_SOURCE_BYTES:
+            return f"{p.name} is larger than {MAX_SOURCE_BYTES // 1_000_000} MB"
+    return None
 
 
 def text_problem(path: Path) -> str | None:

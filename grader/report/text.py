@@ -153,24 +153,34 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1,
     """Feedback for one step: the first failure in full, the others summarised, and each named
     mistake only once. `notebook`: the result's (cells are named, never files); `problems`:
     those at the top of the report, when known."""
-    meta = steps.get(step.id)
     failing = [c for c in step.checks if not c.passed and c.weight > 0]
     # Lead with a failure the grader could explain, if there is one.
     failing.sort(key=lambda c: c.diagnosis is None)
     lines = [f"{step.id}: {state_text(step)}, {_points(step.points)}/{_points(step.max_points)} "
              f"points ({count_text(step.checks)})"]
     if failing and all(c.error_kind == "import" for c in failing):
-        first = failing[0].message.splitlines()[0]
-        first = first if len(first) <= 90 else first[:first.find(":", 20) % 90 or 90] + " ..."
-        # check() in a notebook leaves out what is only cells not run yet: nothing to see there.
-        at_top = notebook != "kernel" or problems is None or \
-            any(p.startswith(first.removesuffix(" ...")) for p in problems)
-        lines.append(f"  not graded: {first}" + (" (see the top of this report)" if at_top
-                                                  else ""))
-        return lines
+        return lines + [_not_graded(failing[0], notebook, problems)]
+    lines += _failures(failing, max_full)
+    return lines + _where_to_look(step, failing, submission, notebook)
+
+
+def _not_graded(first_failure: CheckResult, notebook: str, problems: list[str] | None) -> str:
+    """A step whose file did not load: the reason's first line, and where the rest is."""
+    first = first_failure.message.splitlines()[0]
+    first = first if len(first) <= 90 else first[:first.find(":", 20) % 90 or 90] + " ..."
+    # check() in a notebook leaves out what is only cells not run yet: nothing to see there.
+    at_top = notebook != "kernel" or problems is None or \
+        any(p.startswith(first.removesuffix(" ...")) for p in problems)
+    return f"  not graded: {first}" + (" (see the top of this report)" if at_top else "")
+
+
+def _failures(failing: list[CheckResult], max_full: int) -> list[str]:
+    """The failing checks: repeats collapsed, the first ones (and each new diagnosis) in full."""
+    lines: list[str] = []
     shown = 0
     said: set[str] = set()
-    for check, same in _collapsed(failing):
+    groups = _collapsed(failing)
+    for check, same in groups:
         full = shown < max_full or (check.diagnosis is not None and check.diagnosis not in said
                                     and shown < 3)
         lines.extend(_indent(line, "  ") for line in check_lines(check, full))
@@ -180,26 +190,33 @@ def step_feedback(step: StepResult, submission: str, max_full: int = 1,
         if full and check.diagnosis:
             said.add(check.diagnosis)
         shown += 1
-        left = len(failing) - sum(1 + len(s) for _, s in _collapsed(failing)[:shown])
+        left = len(failing) - sum(1 + len(s) for _, s in groups[:shown])
         if shown >= 6 and left > 0:
             lines.append(f"  ... and {left} more failing checks")
             break
+    return lines
+
+
+def _where_to_look(step: StepResult, failing: list[CheckResult], submission: str,
+                   notebook: str) -> list[str]:
+    """Where to look first: the step that makes this one's runs fail, the given code that
+    does, or this step's own TODOs."""
+    meta = steps.get(step.id)
     causes = {c.blocked_by for c in failing}
     cause = causes.pop() if len(causes) == 1 else None
     if failing and cause is not None and cause != step.id and cause in steps.STEP_IDS:
         # Only end-to-end runs fail, because of another step: point there, not at this code.
         passing = any(c.passed for c in step.checks if c.weight > 0)
-        lines.append(f"  Look at {cause} first: " + (
+        return [f"  Look at {cause} first: " + (
             f"every other check of {step.id} passes" if passing else
-            f"{step.id}'s failing checks fail because of it"))
-    elif failing and cause is not None and steps.given_file(cause):
+            f"{step.id}'s failing checks fail because of it")]
+    if failing and cause is not None and steps.given_file(cause):
         given = "" if notebook else str(steps.given_file(cause))
-        lines.append(f"  Look at the given {cause} in {location(submission, given, notebook)}")
-    elif meta.todos:
+        return [f"  Look at the given {cause} in {location(submission, given, notebook)}"]
+    if meta.todos:
         where = step.todo or ("" if notebook else meta.file)
-        lines.append(f"  Look at {', '.join(meta.todos)} in "
-                     f"{location(submission, where, notebook)}")
-    return lines
+        return [f"  Look at {', '.join(meta.todos)} in {location(submission, where, notebook)}"]
+    return []
 
 
 def command_for(label: str) -> str:
@@ -215,17 +232,47 @@ def command_for(label: str) -> str:
 def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = True) -> str:
     """The scoreboard as text. `commands`: suggest command lines (not on Gradescope, nor in a
     notebook, where there is no command line to type them into)."""
+    out = [f"micrograd-kit: grading {result.submission}", ""]
+    out += [f"  ! {problem}" for problem in result.problems]
+    out += [f"  i {note}" for note in result.notes]
+    if result.problems or result.notes:
+        out.append("")
+    out += _table(result, colour) + [""]
+    # In a running notebook, "grading again" is running the fixed cell, then the check.
+    again = "run that cell again, then this check" if result.notebook == "kernel" else \
+        "grade again"
+    fix = f"Next: fix the problem marked ! above, then {again}."
+    if result.status in ("invalid", "error"):
+        # Nothing was graded: the reason is at the top, and no step has feedback of its own.
+        out.append(fix if result.status == "invalid" else
+                   "Next: grade again; if this happens again, tell whoever runs the grader.")
+        return _finish(out, result)
+    nxt = result.next_step
+    core = result.core_steps
+    core_done = bool(core) and all(s.passed for s in core)
+    if nxt is None or (core_done and nxt.id not in {s.id for s in core}):
+        out += _all_passed(result, nxt, commands)
+        if nxt is None:
+            return _finish(out, result)
+    if result.problems:
+        out.append(fix)
+    out += _next(result, nxt, commands)
+    if not core_done:
+        for step in result.steps:
+            if step.passed:
+                out.extend(advice(step))
+    out.extend(_printed_note(result))
+    out += _feedback(result)
+    return _finish(out, result)
+
+
+def _table(result: GradingResult, colour: bool) -> list[str]:
+    """A row per step, the total of the core steps, then the bonus steps and theirs."""
     def paint(mark: str) -> str:
         return f"\x1b[{COLOURS[mark]}m{mark}\x1b[0m" if colour else mark
 
-    out = [f"micrograd-kit: grading {result.submission}", ""]
-    for problem in result.problems:
-        out.append(f"  ! {problem}")
-    for note in result.notes:
-        out.append(f"  i {note}")
-    if result.problems or result.notes:
-        out.append("")
     width = max(len(s.id) for s in result.steps) if result.steps else 8
+    out: list[str] = []
 
     def rows(step_results: list[StepResult]) -> None:
         for step in step_results:
@@ -244,75 +291,63 @@ def scoreboard(result: GradingResult, *, colour: bool = False, commands: bool = 
         rows(bonus)
         out.append(f"        {'bonus':<{width}}  {_points(result.bonus_score):>4}/"
                    f"{_points(result.bonus_max):<3}")
-    out.append("")
+    return out
 
-    # In a running notebook, "grading again" is running the fixed cell, then the check.
-    again = "run that cell again, then this check" if result.notebook == "kernel" else \
-        "grade again"
-    fix = f"Next: fix the problem marked ! above, then {again}."
-    if result.status in ("invalid", "error"):
-        # Nothing was graded: the reason is at the top, and no step has feedback of its own.
-        out.append(fix if result.status == "invalid" else
-                   "Next: grade again; if this happens again, tell whoever runs the grader.")
-        return _finish(out, result)
-    nxt = result.next_step
-    core_done = bool(core) and all(s.passed for s in core)
-    if nxt is None or (core_done and nxt.id not in {s.id for s in core}):
-        graded = [c for s in (result.steps if nxt is None else core) for c in s.checks]
-        if len(core) == len(steps.CORE_STEPS):
-            names = "Every step" if nxt is None and bonus else "Every core step"
-            if nxt is None and not bonus:
-                names = "Every step"
-        else:
-            names = " and ".join(s.id for s in (result.steps if nxt is None else core))
-        extra = ", bonus included" if nxt is None and bonus and core else ""
-        out.append(f"{names} passed{extra}: {count_text(graded)}.")
-        for step in result.steps:
-            if step.passed:
-                out.extend(advice(step))
-        out.extend(_printed_note(result))
-        if len(core) == len(steps.CORE_STEPS) and result.notebook:
-            out.append(f"Run {TRAINING_RUN_CELL} to watch your network learn.")
-        elif len(core) == len(steps.CORE_STEPS) and commands:
-            out.append("Run `python exercises/train.py` to watch your network learn.")
-        if nxt is None:
-            return _finish(out, result)
-        out.append("")
-        out.append(f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}.")
 
-    if result.problems:
-        out.append(fix)
-    target = nxt
-    out.append(f"{'Then' if result.problems else 'Next'}: {target.id} "
-               f"({steps.get(target.id).title}), in {_place(result, target)}")
+def _all_passed(result: GradingResult, nxt: StepResult | None, commands: bool) -> list[str]:
+    """Every step graded passed (or every core step, the bonus to go): say so, and what next."""
+    core, bonus = result.core_steps, result.bonus_steps
+    graded = [c for s in (result.steps if nxt is None else core) for c in s.checks]
+    if len(core) == len(steps.CORE_STEPS):
+        names = "Every step" if nxt is None else "Every core step"
+    else:
+        names = " and ".join(s.id for s in (result.steps if nxt is None else core))
+    extra = ", bonus included" if nxt is None and bonus and core else ""
+    out = [f"{names} passed{extra}: {count_text(graded)}."]
+    for step in result.steps:
+        if step.passed:
+            out.extend(advice(step))
+    out.extend(_printed_note(result))
+    if len(core) == len(steps.CORE_STEPS) and result.notebook:
+        out.append(f"Run {TRAINING_RUN_CELL} to watch your network learn.")
+    elif len(core) == len(steps.CORE_STEPS) and commands:
+        out.append("Run `python exercises/train.py` to watch your network learn.")
+    if nxt is not None:
+        out += ["", f"Bonus (optional): {nxt.id}, {steps.get(nxt.id).title}."]
+    return out
+
+
+def _next(result: GradingResult, target: StepResult, commands: bool) -> list[str]:
+    """The step to work on next, where it is, and the two commands that help with it."""
+    out = [f"{'Then' if result.problems else 'Next'}: {target.id} "
+           f"({steps.get(target.id).title}), in {_place(result, target)}"]
     if commands:
         again = command_for(result.submission)
         hint, only = f"python -m grader hint {target.id}", f"{again} --step {target.id}"
         width = max(len(hint), len(only)) + 4
         out.append(f"  {hint:<{width}}a nudge in the right direction")
         out.append(f"  {only:<{width}}check only this step")
-    if not core_done:
-        for step in result.steps:
-            if step.passed:
-                out.extend(advice(step))
-    out.extend(_printed_note(result))
+    return out
+
+
+def _feedback(result: GradingResult) -> list[str]:
+    """Each step begun and not passed, its failures; steps not graded for one reason (a file
+    that did not load) said once."""
     feedback_steps = [s for s in result.steps if not s.passed and s.state != "not started"]
-    if feedback_steps:
-        out.append("")
-        # Steps that were not graded for one reason (a file that did not load) are said once.
-        unloaded: dict[str, list[str]] = {}
-        for step in feedback_steps:
-            lines = step_feedback(step, result.submission, notebook=result.notebook,
-                                  problems=result.problems)
-            if len(lines) == 2 and lines[1].startswith("  not graded: "):
-                unloaded.setdefault(lines[1], []).append(step.id)
-                continue
-            out.extend(lines)
-            out.append("")
-        for line, ids in unloaded.items():
-            out.append(f"{_and(ids)}: {line.strip()}")
-            out.append("")
-    return _finish(out, result)
+    if not feedback_steps:
+        return []
+    out = [""]
+    unloaded: dict[str, list[str]] = {}
+    for step in feedback_steps:
+        lines = step_feedback(step, result.submission, notebook=result.notebook,
+                              problems=result.problems)
+        if len(lines) == 2 and lines[1].startswith("  not graded: "):
+            unloaded.setdefault(lines[1], []).append(step.id)
+            continue
+        out += [*lines, ""]
+    for line, ids in unloaded.items():
+        out += [f"{_and(ids)}: {line.strip()}", ""]
+    return out
 
 
 def _printed_note(result: GradingResult) -> list[str]:

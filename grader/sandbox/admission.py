@@ -331,6 +331,17 @@ class _Checker:
         return self._qualified(node) in METACLASSES
 
     def _check_call(self, node: ast.Call, scope: Scope) -> None:
+        # The first three refuse a call outright (or take it whole): nothing else is asked.
+        for refused in (self._makes_a_class, self._wrapper_call, self._format_made_at_run_time):
+            if refused(node, scope):
+                return
+        self._setattr_call(node, scope)
+        self._print_call(node)
+        if self._computed_name_call(node, scope):
+            return
+        self._written_format(node)
+
+    def _makes_a_class(self, node: ast.Call, scope: Scope) -> bool:
         func = node.func
         makes_class = self._metaclass(func, scope) and (len(node.args) + len(node.keywords) > 1
                                                        or any(isinstance(a, ast.Starred)
@@ -338,60 +349,79 @@ class _Checker:
         hooks = isinstance(func, ast.Attribute) and func.attr in (
             "__new__", "__call__", "__init__", "__setattr__", "__delattr__") and \
             self._metaclass(func.value, scope)
-        if makes_class or hooks:
-            shown = ast.unparse(func) if len(ast.unparse(func)) < 60 else "a class of classes"
-            self.refuse(node, f"{shown}(...) making a class", WHY_METACLASS)
-            return
-        wrapper = self._qualified(func)
-        if wrapper in WRAPPER_CALLS:
-            self.calls_checked.add(id(func))
-            if len(node.args) > WRAPPER_CALLS[wrapper] or any(
-                    k.arg in (None, "assigned", "updated") for k in node.keywords):
-                self.refuse(node, f"{wrapper}() with the names it copies", WHY_COMPUTED)
-            return
-        if isinstance(func, ast.Attribute) and func.attr in ("format", "format_map") and \
-                not (isinstance(func.value, ast.Constant) and isinstance(func.value.value, str)):
-            # A format string made at run time could name any attribute ('{0.__globals__}').
-            self.refuse(node, f".{func.attr}() of a format string that is not written out",
-                        "format fields read attributes: write the string out ('{0.data}'.format(x)) "
-                        "or use an f-string")
-            return
+        if not (makes_class or hooks):
+            return False
+        shown = ast.unparse(func) if len(ast.unparse(func)) < 60 else "a class of classes"
+        self.refuse(node, f"{shown}(...) making a class", WHY_METACLASS)
+        return True
+
+    def _wrapper_call(self, node: ast.Call, scope: Scope) -> bool:
+        wrapper = self._qualified(node.func)
+        if wrapper not in WRAPPER_CALLS:
+            return False
+        self.calls_checked.add(id(node.func))
+        if len(node.args) > WRAPPER_CALLS[wrapper] or any(
+                k.arg in (None, "assigned", "updated") for k in node.keywords):
+            self.refuse(node, f"{wrapper}() with the names it copies", WHY_COMPUTED)
+        return True
+
+    def _format_made_at_run_time(self, node: ast.Call, scope: Scope) -> bool:
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in ("format", "format_map")) or \
+                (isinstance(func.value, ast.Constant) and isinstance(func.value.value, str)):
+            return False
+        # A format string made at run time could name any attribute ('{0.__globals__}').
+        self.refuse(node, f".{func.attr}() of a format string that is not written out",
+                    "format fields read attributes: write the string out ('{0.data}'.format(x)) "
+                    "or use an f-string")
+        return True
+
+    def _setattr_call(self, node: ast.Call, scope: Scope) -> None:
+        func = node.func
         if isinstance(func, ast.Name) and func.id == "setattr" and \
                 self._resolves_to_builtin("setattr", scope) and len(node.args) >= 2 and \
                 isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
             # Setting an attribute reaches nothing new (methods set from a table are fine),
             # but a name written out follows the attribute rules.
             self._named(node, self._qualified(node.args[0]), node.args[1].value)
-        if isinstance(func, ast.Name) and func.id == "print":
+
+    def _print_call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id == "print":
             for keyword in node.keywords:
                 if keyword.arg == "file":
                     self.stream_arguments.add(id(keyword.value))
+
+    def _computed_name_call(self, node: ast.Call, scope: Scope) -> bool:
+        """getattr and its kin: only with the name written out, which follows the rules."""
+        func = node.func
         target = None
         if isinstance(func, ast.Name) and func.id in COMPUTED_NAME_CALLS and \
                 self._resolves_to_builtin(func.id, scope):
             target = func.id
-        else:
-            qualified = self._qualified(func)
-            if qualified in COMPUTED_NAME_CALLS:
-                target = qualified
-        if target is not None:
-            self.calls_checked.add(id(func))
-            position = 0 if target.startswith("operator.") else 1
-            names = node.args[position:position + 1] if target != "operator.attrgetter" \
-                else node.args
-            if not names or not all(isinstance(a, ast.Constant) and isinstance(a.value, str)
-                                    for a in names):
-                self.refuse(node, f"{target}() with a computed name", WHY_COMPUTED)
-                return
-            obj = self._qualified(node.args[0]) if target in ("getattr", "hasattr", "delattr") \
-                and node.args else None
-            for constant in names:
-                base = obj
-                for attr in str(constant.value).split("."):     # type: ignore[attr-defined]
-                    if self._named(node, base, attr):
-                        break
-                    base = f"{base}.{attr}" if base is not None else None
-            return
+        elif self._qualified(func) in COMPUTED_NAME_CALLS:
+            target = self._qualified(func)
+        if target is None:
+            return False
+        self.calls_checked.add(id(func))
+        position = 0 if target.startswith("operator.") else 1
+        names = node.args[position:position + 1] if target != "operator.attrgetter" \
+            else node.args
+        if not names or not all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                for a in names):
+            self.refuse(node, f"{target}() with a computed name", WHY_COMPUTED)
+            return True
+        obj = self._qualified(node.args[0]) if target in ("getattr", "hasattr", "delattr") \
+            and node.args else None
+        for constant in names:
+            base = obj
+            for attr in str(constant.value).split("."):     # type: ignore[attr-defined]
+                if self._named(node, base, attr):
+                    break
+                base = f"{base}.{attr}" if base is not None else None
+        return True
+
+    def _written_format(self, node: ast.Call) -> None:
+        func = node.func
         if isinstance(func, ast.Attribute) and func.attr in ("format", "format_map") and \
                 isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
             # Format fields read attributes ('{0.data}'): the same rules as written ones.
@@ -402,7 +432,6 @@ class _Checker:
                             self.file, node.lineno, f"the format field {{{'.'.join(field)}}}",
                             self.found[-1].why)
                         break
-
 
 
 # Classes whose one positional pattern matches the subject itself (case int(n)).
