@@ -301,26 +301,34 @@ def checked(spec: Any, limit: int) -> Spec | None:
         return None
     references = 0                   # operands over all nodes: the work of the walk
     for i, node in enumerate(spec):
-        if not isinstance(node, list) or not node or not isinstance(node[0], str):
-            return None
-        if node[0] == "leaf":
-            if len(node) != 2 or not _number(node[1]):
-                return None
-            continue
-        op = OPS.get(node[0])
-        size = {"binary": 3, "right": 3, "left": 3, "unary": 2, "power": 3, "many": 2}
-        if op is None or len(node) != size[op.shape]:
-            return None
-        refs = node[1] if op.shape == "many" else operands(node)
-        if not isinstance(refs, list):
+        refs = _references(node)
+        if refs is None:
             return None
         references += len(refs)
         if references > 4 * limit or not all(type(j) is int and 0 <= j < i for j in refs):
             return None
-        if op.shape in ("right", "power") and not _number(node[2]) or \
-                op.shape == "left" and not _number(node[1]):
-            return None
     return spec
+
+
+SIZES = {"binary": 3, "right": 3, "left": 3, "unary": 2, "power": 3, "many": 2}
+
+
+def _references(node: Any) -> list[Any] | None:
+    """The nodes a well-formed node refers to ([] for a leaf), or None when it is not one."""
+    if not isinstance(node, list) or not node or not isinstance(node[0], str):
+        return None
+    if node[0] == "leaf":
+        return [] if len(node) == 2 and _number(node[1]) else None
+    op = OPS.get(node[0])
+    if op is None or len(node) != SIZES[op.shape]:
+        return None
+    refs = node[1] if op.shape == "many" else operands(node)
+    if not isinstance(refs, list):
+        return None
+    if op.shape in ("right", "power") and not _number(node[2]) or \
+            op.shape == "left" and not _number(node[1]):
+        return None
+    return refs
 
 
 def _number(x: Any) -> bool:

@@ -218,3 +218,27 @@ def test_the_stand_in_engine_computes_each_operation_as_the_operation_table_does
             except (ValueError, ZeroDivisionError, OverflowError):
                 continue
             assert forward(*args) == want, (name, args)
+
+
+def _blocks(items):
+    for block in items:
+        yield block
+        yield from _blocks(getattr(block, "methods", None) or [])
+        yield from _blocks(getattr(block, "closures", None) or [])
+
+
+def test_every_function_reads_in_one_go_and_every_module_stays_small():
+    # Cyclomatic complexity at most 20 (closures and methods counted on their own, as radon
+    # does), maintainability index A or B, at most 600 lines.
+    from radon.complexity import cc_visit
+    from radon.metrics import mi_rank, mi_visit
+    complex_, hard, long_ = [], [], []
+    for name, path in MODULES.items():
+        code = path.read_text(encoding="utf-8")
+        complex_ += [f"{name}.{b.name} ({b.complexity})" for b in _blocks(cc_visit(code))
+                     if b.complexity > 20]
+        if mi_rank(mi_visit(code, multi=True)) not in ("A", "B"):
+            hard.append(name)
+        if len(code.splitlines()) > 600:
+            long_.append(name)
+    assert (complex_, hard, long_) == ([], [], [])

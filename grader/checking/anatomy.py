@@ -151,14 +151,19 @@ def _numbers_beside(report: dict[str, Any], children: Sequence[str], kind: str) 
     return min(found, key=lambda name: (-found[name], name)) if found else None
 
 
+def _leaf_fields(report: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """A fresh leaf's empty containers (name -> their type) and its callable attributes."""
+    leaf: dict[str, Any] = report["leaf"] if isinstance(report.get("leaf"), dict) else {}
+    fields = {str(k): v for k, v in leaf.items() if isinstance(v, dict)}
+    empty = {k: str(v.get("container", "tuple")) for k, v in fields.items()
+             if v.get("kind") == "empty"}
+    return empty, {k for k, v in fields.items() if v.get("kind") == "callable"}
+
+
 def _from_leaf(report: dict[str, Any]) -> EngineProfile:
     """When no operation works yet: what a fresh leaf keeps (the stub keeps _prev and a
     _backward, as the tutorial's does)."""
-    leaf: dict[str, Any] = report["leaf"] if isinstance(report.get("leaf"), dict) else {}
-    empty = {str(k): str(v.get("container", "tuple")) for k, v in leaf.items()
-             if isinstance(v, dict) and v.get("kind") == "empty"}
-    callables = {str(k) for k, v in leaf.items() if isinstance(v, dict) and
-                 v.get("kind") == "callable"}
+    empty, callables = _leaf_fields(report)
     usual = [name for name in USUAL_INPUTS if name in empty]
     children = usual[:1] or (sorted(empty)[:1] if len(empty) == 1 else [])
     backward = "_backward" if "_backward" in callables else None
@@ -240,23 +245,28 @@ def chain_rule(made: Sequence[Any], at: Sequence[Any], sinks: dict[int, float]
         if 0 <= i < len(spots) and spots[i] >= 0:
             grads[spots[i]] = g
     for k in range(len(made) - 1, -1, -1):
-        record = made[k] if isinstance(made[k], dict) else {}
-        inputs, local = record.get("inputs") or [], record.get("local") or []
-        if not isinstance(inputs, list) or not isinstance(local, list):
-            continue
-        if len(inputs) != len(local):
-            for j in inputs:
-                if isinstance(j, int) and 0 <= j < len(made):
-                    grads[j] = math.nan
-            continue
-        for j, d in zip(inputs, local):
-            if not isinstance(j, int) or not 0 <= j < len(made):
-                continue
-            if not isinstance(d, (int, float)) or isinstance(d, bool):
-                grads[j] = math.nan
-                continue
-            grads[j] += d * grads[k]
+        _pass_on(made[k] if isinstance(made[k], dict) else {}, grads, k)
     return [grads[s] if s >= 0 else math.nan for s in spots]
+
+
+def _pass_on(record: dict[str, Any], grads: list[float], k: int) -> None:
+    """Node k's grad, times each local derivative, added to its inputs' (nan where the record
+    does not fit: a derivative that is not a number, or not one per input)."""
+    inputs, local = record.get("inputs") or [], record.get("local") or []
+    if not isinstance(inputs, list) or not isinstance(local, list):
+        return
+    valid = [j for j in inputs if isinstance(j, int) and 0 <= j < len(grads)]
+    if len(inputs) != len(local):
+        for j in valid:
+            grads[j] = math.nan
+        return
+    for j, d in zip(inputs, local):
+        if not isinstance(j, int) or not 0 <= j < len(grads):
+            continue
+        if not isinstance(d, (int, float)) or isinstance(d, bool):
+            grads[j] = math.nan
+        else:
+            grads[j] += d * grads[k]
 
 
 def probe_profile(ask: Callable[..., dict[str, Any] | None]) -> EngineProfile:

@@ -196,49 +196,61 @@ def local_rule(op: str, probes: Sequence[LocalProbe], kept: str | None = None) -
     rule is then named by it, not by a _backward it does not have)."""
     name = ops.OPS[op].method
     subject = f"{name}, in the {kept} it keeps" if kept else f"{name}'s _backward"
-    if not kept and all(all(fits(p.got[k], p.presets[k]) for k in range(len(p.inputs)))
-                        for p in probes):
-        if all(p.default_backward is False for p in probes):
-            # A closure of its own is there, and adds nothing: the out.grad it uses was read
-            # when the result was made, when it was still 0.
-            return (f"calling {name}'s out._backward() changes nothing, though it is a "
-                    f"function of yours: it uses out.grad as it was when the result was made "
-                    f"(0), not as it is when _backward runs. Read out.grad inside _backward.")
-        return (f"calling {name}'s out._backward() changes nothing: the closure is attached to "
-                f"another Value than the result (out), or never attached.")
+    if not kept and _left_as_they_were(probes):
+        return _changes_nothing(name, probes)
     binary = ops.OPS[op].shape == "binary"
     who_names = ["self", "other"] if binary else ["self"]
     twice = ops.OPS[op].text.format("a", "a") if binary else "the same input used twice"
     found: list[tuple[tuple[Part, ...], str]] = []
     for k, who in enumerate(who_names):
         fitting = _candidates(op, probes, k)
-        if not fitting:
-            return None
-        first, predicted = fitting[0]
-        if any(not _agree(predicted, other) for _, other in fitting[1:]):
-            return None                      # two different explanations fit: no guess
-        other = who_names[1 - k] if binary else "self"
-        parts = [part for part in first if part.says]
-        if [part.name for part in parts] == ["other grad after", "one"]:
-            parts = parts[:1]        # adding one .grad to another says it all
-        words = [part.says.format(
-            who=who, other=other, grad=f"{who}.grad", twice=twice, name=op,
-            whose=f"{who}'s", its="its", data=f"{who}.data", others=f"{other}'s",
-            other_data=f"{other}.data") for part in parts]
+        if not fitting or any(not _agree(fitting[0][1], other) for _, other in fitting[1:]):
+            return None                      # none, or two different explanations, fit
+        first = fitting[0][0]
+        words = _said(first, who, who_names[1 - k] if binary else "self", twice, op)
         if words:
-            found.append((first, " and ".join(words)))
+            found.append((first, words))
     if not found:
         return None
     if len(found) == 2 and [p.name for p in found[0][0]] == [p.name for p in found[1][0]]:
-        # The same mistake for both inputs: say it once.
-        words = [part.says.format(
-            who="each input", other="the other input", grad="each input's .grad",
-            twice=twice, name=op, whose="each input's", its="its", data=".data",
-            others="the other input's", other_data=".data") for part in found[0][0] if part.says]
-        return f"{subject}, for both inputs, " + " and ".join(words) + "."
+        return f"{subject}, for both inputs, {_for_both(found[0][0], twice, op)}."
     return f"{subject}{',' if kept else ''} " + "; and it ".join(text for _, text in found) + "."
 
 
+def _for_both(parts: tuple[Part, ...], twice: str, op: str) -> str:
+    """The same mistake for both inputs, said once."""
+    return " and ".join(part.says.format(
+        who="each input", other="the other input", grad="each input's .grad",
+        twice=twice, name=op, whose="each input's", its="its", data=".data",
+        others="the other input's", other_data=".data") for part in parts if part.says)
+
+
+def _left_as_they_were(probes: Sequence[LocalProbe]) -> bool:
+    """Every input's grad after the call is what it was before."""
+    return all(all(fits(p.got[k], p.presets[k]) for k in range(len(p.inputs))) for p in probes)
+
+
+def _changes_nothing(name: str, probes: Sequence[LocalProbe]) -> str:
+    """Calling the result's _backward left every input's grad as it was."""
+    if all(p.default_backward is False for p in probes):
+        # A closure of its own is there, and adds nothing: the out.grad it uses was read
+        # when the result was made, when it was still 0.
+        return (f"calling {name}'s out._backward() changes nothing, though it is a "
+                f"function of yours: it uses out.grad as it was when the result was made "
+                f"(0), not as it is when _backward runs. Read out.grad inside _backward.")
+    return (f"calling {name}'s out._backward() changes nothing: the closure is attached to "
+            f"another Value than the result (out), or never attached.")
+
+
+def _said(first: tuple[Part, ...], who: str, other: str, twice: str, op: str) -> str:
+    """What a candidate says of one input, in words."""
+    parts = [part for part in first if part.says]
+    if [part.name for part in parts] == ["other grad after", "one"]:
+        parts = parts[:1]        # adding one .grad to another says it all
+    return " and ".join(part.says.format(
+        who=who, other=other, grad=f"{who}.grad", twice=twice, name=op,
+        whose=f"{who}'s", its="its", data=f"{who}.data", others=f"{other}'s",
+        other_data=f"{other}.data") for part in parts)
 
 
 def forward_value(spec: ops.Spec, i: int, values: Sequence[float], got: float | None

@@ -127,22 +127,36 @@ def _all_fit(got: Sequence[float], want: Sequence[float]) -> bool:
 
 def training(step: TrainingStep) -> str | None:
     """Name train_step's mistake when what it did fits one known wrong version."""
-    lr, g = step.lr, step.grads
+    for rule in (_loss_mistake, _update_mistake, _own_rate, _never_cleared):
+        said = rule(step)
+        if said is not None:
+            return said
+    return None
+
+
+def _loss_mistake(step: TrainingStep) -> str | None:
+    """What train_step returned, or the loss it computed, is not the tutorial's."""
     if step.loss_kind != "Value":
         return (f"train_step returns a {step.loss_kind}, not the loss Value: the given train() "
                 f"reads loss.data from it, so `python exercises/train.py` would stop there. "
                 f"Return the loss Value itself.")
-    if step.loss is not None and fits(step.loss, step.mean_loss) and \
-            not fits(step.loss, step.expected_loss):
+    if step.loss is None or fits(step.loss, step.expected_loss):
+        return None
+    if fits(step.loss, step.mean_loss):
         return ("train_step's loss is the mean of the squared errors; the tutorial sums them "
                 "(though it calls the sum the mean squared error), and its learning rate is "
                 "tuned for the sum: with the mean, each update is "
                 f"{step.expected_loss / step.mean_loss:.0f} times smaller. Drop the division.")
-    if step.loss is not None and any(fits(step.loss, u) for u in step.unsquared) and \
-            not fits(step.loss, step.expected_loss):
+    if any(fits(step.loss, u) for u in step.unsquared):
         return ("train_step's loss adds up the errors (prediction - target) without squaring "
                 "them: square each error, so that being too high and too low both cost, and "
                 "the loss is 0 only when every prediction is right.")
+    return None
+
+
+def _update_mistake(step: TrainingStep) -> str | None:
+    """The parameters moved as one known wrong update moves them."""
+    lr, g = step.lr, step.grads
     cleared = step.grads_after is not None and all(x in (0, 0.0) for x in step.grads_after)
     models: list[tuple[list[float], str]] = [
         ([0.0] * len(g), "train_step clears the gradients between backward() and the update: "
@@ -164,20 +178,30 @@ def training(step: TrainingStep) -> str | None:
                        "alone: the gradients are cleared inside the loop over the examples, so "
                        "each backward() wipes out the ones before. Clear them once, before the "
                        "examples (or sum the loss over all of them, then call backward() once)."))
-    for predicted, sentence in models:
-        if _all_fit(step.moved, predicted):
-            return sentence
-    # Against its gradient, but by a rate of its own: the same factor for every parameter.
+    return next((sentence for predicted, sentence in models
+                 if _all_fit(step.moved, predicted)), None)
+
+
+def _own_rate(step: TrainingStep) -> str | None:
+    """Against its gradient, but by a rate of its own: the same factor for every parameter."""
+    lr, g = step.lr, step.grads
     ratios = [-m / x for m, x in zip(step.moved, g) if abs(x) > 1e-6]
     if len(ratios) >= 3 and min(ratios) > 0 and not fits(ratios[0], lr) and \
             _all_fit(step.moved, [-ratios[0] * x for x in g]):
         return (f"train_step moves each parameter by {ratios[0]:.4g} times its gradient, not "
                 f"by the learning_rate it is given ({lr:g}): use its learning_rate argument.")
-    if step.second_moved is not None and step.second_grads is not None and \
-            _all_fit(step.moved, [-lr * x for x in g]):
-        piled = [-lr * (a + b) for a, b in zip(step.second_grads, g)]
-        if _all_fit(step.second_moved, piled):
-            return ("train_step never clears the gradients, so each step adds the new gradient "
-                    "to the old ones: set every p.grad back to 0 before (or right after) each "
-                    "update.")
+    return None
+
+
+def _never_cleared(step: TrainingStep) -> str | None:
+    """A right first step, and a second that piles the new gradient on the old."""
+    lr, g = step.lr, step.grads
+    if step.second_moved is None or step.second_grads is None or \
+            not _all_fit(step.moved, [-lr * x for x in g]):
+        return None
+    piled = [-lr * (a + b) for a, b in zip(step.second_grads, g)]
+    if _all_fit(step.second_moved, piled):
+        return ("train_step never clears the gradients, so each step adds the new gradient "
+                "to the old ones: set every p.grad back to 0 before (or right after) each "
+                "update.")
     return None

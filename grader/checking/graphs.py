@@ -198,35 +198,45 @@ def random_graph(rng: random.Random, kinds: Sequence[str], n_leaves: int = 3, n_
         spec: Spec = [["leaf", magnitude(rng)] for _ in range(n_leaves)]
         for _ in range(n_ops):
             kind = rng.choice(list(kinds))
-            pick = lambda spec=spec: min(len(spec) - 1,  # noqa: E731
-                                         int(len(spec) * rng.random() ** 0.6))
-            shape = OPS[kind].shape
-            if shape == "binary":
-                spec.append([kind, pick(), pick()])
-            elif shape == "right":
-                spec.append([kind, pick(), magnitude(rng)])
-            elif shape == "left":
-                spec.append([kind, magnitude(rng), pick()])
-            elif shape == "power":
-                spec.append([kind, pick(), rng.choice((2, 3, -1))])
-            elif shape == "many":
-                spec.append([kind, [pick() for _ in range(3)]])
-            else:
-                spec.append([kind, pick()])
+            spec.append(_random_node(rng, kind, spec))
         try:
             values = evaluate(spec)
         except (ZeroDivisionError, ValueError, OverflowError):
             continue
-        divisors = [values[node[2]] for node in spec if node[0] in ("div", "cdiv")]
-        divisors += [values[node[1]] for node in spec if node[0] == "pow" and node[2] < 0]
-        if all(math.isfinite(v) and abs(v) < limit for v in values) and \
-                all(abs(d) > 0.2 for d in divisors):
+        if _tame(spec, values, limit):
             # The output must depend on every leaf, or some gradients are trivially 0 (the
             # shape is looked at first: it costs nothing beside finite differences).
             pruned = prune(spec)
             if (not require_uneven or uneven(pruned)) and \
                     all(abs(g) > 1e-9 for g in finite_difference_grads(spec)[:n_leaves]):
                 return pruned
+
+
+def _random_node(rng: random.Random, kind: str, spec: Spec) -> list[Any]:
+    """A node of `kind` on earlier nodes, drawn with a bias towards recent ones."""
+    def pick() -> int:
+        return min(len(spec) - 1, int(len(spec) * rng.random() ** 0.6))
+
+    shape = OPS[kind].shape
+    if shape == "binary":
+        return [kind, pick(), pick()]
+    if shape == "right":
+        return [kind, pick(), magnitude(rng)]
+    if shape == "left":
+        return [kind, magnitude(rng), pick()]
+    if shape == "power":
+        return [kind, pick(), rng.choice((2, 3, -1))]
+    if shape == "many":
+        return [kind, [pick() for _ in range(3)]]
+    return [kind, pick()]
+
+
+def _tame(spec: Spec, values: list[float], limit: float) -> bool:
+    """Every value finite and below `limit`, and nothing divided by a number near 0."""
+    divisors = [values[node[2]] for node in spec if node[0] in ("div", "cdiv")]
+    divisors += [values[node[1]] for node in spec if node[0] == "pow" and node[2] < 0]
+    return all(math.isfinite(v) and abs(v) < limit for v in values) and \
+        all(abs(d) > 0.2 for d in divisors)
 
 
 def prune(spec: Spec) -> Spec:

@@ -70,14 +70,20 @@ def check_initial_values(kit: Kit) -> None:
                        f"(for example {outside[0]:.4g})", diagnosis=diagnosis_network.neuron_weights(weights))
     if any(b != 0.0 for b in biases):
         raise kit.fail(f"the bias should start at 0, got {next(b for b in biases if b != 0):.4g}")
-    # For 1000 draws from U(-1, 1): mean within 0.1 and the middle half within 0.4..0.6 of the draws
-    # are both more than 5 standard deviations wide, yet 0..1 or clumped draws fail them.
-    mean = sum(weights) / n
-    middle = sum(1 for w in weights if -0.5 <= w <= 0.5) / n
     if len(set(weights)) < n * 0.99:
         raise kit.fail(f"only {len(set(weights))} different values among {n} initial weights: "
                        f"each weight should get its own random draw",
                        diagnosis=diagnosis_network.neuron_weights(weights, per=5))
+    _uniform(kit, weights)
+
+
+def _uniform(kit: Kit, weights: list[float]) -> None:
+    """Whether draws look like U(-1, 1). For 1000 draws, a mean within 0.1 and the middle half
+    within 0.4..0.6 of them are both more than 5 standard deviations wide, yet 0..1 or clumped
+    draws fail them."""
+    n = len(weights)
+    mean = sum(weights) / n
+    middle = sum(1 for w in weights if -0.5 <= w <= 0.5) / n
     if min(weights) > -0.9 or max(weights) < 0.9 or abs(mean) > 0.1 or not 0.4 <= middle <= 0.6:
         raise kit.fail(f"initial weights do not look uniform on [-1, 1]: over {n} draws the "
                        f"smallest is {min(weights):.3g}, the largest {max(weights):.3g}, the mean "

@@ -211,15 +211,12 @@ def _unzip(archive: Path, target: Path) -> str | None:
                 return f"{archive.name} holds more than {ZIP_MAX_MEMBERS} files"
             total = 0
             for info in members:
-                name = info.filename.replace("\\", "/")
-                parts = [part for part in name.split("/") if part not in ("", ".")]
-                if info.is_dir() or not name.endswith(KEEP_SUFFIXES) or not parts:
+                parts = _member_path(info)
+                if parts is None:
                     continue
-                if name.startswith("/") or ".." in parts or ":" in parts[0]:
-                    return f"{archive.name} holds a file outside its own folder ({name})"
-                if any(_ignored(part) for part in parts[:-1]) or \
-                        stat.S_ISLNK(info.external_attr >> 16):
-                    continue              # checkpoints, caches, and links (never followed)
+                if not parts:
+                    return (f"{archive.name} holds a file outside its own folder "
+                            f"({info.filename.replace(chr(92), '/')})")
                 if total + info.file_size > ZIP_MAX_BYTES:
                     return f"{archive.name} unpacks to more than {ZIP_MAX_BYTES // 1_000_000} MB"
                 destination = target.joinpath(*parts)
@@ -235,6 +232,21 @@ def _unzip(archive: Path, target: Path) -> str | None:
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         return f"{archive.name} is not a readable zip file ({exc})"
     return None
+
+
+def _member_path(info: zipfile.ZipInfo) -> list[str] | None:
+    """Where a zip member goes, as path parts under the target: None to leave it out (a
+    folder, a file the kit does not read, a checkpoint or cache, a link: never followed),
+    [] for a member outside its own folder (the whole zip is refused)."""
+    name = info.filename.replace("\\", "/")
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if info.is_dir() or not name.endswith(KEEP_SUFFIXES) or not parts:
+        return None
+    if name.startswith("/") or ".." in parts or ":" in parts[0]:
+        return []
+    if any(_ignored(part) for part in parts[:-1]) or stat.S_ISLNK(info.external_attr >> 16):
+        return None
+    return parts
 
 
 def _in_folder(folder: Path) -> Path | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from .. import __version__, steps
-from ..results import GradingResult
+from ..results import GradingResult, StepResult
 from ..untrusted import clean
 from .text import count_text, scoreboard
 
@@ -33,6 +33,7 @@ def _inline(text: str) -> str:
 
 
 def feedback(result: GradingResult, student: str | None = None) -> str:
+    """The feedback page: the scoreboard, every failing check of each step begun, the hints."""
     name = _plain(student or result.submission)
     lines = [f"# micrograd-kit: feedback for {name}", "",
              f"**{result.score:g}/{result.max_score:g}** points"
@@ -41,26 +42,30 @@ def feedback(result: GradingResult, student: str | None = None) -> str:
     lines += [_fenced(scoreboard(result, colour=False, commands=False)), ""]
     to_do = [s for s in result.steps if not s.passed]
     for step in (s for s in to_do if s.state != "not started"):
-        failing = [c for c in step.checks if not c.passed and c.weight > 0]
-        if not failing:
-            continue
-        lines += [f"## {step.id}: {step.title}", "",
-                  f"{step.state}, {step.points:g}/{step.max_points:g} points "
-                  f"({count_text(step.checks)}).", ""]
-        for check in failing:
-            lines.append(f"### {check.number}: {check.title}")
-            lines.append("")
-            if check.message:
-                lines += [_fenced(check.message), ""]
-            if check.diagnosis:
-                lines += [f"**The mistake:** {_inline(check.diagnosis)}", ""]
-            if check.output:
-                lines += ["Your code printed:", "", _fenced(check.output), ""]
+        lines += _step_section(step)
     hinted = [s for s in to_do if steps.get(s.id).hint]
     if hinted:
         lines += ["## Hints", ""]
-        for step in hinted:
-            lines += [f"- **{step.id}**: {steps.get(step.id).hint}"]
+        lines += [f"- **{step.id}**: {steps.get(step.id).hint}" for step in hinted]
         lines.append("")
     lines.append(f"_Graded by micrograd-kit {result.grader_version or __version__}._")
     return "\n".join(lines) + "\n"
+
+
+def _step_section(step: StepResult) -> list[str]:
+    """A step's failing checks, each with what was built, the mistake and what it printed."""
+    failing = [c for c in step.checks if not c.passed and c.weight > 0]
+    if not failing:
+        return []
+    lines = [f"## {step.id}: {step.title}", "",
+             f"{step.state}, {step.points:g}/{step.max_points:g} points "
+             f"({count_text(step.checks)}).", ""]
+    for check in failing:
+        lines += [f"### {check.number}: {check.title}", ""]
+        if check.message:
+            lines += [_fenced(check.message), ""]
+        if check.diagnosis:
+            lines += [f"**The mistake:** {_inline(check.diagnosis)}", ""]
+        if check.output:
+            lines += ["Your code printed:", "", _fenced(check.output), ""]
+    return lines

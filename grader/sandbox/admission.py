@@ -287,13 +287,8 @@ class _Checker:
 
     def _check_qualified(self, node: ast.AST, base: str, attr: str) -> None:
         """`base.attr`, where base is what an import bound (a module, or a name from one)."""
-        parts = base.split(".")
-        if parts[0] in self.own:
-            # A module a kit file imported is checked as if imported here (engine.random._os).
-            if len(parts) > 1 and parts[1] in MODULES:
-                self._check_qualified(node, ".".join(parts[1:]), attr)
-            elif len(parts) == 1 and is_stdlib_module(attr) and attr not in MODULES:
-                self.refuse(node, f"{base}.{attr}", WHY_IMPORT)
+        if base.split(".")[0] in self.own:
+            self._check_through_own(node, base, attr)
             return
         qualified = f"{base}.{attr}"
         if qualified in REFUSED_NAMES:
@@ -317,6 +312,15 @@ class _Checker:
             return
         if (base in MODULES or base in GIVEN_ONLY_IMPORTS) and attr.startswith("_"):
             self.refuse(node, f"{base}.{attr}", WHY_PRIVATE)
+
+    def _check_through_own(self, node: ast.AST, base: str, attr: str) -> None:
+        """`own.attr` or `own.module.attr`: a module a kit file imported is checked as if
+        imported here (engine.random._os), and no other module is reached through it."""
+        parts = base.split(".")
+        if len(parts) > 1 and parts[1] in MODULES:
+            self._check_qualified(node, ".".join(parts[1:]), attr)
+        elif len(parts) == 1 and is_stdlib_module(attr) and attr not in MODULES:
+            self.refuse(node, f"{base}.{attr}", WHY_IMPORT)
 
     def _metaclass(self, node: ast.AST, scope: Scope) -> bool:
         """Whether `node` names a class of classes: type (the builtin), abc.ABCMeta, ..., or

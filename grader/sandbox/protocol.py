@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .tasks import CALLBACKS, TASKS
 
@@ -83,27 +83,31 @@ def decode_answer(line: bytes, keys: Secrets) -> dict[str, Any] | None:
 ANSWERS: dict[str, Any] = {name: answer for name, (_, _, answer) in TASKS.items()}
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# The shapes of one value: what each name in the task table's answers accepts.
+SCALARS: dict[str, Callable[[Any], bool]] = {
+    "any": lambda value: True,
+    "none": lambda value: value is None,
+    "num": lambda value: value is None or _number(value),
+    "int": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "bool": lambda value: isinstance(value, bool),
+    "str": lambda value: isinstance(value, str),
+}
+
+
 def _fits(value: Any, shape: Any) -> bool:
-    if shape == "any":
-        return True
-    if shape == "none":
-        return value is None
-    if shape == "num":
-        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-    if shape == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if shape == "bool":
-        return isinstance(value, bool)
-    if shape == "str":
-        return isinstance(value, str)
+    if isinstance(shape, str):
+        return shape in SCALARS and SCALARS[shape](value)
     if isinstance(shape, tuple):
         return any(_fits(value, option) for option in shape)
     if isinstance(shape, list):
         return isinstance(value, list) and all(_fits(item, shape[0]) for item in value)
     if isinstance(shape, dict):
-        return isinstance(value, dict) and all(
-            key in shape and _fits(item, shape[key]) for key, item in value.items()
-            if key in shape) and all(isinstance(key, str) for key in value)
+        return isinstance(value, dict) and all(isinstance(key, str) for key in value) and all(
+            _fits(item, shape[key]) for key, item in value.items() if key in shape)
     return False
 
 

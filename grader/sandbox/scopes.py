@@ -74,27 +74,35 @@ def bindings(scope_node: ast.AST) -> tuple[set[str], set[str]]:
         if node is scope_node and isinstance(scope_node, COMPREHENSIONS):
             for generator in scope_node.generators:       # type: ignore[attr-defined]
                 bound.update(target_names(generator.target))
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node is not scope_node:
-                bound.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            bound.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name != "*":
-                    bound.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
         elif isinstance(node, ast.Global):
             declared.update(node.names)
-        elif isinstance(node, ast.Nonlocal):
-            bound.update(node.names)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            bound.add(node.rest)
+        elif node is not scope_node or not isinstance(node, DEFINITIONS):
+            bound.update(_bound_by(node))       # a def's own name is not bound inside it
     return bound, declared
+
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _bound_by(node: ast.AST) -> list[str]:
+    """The names one node binds in the scope it is in (a definition, an assignment, an import,
+    an except clause, a nonlocal declaration, a match capture)."""
+    if isinstance(node, DEFINITIONS):
+        return [node.name]
+    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return [node.id]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names
+                if alias.name != "*"]
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return [node.name]
+    if isinstance(node, ast.Nonlocal):
+        return list(node.names)
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        return [node.name]
+    if isinstance(node, ast.MatchMapping) and node.rest:
+        return [node.rest]
+    return []
 
 
 class At(ast.AST):

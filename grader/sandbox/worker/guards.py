@@ -115,11 +115,10 @@ def make_import_guard(available: dict[str, Any], refused: dict[str, str], own: t
             raise refused_import(refused[name])
         return load(name)
 
-    def guarded_import(name: str, globals: Any = None, locals: Any = None,
-                       fromlist: Any = (), level: int = 0) -> Any:
-        parts = split(name, ".") if name else []
-        # `from .engine import Value`, `from micrograd.engine import Value`: the submission's
-        # own file, whatever package layout it was written in.
+    def own_import(parts: list[str], fromlist: Any, level: int) -> Any:
+        """`from .engine import Value`, `from micrograd.engine import Value`, `from . import
+        nn`: the submission's own file, whatever package layout it was written in; None for
+        any other import."""
         if parts and parts[-1] in own and (level or parts[0] not in available):
             if fromlist or not parts[1:]:
                 return submission_module(parts[-1])
@@ -132,6 +131,14 @@ def make_import_guard(available: dict[str, Any], refused: dict[str, str], own: t
                 if wanted in own:
                     package.__dict__[wanted] = submission_module(wanted)
             return package
+        return None
+
+    def guarded_import(name: str, globals: Any = None, locals: Any = None,
+                       fromlist: Any = (), level: int = 0) -> Any:
+        parts = split(name, ".") if name else []
+        mine = own_import(parts, fromlist, level)
+        if mine is not None:
+            return mine
         if name in available and (fromlist or "." not in name):
             return available[name]
         if name in refused:

@@ -98,33 +98,10 @@ def shape_of(value: Any, index: dict[int, int]) -> dict[str, Any]:
     if key(value) in index:
         return {"kind": "node", "items": [index[key(value)]]}
     if type(value) is dict:
-        # Inputs as a dict's keys: {input: None} (an ordered set) or {input: local derivative}.
-        keys = list(value)[:16]
-        if not keys:
-            return {"kind": "empty", "container": "dict"}
-        if all(key(x) in index for x in keys):
-            derivatives = [num(value[x]) for x in keys]
-            if all(d is not None for d in derivatives):
-                return {"kind": "pairs", "container": "dict",
-                        "items": [[index[key(x)], d] for x, d in zip(keys, derivatives)]}
-            return {"kind": "nodes", "container": "dict", "items": [index[key(x)] for x in keys]}
-        return {"kind": "other", "container": "dict"}
+        return _dict_shape(value, index)
     container = CONTAINERS.get(type(value))
     if container is not None:
-        items = list(value)[:16]
-        if not items:
-            return {"kind": "empty", "container": container}
-        if all(key(x) in index for x in items):
-            return {"kind": "nodes", "container": container,
-                    "items": [index[key(x)] for x in items]}
-        numbers = [num(x) for x in items]
-        if all(x is not None for x in numbers):
-            return {"kind": "numbers", "container": container, "items": numbers}
-        if all(type(x) in (tuple, list) and len(x) == 2 and key(x[0]) in index and
-               num(x[1]) is not None for x in items):
-            return {"kind": "pairs", "container": container,
-                    "items": [[index[key(x[0])], num(x[1])] for x in items]}
-        return {"kind": "other", "container": container}
+        return _container_shape(value, container, index)
     if callable(value) and not isinstance(value, type):
         return {"kind": "callable"}
     if num(value) is not None:
@@ -132,3 +109,34 @@ def shape_of(value: Any, index: dict[int, int]) -> dict[str, Any]:
     if type(value) is str:
         return {"kind": "text", "text": value[:24]}
     return {"kind": "other"}
+
+
+def _dict_shape(value: dict[Any, Any], index: dict[int, int]) -> dict[str, Any]:
+    """Inputs as a dict's keys: {input: None} (an ordered set) or {input: local derivative}."""
+    keys = list(value)[:16]
+    if not keys:
+        return {"kind": "empty", "container": "dict"}
+    if not all(key(x) in index for x in keys):
+        return {"kind": "other", "container": "dict"}
+    derivatives = [num(value[x]) for x in keys]
+    if all(d is not None for d in derivatives):
+        return {"kind": "pairs", "container": "dict",
+                "items": [[index[key(x)], d] for x, d in zip(keys, derivatives)]}
+    return {"kind": "nodes", "container": "dict", "items": [index[key(x)] for x in keys]}
+
+
+def _container_shape(value: Any, container: str, index: dict[int, int]) -> dict[str, Any]:
+    """A list, tuple or set of nodes, of numbers, or of (node, number) pairs."""
+    items = list(value)[:16]
+    if not items:
+        return {"kind": "empty", "container": container}
+    if all(key(x) in index for x in items):
+        return {"kind": "nodes", "container": container, "items": [index[key(x)] for x in items]}
+    numbers = [num(x) for x in items]
+    if all(x is not None for x in numbers):
+        return {"kind": "numbers", "container": container, "items": numbers}
+    if all(type(x) in (tuple, list) and len(x) == 2 and key(x[0]) in index and
+           num(x[1]) is not None for x in items):
+        return {"kind": "pairs", "container": container,
+                "items": [[index[key(x[0])], num(x[1])] for x in items]}
+    return {"kind": "other", "container": container}
