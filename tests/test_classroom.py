@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from grader import __version__, steps
-from grader.commands.classroom import VENV, WORKFLOW_PATH, check_source, workflow
+from grader.report.classroom_workflow import VENV, WORKFLOW_PATH, check_source, workflow
 from grader.report.classroom import RUNNER, _exact, runner_result
 from conftest import EXERCISES, ROOT, SOLUTIONS, copy_tree, fixture_submission, grade
 

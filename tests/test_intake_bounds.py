@@ -250,7 +250,7 @@ def test_an_unpacked_submission_is_named_after_its_grading_process(tmp_path):
 
 
 def test_a_fingerprint_tells_apart_files_that_hash_alike_without_lengths(tmp_path):
-    from grader.commands.regrade import fingerprint
+    from grader.batching.regrade import fingerprint
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     (one / "a").write_bytes(b"bc")          # "a" + "bc" ...

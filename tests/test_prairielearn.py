@@ -225,7 +225,7 @@ def test_the_image_is_built_from_a_wheel_and_never_holds_the_solutions(tmp_path)
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp_path / "wheels").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "grader/cli.py" in names
+    assert "grader/cli/__init__.py" in names
     assert not any(n.startswith(("solutions/", "tests/")) for n in names)
 
 

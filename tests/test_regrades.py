@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from grader import scoring
-from grader.commands import regrade
+from grader.batching import regrade
 from grader.commands.batch import run_batch
 from grader.intake.facts import Facts
 from grader.limits import Limits, Protections

@@ -1,1 +1,1 @@
-"""One module per sub-command, each with main(argv) -> exit status; grader/cli.py picks one."""
+"""One module per sub-command, each with main(argv) -> exit status; grader/cli/ picks one."""

@@ -28,7 +28,8 @@ from ..report.stats import Graded
 from ..report.summary import Run, class_summary
 from ..results import GradingResult, result_from_dict
 from ..untrusted import clean
-from . import options, pool, regrade
+from ..batching import pool, regrade
+from ..cli import options
 
 WATCHDOG_MARGIN = 60.0             # seconds past --run-timeout before a grading is stopped
 

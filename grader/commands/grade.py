@@ -11,8 +11,8 @@ from ..api import grade_path
 from ..report.classroom import github_output
 from ..report.json import write_json
 from ..report.text import scoreboard, use_colour
-from . import options
-from .watch import watch
+from ..cli import options
+from ..cli.watch import watch
 
 DESCRIPTION = (f"Grade a micrograd-kit submission: every step's hidden checks, scored out of "
                f"{steps.TOTAL_POINTS}.")

@@ -32,7 +32,7 @@ from ..output import write_text
 from ..report.gradescope import VISIBILITIES, results_json
 from ..report.summary import protections_text
 from ..report.text import scoreboard
-from . import options
+from ..cli import options
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once, when Gradescope builds the autograder image (Ubuntu, as root). A real failure stops

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..lesson import write
-from . import options
+from ..cli import options
 
 
 def main(argv: Sequence[str]) -> int:

@@ -20,7 +20,7 @@ from ..limits import Limits, Protections, container_memory_mb, memory_cap
 from ..output import write_text
 from ..report.prairielearn import results_json
 from ..report.summary import protections_text
-from . import options
+from ..cli import options
 
 
 

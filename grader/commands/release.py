@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import KIT_ROOT, is_checkout, steps
-from . import classroom
+from ..report import classroom_workflow as classroom
 BEGIN, END = "<!-- release:begin -->", "<!-- release:end -->"
 
 

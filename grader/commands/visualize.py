@@ -9,7 +9,7 @@ from typing import Sequence
 
 from .. import visualize
 from ..intake.submission import open_submission
-from . import options
+from ..cli import options
 
 
 def main(argv: Sequence[str]) -> int:

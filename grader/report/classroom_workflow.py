@@ -6,7 +6,7 @@ import json
 import re
 
 from .. import steps
-from ..report.classroom import RUNNER
+from .classroom import RUNNER
 
 WORKFLOW_PATH = ".github/workflows/classroom.yml"
 

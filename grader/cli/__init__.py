@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
+from .. import __version__
 
 # Sub-commands by their first word: (module in grader/commands/, function, what it does).
 COMMANDS: dict[str, tuple[str, str, str]] = {
