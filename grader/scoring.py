@@ -216,16 +216,20 @@ def _incident(result: GradingResult, run_problems: Sequence[tuple[str, str]]
 def _relocate(result: GradingResult, cells: Rebuilt) -> None:
     """A notebook's result in a notebook's words: every file:line as the cell and line it came
     from, every file as its cells, and each step's place as its cell."""
+    def there(text: str) -> str:
+        # Cleaned again: a cell is named by its first line, which is the student's text.
+        return clean(relocate(text, cells))
+
     result.notebook = "kernel" if cells.in_kernel else "saved"
-    result.problems = [relocate(p, cells) for p in result.problems]
-    result.notes = [relocate(n, cells) for n in result.notes]
-    result.reason = relocate(result.reason, cells)
+    result.problems = [there(p) for p in result.problems]
+    result.notes = [there(n) for n in result.notes]
+    result.reason = there(result.reason)
     for step in result.steps:
         # A TODO's place is a line of a cell; a step whose code cannot be read (its cell not
         # run, or not Python) is shown its cell.
-        step.todo = relocate(step.todo, cells) if step.todo and ":" in step.todo else \
-            cells.step_cell(step.id)
+        step.todo = there(step.todo) if step.todo and ":" in step.todo else \
+            clean(cells.step_cell(step.id))
         for check in step.checks:
-            check.message = relocate(check.message, cells)
+            check.message = there(check.message)
             if check.diagnosis:
-                check.diagnosis = relocate(check.diagnosis, cells)
+                check.diagnosis = there(check.diagnosis)

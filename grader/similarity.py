@@ -235,11 +235,6 @@ def _regions(a: Prints, b: Prints, shared: Iterable[int]) -> tuple[Region, ...]:
                  for (af, a1, a2), (bf, b1, b2) in merged[:MAX_REGIONS])
 
 
-def _score(a: set[int], b: set[int]) -> tuple[float, int]:
-    shared = len(a & b)
-    return (shared / max(len(a), len(b)) if a and b else 0.0), shared
-
-
 def similar(class_prints: Sequence[Prints], reference: Prints | None = None,
             threshold: float = THRESHOLD) -> list[Pair]:
     """The copies of the reference solutions, then the pairs of students whose own code is
@@ -283,7 +278,10 @@ def _copies(class_prints: Sequence[Prints], reference: Prints | None,
         # Only the reference's files the student handed in: a copy of engine.py without the
         # bonus's extensions.py is a copy all the same.
         mine = {h for h, (file, _a, _b) in reference.where.items() if file in p.lines}
-        score, shared = _score(set(p.where), mine)
+        # How much of the reference the student's code holds: code added around a copy (a
+        # padding of strings) hides nothing.
+        shared = len(set(p.where) & mine)
+        score = shared / len(mine) if mine else 0.0
         if min(len(p.where), len(mine)) >= MIN_PRINTS and score >= threshold:
             found.append(Pair(p.key, REFERENCE, round(score, 3), shared,
                               _regions(p, reference, set(p.where) & mine)))

@@ -14,6 +14,7 @@ import pytest
 from grader import steps
 from grader.lesson import build, write
 from grader.limits import Limits
+from grader.report.text import scoreboard
 from conftest import EXERCISES, SOLUTIONS, failing, grade
 
 
@@ -346,3 +347,17 @@ def test_a_cell_that_is_not_valid_python_costs_its_own_step_only(books, tmp_path
     assert "the cell starting" in said and "not started" in said and "engine.py" not in said
     # What needs mul (the training run) is blamed on it, and credited: it costs mul only.
     assert by_id["training"].passed and by_id["classifier"].passed
+
+
+def test_a_cells_first_line_cannot_write_to_the_terminal(books, tmp_path):
+    nb = _load(books["solutions"])
+    cell = _cell(nb, "mul")
+    # No marker, no metadata, never run: the cell is named by its first line.
+    cell.metadata = {}
+    cell.source = "# \x1b[2J\x1b[H PASS every step 100/100\n" + "\n".join(
+        line for line in cell.source.splitlines() if "micrograd-kit" not in line).replace(
+        "self.grad += other.data * out.grad", "self.grad += self.data * out.grad")
+    result = grade(_save(nb, tmp_path / "escape.ipynb"), limits=Limits(check_timeout=2))
+    assert result.step("mul").points < 10
+    shown = scoreboard(result)
+    assert "\x1b" not in shown and "\\x1b[2J" in shown

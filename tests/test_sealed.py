@@ -14,6 +14,7 @@ import io
 import json
 import ast
 import os
+import shutil
 import subprocess
 import symtable
 import sys
@@ -595,3 +596,32 @@ def test_a_class_made_at_run_time_reaches_no_builtin_module(shield, tmp_path):
         assert "REACHED" in printed(result)
     else:
         assert "REACHED" not in printed(result)
+
+
+@pytest.mark.parametrize("shield", modes("all", "admission", "guard", "nothing"))
+def test_a_field_name_runs_no_code_dataclasses_generates(shield, tmp_path):
+    # Refused at admission (annotations are written as annotations); with admission off, the
+    # worker's dataclass checks every field name is a name; with no layer on, the generated
+    # __eq__ runs the expression (the test can fail).
+    path = fixture_submission("hostile_dataclass_codegen", tmp_path / "f")
+    refused = [v.what for v in modules.check_file(path / "engine.py")]
+    assert any("__annotations__" in w for w in refused), refused
+    result = grade_path(path, protections=shield, limits=FAST)
+    if shield is NOTHING:
+        assert "REACHED by generated code" in printed(result)
+    else:
+        assert "REACHED" not in printed(result)
+
+
+@pytest.mark.parametrize("engine", ["solutions", "stubs"])
+def test_a_classifier_that_trains_no_network_earns_nothing(engine, tmp_path):
+    # The nearest training flower answers predict as well as a network: what counts is that
+    # train_classifier returns the MLP it trained, in every world it is graded in.
+    path = fixture_submission("hostile_lookup_classifier", tmp_path / "f")
+    if engine == "stubs":
+        for name in ("engine.py", "nn.py", "train.py"):
+            shutil.copy(ROOT / "exercises" / name, path / name)
+    result = grade_path(path, limits=FAST)
+    step = result.step("classifier")
+    assert step.points == 0 and not any(c.state == "credited" for c in step.checks)
+    assert any("not the MLP it trained" in c.message for c in step.checks)

@@ -176,3 +176,12 @@ def test_a_copy_with_code_added_is_still_a_pair(base, reference, tmp_path):
     pairs = similarity.similar([similarity.fingerprints("ann", a, base),
                                 similarity.fingerprints("ben", b, base)], reference)
     assert [(p.a, p.b) for p in pairs] == [("ann", "ben")]
+
+
+def test_a_copy_of_the_reference_padded_with_code_of_its_own_is_still_a_copy(base, reference):
+    padded = _solutions()
+    padded["engine.py"] += "\nPADDING = (\n" + "".join(
+        f"    'line {k} of nothing in particular {k * 7919 % 10007}',\n" for k in range(3000)) + ")\n"
+    mine = similarity.fingerprints("mallory", padded, base)
+    [pair] = similarity.similar([mine], reference)
+    assert (pair.a, pair.b) == ("mallory", similarity.REFERENCE) and pair.score > 0.95

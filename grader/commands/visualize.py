@@ -42,8 +42,11 @@ def main(argv: Sequence[str]) -> int:
             return 0
 
         def reopen() -> Path:
-            """A notebook or a zip saved again is unpacked again (a folder is read as is)."""
+            """A notebook or a zip saved again is unpacked again (a folder is read as is); the
+            copy unpacked before it, whose workers are closed, is removed."""
             fresh = open_submission([path], label)
+            while len(opened) > 1:
+                opened.pop().close()
             opened.append(fresh)
             return fresh.root
 

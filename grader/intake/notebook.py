@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import steps
-from ..untrusted import parse, read_regular
+from ..untrusted import one_line, parse, read_regular
 
 MAX_NOTEBOOK_BYTES = 20_000_000
 # A cell is classified by parsing it only up to this size (a step's cell is a few KB).
@@ -111,6 +111,9 @@ def first_line(source: str) -> str:
     match = MARKER.match(line)
     if match:
         return match.group(0)
+    # On one line, its escapes shown: a cell's text may carry escape sequences (a cleared
+    # screen, a fake scoreboard) that a report must not pass on.
+    line = one_line(line)
     return line if len(line) <= 48 else line[:45] + "..."
 
 

@@ -77,7 +77,7 @@ OPERATOR_DUNDERS: frozenset[str] = frozenset("""
 """.split())
 PLAIN_DUNDERS: frozenset[str] = frozenset("""
     __init__ __new__ __post_init__ __setattr__ __getattr__ __delattr__ __copy__ __deepcopy__
-    __class__ __name__ __qualname__ __doc__ __module__ __slots__ __annotations__
+    __class__ __name__ __qualname__ __doc__ __module__ __slots__
     __wrapped__ __version__ __init_subclass__ __set_name__
 """.split())
 DUNDER_ATTRIBUTES: frozenset[str] = OPERATOR_DUNDERS | PLAIN_DUNDERS

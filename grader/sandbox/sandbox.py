@@ -65,6 +65,7 @@ def gradients(payload: dict[str, Any]) -> Any:
 
 
 ANSWERERS: dict[str, Callable[[dict[str, Any]], Any]] = {"gradients": gradients}
+ASKING_WORLDS = ("standin", "model")     # the worlds whose engine is the grader's stand-in
 
 
 class Sandbox:
@@ -209,7 +210,9 @@ class Sandbox:
             question = protocol.callback(value)
             if question is None:
                 return value
-            reply = ANSWERERS[question](value)
+            # Only a world on the grader's stand-in engine has a question to ask: the student's
+            # own world is answered nothing (its engine's gradients are its own to compute).
+            reply = ANSWERERS[question](value) if self.world in ASKING_WORLDS else None
             if worker.pipes.send(protocol.reply(reply), deadline) == "timeout":
                 return "timeout"
 

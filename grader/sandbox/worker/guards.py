@@ -155,6 +155,32 @@ def make_import_guard(available: dict[str, Any], refused: dict[str, str], own: t
     return guarded_import
 
 
+def make_dataclass_guard(real: Any, refused: type, type_: Any, dict_: type, dict_items: Any,
+                         setattr_: Any, isidentifier: Any, iskeyword: Any, str_: type
+                         ) -> Callable[..., Any]:
+    """dataclasses.dataclass for student modules: it writes each field's name into the code it
+    generates (self.<name> == other.<name>) and runs that code, so every name must be an
+    identifier. The class's annotations are read once, with dict's own items(), and handed to
+    the real dataclass as a plain dict of what was checked."""
+    def checked(cls: Any) -> Any:
+        annotations = type_.__dict__["__dict__"].__get__(cls).get("__annotations__", {})
+        if type_(annotations) is not dict_:
+            raise refused("dataclass: the class's annotations are not written as annotations")
+        plain = {}
+        for name, value in dict_items(annotations):
+            if type_(name) is not str_ or not isidentifier(name) or iskeyword(name):
+                raise refused(f"dataclass: a field named {name!r} is not a name")
+            plain[name] = value
+        setattr_(cls, "__annotations__", plain)
+        return cls
+
+    def dataclass(cls: Any = None, /, **options: Any) -> Any:
+        def wrap(target: Any) -> Any:
+            return real(checked(target), **options)
+        return wrap if cls is None else wrap(cls)
+    return dataclass
+
+
 def make_lender(lend: Any, attribute_error: type, startswith: Any) -> Callable[[str], Any]:
     """The stand-in engine module's __getattr__: a name it lacks is lent from the student's
     own engine.py (world.graft), never a dunder Python looks for."""

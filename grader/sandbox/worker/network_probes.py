@@ -351,8 +351,25 @@ def task_classifier(ctx: Ctx, train_x: list[list[float]], train_y: list[int],
             raise
         model = call(ext.train_classifier, xs, ys, seed=seed)
         defaults = True
+    _an_mlp(ctx, model)
     return {"predictions": [num(call(ext.predict, model, list(x))) for x in test_x],
             "defaults": defaults}
+
+
+def _an_mlp(ctx: Ctx, model: Any) -> None:
+    """What train_classifier returns is the network it trained: an MLP of this world's nn (the
+    student's, or the grader's), called as an MLP is. Anything else that answers predict (a
+    lookup of the training flowers) is no trained network."""
+    mlp = vars(module(ctx, "nn")).get("MLP")
+    try:
+        # A subclass that calls otherwise than an MLP is no MLP here.
+        trained = isinstance(mlp, type) and isinstance(model, mlp) and \
+            type(model).__call__ is mlp.__call__
+    except AttributeError:
+        trained = False
+    if not trained:
+        raise reported("api", f"train_classifier returned a {type_name(model)}, not the MLP it "
+                              f"trained: build an MLP, train it, and return it")
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {

@@ -7,7 +7,9 @@ module), the submission's own files, or a stand-in for a module grading does not
 from __future__ import annotations
 
 import builtins as _builtins
+import dataclasses
 import itertools
+import keyword
 import sys
 import time
 import types
@@ -55,6 +57,10 @@ def library(ctx: Ctx) -> dict[str, Any]:
         vars(copies["operator"]).update(attrgetter=getters[0], methodcaller=getters[1])
     if "time" in copies:
         vars(copies["time"]).update(ctx["clock"])
+    if "dataclasses" in copies:
+        vars(copies["dataclasses"])["dataclass"] = guards.isolated(guards.make_dataclass_guard)(
+            dataclasses.dataclass, ctx["refused_types"]["Attribute"], type, dict, dict.items,
+            type.__setattr__, str.isidentifier, keyword.iskeyword, str)
     for name, copy in list(copies.items()):
         if "." in name:                                   # collections.abc on collections
             parent, _, child = name.rpartition(".")
