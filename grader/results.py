@@ -9,6 +9,32 @@ from .steps import CORE_IDS
 
 
 @dataclass
+class CheckRecord:
+    """One check as it ran, grader side: what its marker declares, and its verdict. Made by
+    the checks' conftest, filled in by the check, read by the scoring."""
+
+    number: str                        # "mul.3": the step and the check's place in it
+    name: str
+    step: str
+    title: str
+    weight: float
+    visible: bool = False
+    needs: tuple[str, ...] = ()
+    end_to_end: bool = False
+    edge: bool = False                 # it tests extreme inputs (an overflow)
+    passed: bool = False
+    state: str = "failed"              # passed, failed, error, not_run
+    message: str = ""
+    output: str = ""                   # what the student's code printed during it
+    error_kind: str | None = None
+    error: dict[str, Any] = field(default_factory=dict)
+    diagnosis: str | None = None
+    blocked_by: str | None = None      # the step that made an end-to-end run fail
+    limit: float = 0.0                 # the longest time limit any of its probes had
+    seconds: float = 0.0               # the time its probes took
+
+
+@dataclass
 class CheckResult:
     number: str                 # "add.3": step id and position within the step
     step: str

@@ -8,43 +8,32 @@ from . import __version__, steps
 from .intake.facts import Facts
 from .intake.notebook import Rebuilt, relocate
 from .intake.todos import TodoStatus
-from .results import CheckResult, GradingResult, StepResult
+from .results import CheckRecord, CheckResult, GradingResult, StepResult
 from .untrusted import clean
 
 
-def check_result(record: dict[str, Any]) -> CheckResult:
-    state = record.get("state", "failed")
-    if record.get("passed") is True:
-        state = "passed"
-    elif state == "passed":
-        state = "failed"
-    diagnosis = record.get("diagnosis")
+def check_result(record: CheckRecord) -> CheckResult:
+    state = "passed" if record.passed else ("failed" if record.state == "passed" else
+                                            record.state)
     return CheckResult(
-        number=str(record["number"]),
-        step=str(record["step"]),
-        title=str(record.get("title", "")),
-        weight=float(record.get("weight", 1.0)),
-        visible=bool(record.get("visible", False)),
-        state=state,
+        number=record.number, step=record.step, title=record.title,
+        weight=float(record.weight), visible=record.visible, state=state,
         # Messages and output hold text from the submission: no control characters pass.
-        message=clean(str(record.get("message", ""))),
-        output=clean(str(record.get("output", ""))),
-        error_kind=record.get("error_kind"),
-        blocked_by=record.get("blocked_by"),
-        diagnosis=clean(str(diagnosis)) if diagnosis is not None else None,
-        end_to_end=bool(record.get("end_to_end", False)),
-    )
+        message=clean(record.message), output=clean(record.output),
+        error_kind=record.error_kind, blocked_by=record.blocked_by,
+        diagnosis=clean(record.diagnosis) if record.diagnosis is not None else None,
+        end_to_end=record.end_to_end)
 
 
-def _not_implemented_in(check: CheckResult, record: dict[str, Any]) -> str | None:
+def _not_implemented_in(check: CheckResult, record: CheckRecord) -> str | None:
     """The step whose stub raised NotImplementedError during this check, if any."""
-    error = record.get("error") or {}
+    error = record.error
     if error.get("kind") == "not_implemented" and error.get("step") in steps.STEP_IDS:
         return str(error["step"])
     return None
 
 
-def score_step(step: steps.Step, records: Sequence[dict[str, Any]],
+def score_step(step: steps.Step, records: Sequence[CheckRecord],
                untouched_todos: Sequence[str], todo: str | None,
                file_absent: bool = False) -> StepResult:
     checks = [check_result(r) for r in records]
@@ -67,7 +56,7 @@ def score_step(step: steps.Step, records: Sequence[dict[str, Any]],
     return StepResult(step.id, step.title, points, float(step.points), state, todo, checks)
 
 
-def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[dict[str, Any]],
+def _state(step: steps.Step, checks: list[CheckResult], records: Sequence[CheckRecord],
            untouched_todos: Sequence[str]) -> str:
     """A step that did not pass: not started, partly passed or failed. Each step is graded on
     its own, so none waits for another: an end-to-end check that fails because of an earlier
@@ -115,7 +104,7 @@ INCIDENTS: dict[str, str] = {"timeout": "timed out", "run_timeout": "timed out",
                              "crash": "crashed", "killed": "crashed", "exit": "crashed"}
 
 
-def grade(facts: Facts, records: Iterable[dict[str, Any]], settings: dict[str, Any],
+def grade(facts: Facts, records: Iterable[CheckRecord], settings: dict[str, Any],
           only: Sequence[str] | None = None, seconds: float = 0.0,
           run_problems: Sequence[tuple[str, str]] = (),
           notes: Sequence[str] = ()) -> GradingResult:
@@ -125,10 +114,10 @@ def grade(facts: Facts, records: Iterable[dict[str, Any]], settings: dict[str, A
     could not be imported, a file not copied)."""
     if facts.invalid:
         return invalid(facts, settings, only)
-    by_step: dict[str, list[dict[str, Any]]] = {s: [] for s in steps.STEP_IDS}
+    by_step: dict[str, list[CheckRecord]] = {s: [] for s in steps.STEP_IDS}
     for record in records:
-        if record.get("step") in by_step:
-            by_step[record["step"]].append(record)
+        if record.step in by_step:
+            by_step[record.step].append(record)
     results: dict[str, StepResult] = {}
     for step in steps.STEPS:
         if only and step.id not in only and not by_step[step.id]:

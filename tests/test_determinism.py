@@ -57,7 +57,7 @@ def test_the_reference_needs_under_a_tenth_of_every_limit():
     limits = Limits()
     records = run_checks(locate(SOLUTIONS), limits).records
     # Each check against its own limit: the classifier's training has a longer one than the rest.
-    ratios = {r["number"]: r.get("seconds", 0.0) / r["limit"] for r in records if "limit" in r}
+    ratios = {r.number: r.seconds / r.limit for r in records if r.limit}
     assert len(ratios) > 50
     worst = max(ratios, key=ratios.get)
     assert ratios[worst] < 0.1, (worst, ratios[worst])

@@ -8,14 +8,16 @@ from grader.intake.facts import Facts
 from grader.intake.notebook import Rebuilt
 from grader.intake.todos import TodoStatus
 from grader.report.csv import status_of
+from grader.results import CheckRecord
 
 EVERY_FILE = frozenset(steps.ALL_FILES)
 
 
-def record(step: str, n: int, passed: bool, weight: float = 1.0, **extra) -> dict:
-    return {"number": f"{step}.{n}", "step": step, "title": f"check {n}", "weight": weight,
-            "visible": False, "passed": passed, "state": "passed" if passed else "failed",
-            "message": "" if passed else "got 1, expected 2", **extra}
+def record(step: str, n: int, passed: bool, weight: float = 1.0, **extra) -> CheckRecord:
+    return CheckRecord(**{"number": f"{step}.{n}", "name": f"check_{n}", "step": step,
+                          "title": f"check {n}", "weight": weight, "passed": passed,
+                          "state": "passed" if passed else "failed",
+                          "message": "" if passed else "got 1, expected 2", **extra})
 
 
 def facts(**changes) -> Facts:

@@ -16,6 +16,7 @@ import contextlib
 from typing import Any, Iterator, Sequence
 
 from .. import ops, steps
+from ..results import CheckRecord
 from ..sandbox.sandbox import Outcome
 from ..sandbox.tasks import TASKS
 from . import anatomy, diagnosis, diagnosis_backward, diagnosis_errors, graphs, own_walk, quick
@@ -29,13 +30,13 @@ from .session import (NOT_THE_SUBMISSION, NUMERICAL, ON_MODEL, ON_STANDIN, PROVI
 class Kit:
     """The checks' handle on the submission. Raises CheckFailed for anything a student can fix."""
 
-    def __init__(self, session: Session, record: dict[str, Any]) -> None:
+    def __init__(self, session: Session, record: CheckRecord) -> None:
         self.session = session
         self.record = record
 
     @property
     def step(self) -> str:
-        return str(self.record["step"])
+        return self.record.step
 
     # -- probing
     def probe(self, task: str, timeout: float | None = None, engine: str | None = None,
@@ -57,7 +58,7 @@ class Kit:
                 engine = "model"
                 break
         limit = self.session.limits.check_timeout if timeout is None else timeout
-        self.record["limit"] = max(self.record.get("limit", 0.0), limit)
+        self.record.limit = max(self.record.limit, limit)
         outcome = self.session.worlds.request(engine, task, timeout=timeout,
                                               apart=self.apart, **args)
         self._keep(outcome)
@@ -97,7 +98,7 @@ class Kit:
     @property
     def apart(self) -> bool:
         """A visible check runs in worlds of its own (see Worlds.world)."""
-        return bool(self.record.get("visible"))
+        return self.record.visible
 
     def _load(self, name: str, engine: str) -> None:
         key = (engine, name, self.apart)
@@ -144,16 +145,16 @@ class Kit:
                                   self.step, error, changed=self.session.given_changed))
 
     def _keep(self, outcome: Outcome) -> None:
-        self.record["seconds"] = round(self.record.get("seconds", 0.0) + outcome.seconds, 4)
+        self.record.seconds = round(self.record.seconds + outcome.seconds, 4)
         text = outcome.output
         if outcome.refused:
             text += "".join(f"[the grader refused: your code {r}]\n" for r in outcome.refused)
         if text:
             limit = self.session.limits.output_kb * 1024
-            kept = self.record.get("output", "") + text
+            kept = self.record.output + text
             if len(kept) > limit:
                 kept = kept[:limit] + "\n... (the rest of the output not shown)"
-            self.record["output"] = kept
+            self.record.output = kept
 
     # -- verdicts
     def fail(self, message: str, kind: str = "wrong", diagnosis: str | None = None) -> CheckFailed:
@@ -416,7 +417,7 @@ class Kit:
         step that only lost an overflow check). None of those: the run's failure is its own."""
         if not isinstance(failure, CheckFailed):
             return
-        needs = tuple(self.record.get("needs") or ())
+        needs = self.record.needs
         cause = self._cause(failure.error or {}, needs)
         if cause is None:
             return
@@ -501,8 +502,7 @@ class Kit:
         run in curriculum order); None when they did not run. `ordinary`: only its checks at
         ordinary values count (an overflow at tanh(1000) breaks no training run)."""
         graded = [r for r in self.session.records
-                  if r.get("step") == step_id and float(r.get("weight", 1.0)) > 0
-                  and not (ordinary and r.get("edge"))]
+                  if r.step == step_id and r.weight > 0 and not (ordinary and r.edge)]
         if not graded:
             return None
-        return all(r.get("passed") is True for r in graded)
+        return all(r.passed for r in graded)

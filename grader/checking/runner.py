@@ -1,4 +1,4 @@
-"""Runs the hidden checks under pytest against one submission and returns plain check records."""
+"""Runs the hidden checks under pytest against one submission and returns their records."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..intake.submission import Submission
 from ..limits import Limits, Protections
 from ..sandbox.rules import KIT_MODULES
 from ..sandbox.worlds import Worlds
+from ..results import CheckRecord
 from .session import Session
 
 CHECKS = Path(__file__).resolve().parent.parent / "checks"   # the collected checks
@@ -33,7 +34,7 @@ class _SessionHolder:
 
 @dataclass
 class RunOutcome:
-    records: list[dict[str, Any]]       # one plain dict per check, as the checks recorded it
+    records: list[CheckRecord]          # one per check, as the checks recorded it
     problems: list[tuple[str, str]]     # (error kind, text): a module that does not import, ...
     sandbox: dict[str, Any]             # how the worker ran (user, interpreter)
     notes: list[str]                    # how it was graded, where that is not the usual way
@@ -89,14 +90,12 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
     report = report_plugin.report or {}
+    # The records are the session's, as the checks filled them in; pytest's own report says
+    # whether checks ran at all.
     if exit_code not in (0, 1) or not report.get("tests"):
         raise RuntimeError(f"the hidden checks did not run (pytest exit code {exit_code}):\n"
                            + sink.getvalue()[-2000:])
-    records = []
-    for test in report["tests"]:
-        record = (test.get("metadata") or {}).get("check")
-        if isinstance(record, dict):
-            records.append(record)
+    records = list(session.records)
     problems = [("skipped", text) for text in sandbox.skipped]
     problems += [(str(failure["error"].get("kind", "")), failure["text"].replace("\n  at ", " at "))
                  for failure in session.load_failures.values()

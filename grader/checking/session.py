@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..limits import Limits
+from ..results import CheckRecord
 from ..sandbox.tasks import TASKS
 from ..sandbox.worlds import Worlds
 from .anatomy import EngineProfile
@@ -35,7 +36,7 @@ class Session:
     steps: tuple[str, ...] | None = None          # None: every step
     missing: tuple[str, ...] = ()                 # submission files that do not exist
     sweep: int | None = None                      # run randomized checks with this many seeds
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[CheckRecord] = field(default_factory=list)
     load_failures: dict[tuple[str, str, bool], dict[str, Any]] = field(default_factory=dict)
     # The stand-in cannot stand in for an engine whose extras nn.py uses: then "student".
     standin: str = "standin"

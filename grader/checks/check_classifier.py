@@ -139,8 +139,7 @@ def check_accuracy_on_the_kits_engine(kit: Kit) -> None:
     """train_classifier on its own: a mistake of the engine's steps costs those steps, and the
     end-to-end run above, blocked by it, is then credited. When that run passed, the student's
     own code has shown it trains: it is not trained again."""
-    if any(r.get("step") == STEP and r.get("end_to_end") and r.get("passed")
-           for r in kit.session.records):
+    if any(r.step == STEP and r.end_to_end and r.passed for r in kit.session.records):
         return
     _accuracy(kit, _network_world(kit), end_to_end=False)
 

@@ -12,6 +12,7 @@ import pytest
 from grader import steps
 from grader.checking.kit import Kit
 from grader.checking.session import CheckFailed, Session
+from grader.results import CheckRecord
 
 def _session(config: pytest.Config) -> Session:
     session = getattr(config, "_micrograd_kit_session", None)
@@ -77,7 +78,7 @@ STOPPERS = {"timeout": "timed out", "run_timeout": "used the run's time", "crash
             "killed": "was killed", "memory": "ran out of memory"}
 
 _NUMBER = pytest.StashKey[str]()
-_RECORD = pytest.StashKey[dict]()
+_RECORD = pytest.StashKey[CheckRecord]()
 
 
 @pytest.fixture
@@ -85,15 +86,14 @@ def kit(request: pytest.FixtureRequest) -> Kit:
     session = _session(request.config)
     item = request.node
     record = item.stash[_RECORD]
-    step_id = record["step"]
     for earlier in session.records:
-        if earlier["step"] == step_id and earlier.get("error_kind") in STOPPERS:
-            record["state"] = "not_run"
-            pytest.skip(f"not run: check {earlier['number']} of this step "
-                        f"{STOPPERS[earlier['error_kind']]}")
+        if earlier.step == record.step and earlier.error_kind in STOPPERS:
+            record.state = "not_run"
+            pytest.skip(f"not run: check {earlier.number} of this step "
+                        f"{STOPPERS[earlier.error_kind]}")
     if session.worlds.remaining() <= 0:
-        record["state"] = "not_run"
-        record["error_kind"] = "run_timeout"
+        record.state = "not_run"
+        record.error_kind = "run_timeout"
         pytest.skip(f"not run: the whole submission used its {session.limits.run_timeout:g} s")
     return Kit(session, record)
 
@@ -101,21 +101,11 @@ def kit(request: pytest.FixtureRequest) -> Kit:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     mark = _marker(item)
-    item.stash[_RECORD] = {
-        "number": item.stash[_NUMBER],
-        "name": item.name,
-        "step": mark["step"],
-        "title": mark["title"],
-        "weight": mark["weight"],
-        "visible": bool(mark.get("visible", False)),
-        "needs": list(mark.get("needs", ())),
-        "end_to_end": bool(mark.get("end_to_end", False)),
-        "edge": bool(mark.get("edge", False)),
-        "passed": False,
-        "state": "failed",
-        "message": "",
-        "output": "",
-    }
+    item.stash[_RECORD] = CheckRecord(
+        number=item.stash[_NUMBER], name=item.name, step=mark["step"], title=mark["title"],
+        weight=float(mark["weight"]), visible=bool(mark.get("visible", False)),
+        needs=tuple(mark.get("needs", ())), end_to_end=bool(mark.get("end_to_end", False)),
+        edge=bool(mark.get("edge", False)))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -127,35 +117,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         return
     if call.when == "setup" and report.skipped:
         reason = getattr(call.excinfo.value, "msg", None) if call.excinfo else None
-        record["message"] = str(reason or "not run")
+        record.message = str(reason or "not run")
         _finish(item, record)
     elif call.when == "call":
         if report.passed:
-            record["passed"] = True
-            record["state"] = "passed"
+            record.passed, record.state = True, "passed"
         elif call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed):
             failure = call.excinfo.value
-            record["message"] = failure.message
-            record["error_kind"] = failure.kind
-            record["error"] = failure.error
-            record["diagnosis"] = failure.diagnosis
-            record["blocked_by"] = failure.blocked_by
+            record.message, record.error_kind, record.error = \
+                failure.message, failure.kind, failure.error
+            record.diagnosis, record.blocked_by = failure.diagnosis, failure.blocked_by
         else:
             # A bug in the check itself, never the student's fault: say so plainly.
-            record["state"] = "error"
-            record["message"] = f"internal grader error: {call.excinfo.exconly() if call.excinfo else '?'}"
+            record.state = "error"
+            record.message = \
+                f"internal grader error: {call.excinfo.exconly() if call.excinfo else '?'}"
         _finish(item, record)
 
 
-def _finish(item: pytest.Item, record: dict[str, Any]) -> None:
+def _finish(item: pytest.Item, record: CheckRecord) -> None:
     session = _session(item.config)
-    if record not in session.records:
+    if not any(r is record for r in session.records):
         session.records.append(record)
     session.worlds.reap()     # a process the check started does not outlive it
-
-
-def pytest_json_runtest_metadata(item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:
-    record = item.stash.get(_RECORD, None)
-    if record is None or call.when not in ("setup", "call"):
-        return {}
-    return {"check": record}
