@@ -215,7 +215,7 @@ def test_the_image_is_built_from_a_wheel_and_never_holds_the_solutions(tmp_path)
     assert copies and all(line.startswith("COPY --from=build ") for line in copies)
     context = _docker_context(tmp_path / "context")
     assert not (context / "solutions").exists() and not (context / "tests").exists()
-    assert (context / "grader" / "cli.py").is_file()
+    assert (context / "grader" / "cli" / "__init__.py").is_file()
     # The build stage's wheel, from that context (as `pip wheel` runs in the Dockerfile).
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                             str(tmp_path / "wheels"), str(context)], capture_output=True,
