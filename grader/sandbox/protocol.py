@@ -51,15 +51,17 @@ def request(ident: int, task: str, args: dict[str, Any]) -> bytes:
 
 def _depth(value: Any, limit: int) -> int:
     """How deep lists and dicts nest, stopping early past `limit`."""
+    if type(value) is not list and type(value) is not dict:
+        return 0
     deepest, pending = 0, [(value, 1)]
     while pending:
         item, level = pending.pop()
-        if isinstance(item, (list, dict)):
-            if level > limit:
-                return level
-            deepest = max(deepest, level)
-            pending.extend((v, level + 1) for v in (item.values() if isinstance(item, dict)
-                                                    else item))
+        if level > limit:
+            return level
+        deepest = max(deepest, level)
+        # Only containers are walked on: a graph's thousands of numbers are looked at once.
+        children = item.values() if type(item) is dict else item
+        pending.extend((v, level + 1) for v in children if type(v) is list or type(v) is dict)
     return deepest
 
 
