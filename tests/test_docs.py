@@ -75,3 +75,24 @@ def test_the_front_page_is_short_and_speaks_to_students_first():
 def test_ci_runs_the_readme_test_command_exactly():
     assert TEST_COMMAND in README.splitlines()
     assert TEST_COMMAND in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_layout_page_names_every_part_of_the_grader():
+    # The tree on docs/layout.md is written by hand: every package and module of grader/ (and
+    # of its packages) is named in it, so one added or moved fails here until the page says so.
+    page = (ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+    tree = page[page.index("```text"):page.index("```", page.index("```text") + 7)]
+    grader = ROOT / "grader"
+    missing = []
+    for path in sorted(grader.iterdir()):
+        if path.name.startswith((".", "__")):
+            continue
+        if path.is_dir() and f"{path.name}/" not in tree:
+            missing.append(f"{path.name}/")
+        elif path.suffix == ".py" and path.name not in tree:
+            missing.append(path.name)
+        if path.is_dir() and path.name not in ("data", "starter", "checks"):
+            missing += [f"{path.name}/{module.name}" for module in sorted(path.glob("*.py"))
+                        if module.name != "__init__.py" and module.name not in tree
+                        and module.stem not in tree]
+    assert missing == []
