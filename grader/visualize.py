@@ -28,6 +28,7 @@ from .checking.session import describe_error
 from . import ops
 from .ops import OPS
 from .limits import Limits
+from .intake.submission import snapshot
 from .sandbox.worlds import Worlds
 
 PARAMETERS = (("x1", 2.0), ("w1", -3.0), ("x2", 0.0), ("w2", 1.0), ("b", 6.8813735870195432))
@@ -282,21 +283,6 @@ def page(label: str) -> str:
             .replace("__NAMES__", json.dumps([name for name, _ in PARAMETERS])))
 
 
-def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
-    """What a save changes: each file's name, size and time (a folder's .py files, or the
-    file itself)."""
-    path = Path(path)
-    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-    found = []
-    for file in files:
-        try:
-            info = file.stat()
-        except OSError:
-            continue
-        found.append((file.name, info.st_size, info.st_mtime_ns))
-    return tuple(found)
-
-
 class Server:
     """The page and its one API, on 127.0.0.1; one worker answers, one request at a time."""
 
@@ -308,7 +294,7 @@ class Server:
         # again); by default the folder itself.
         self.reopen = reopen or (lambda: submission)
         self.source = source or submission          # what a save changes
-        self.watched = _stamp(self.source)
+        self.watched = snapshot(self.source)
         self.sandbox = Worlds(submission, self.limits, run_as=run_as)
         self.label = label
         self.lock = threading.Lock()
@@ -349,7 +335,7 @@ class Server:
 
     def follow(self) -> None:
         """After a save, the engine as it is now: new workers on the files as saved."""
-        now = _stamp(self.source)
+        now = snapshot(self.source)
         if now == self.watched:
             return
         self.watched = now

@@ -177,6 +177,13 @@ class Kit:
             raise CheckFailed(f"{lead}got {what} = {fmt(x)}, expected {fmt(expected)} "
                               f"(relative error {err:.2g})", diagnosis=diagnosis)
 
+    def network_world(self) -> str:
+        """Where code that uses a network (train_step, train_classifier) is graded on its own:
+        the student's network on the stand-in engine when their Neuron and the network
+        checkpoint pass, else the grader's network on it ("model")."""
+        usable = all(self.passed(step) for step in ("neuron", "network"))
+        return self.session.standin if usable else "model"
+
     # -- how the engine keeps its graph
     def profile(self) -> EngineProfile:
         """The student's engine, profiled once per grading from what its Values keep."""

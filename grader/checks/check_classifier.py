@@ -120,13 +120,6 @@ def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]
 NEEDS = steps.get(STEP).needs
 
 
-def _network_world(kit: Kit) -> str:
-    """Where train_classifier is graded on its own: the student's network on the grader's
-    engine once Neuron and the network pass, else the grader's network (as train_step is)."""
-    usable = all(kit.passed(step) for step in ("neuron", "network"))
-    return kit.session.standin if usable else "model"
-
-
 @pytest.mark.check(step=STEP, weight=1, end_to_end=True, needs=NEEDS,
                    title="test accuracy on 45 held-out flowers")
 def check_accuracy(kit: Kit) -> None:
@@ -147,7 +140,7 @@ def check_accuracy_on_the_kits_engine(kit: Kit) -> None:
     if run is not None and run.state == "failed" and run.blocked_by is None and run.diagnosis:
         raise kit.fail(f"not trained again: {run.number}, with your whole engine, failed "
                        f"because of train_classifier itself", diagnosis=run.diagnosis)
-    _accuracy(kit, _network_world(kit), end_to_end=False)
+    _accuracy(kit, kit.network_world(), end_to_end=False)
 
 
 def _accuracy(kit: Kit, engine: str | None, end_to_end: bool) -> None:

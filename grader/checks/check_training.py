@@ -78,19 +78,11 @@ def random_data(seed: int) -> tuple[list[list[float]], list[float]]:
     return xs, ys
 
 
-def network_of(kit: Kit) -> str:
-    """Where train_step is graded: the student's own network on the stand-in engine when the
-    student's Neuron and the network checkpoint pass ("standin"), else the grader's network on
-    it ("model"), so that only train_step itself is graded either way."""
-    usable = all(kit.passed(step) for step in ("neuron", "network"))
-    return kit.session.standin if usable else "model"
-
-
 def _run(kit: Kit, seed: int, steps_: int, lr: float = LEARNING_RATE
          ) -> tuple[dict[str, Any], list[list[float]], list[float], list[float]]:
     xs, ys = random_data(seed)
     params = initial_parameters(seed)
-    engine = network_of(kit)
+    engine = kit.network_world()
     try:
         result = kit.probe("train", engine=engine, nin=3, sizes=SIZES, params=params, xs=xs,
                            ys=ys, lr=lr, steps=steps_, record_params=True)

@@ -8,33 +8,11 @@ from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from ..api import grade_path
-from ..intake.submission import graded_files
+from ..intake.submission import snapshot
 from ..limits import Limits, Protections
 from ..report.text import scoreboard
 from ..results import GradingResult
 from ..untrusted import clean
-
-
-def snapshot(path: Path | Sequence[Path]) -> dict[str, tuple[int, int]]:
-    """Name -> (modification time, size) of every file a grading of `path` reads: the Python
-    files of the folder it grades (which may be a folder inside), a notebook or a zip. Found
-    again at every poll, so that a notebook saved for the first time is seen too."""
-    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
-    folder = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
-    found: dict[str, tuple[int, int]] = {}
-    try:
-        files = graded_files(paths)
-    except OSError:
-        return found
-    for file in files:
-        try:
-            stat = file.stat()
-        except OSError:
-            continue
-        name = file.relative_to(folder).as_posix() if folder is not None and \
-            file.is_relative_to(folder) else file.name
-        found[name] = (stat.st_mtime_ns, stat.st_size)
-    return found
 
 
 def _focus(result: GradingResult) -> str | None:

@@ -413,3 +413,25 @@ def text_problem(path: Path) -> str | None:
         return (f"{path.name} is not UTF-8 text (line {line} has a byte UTF-8 does not allow); "
                 f"save it as UTF-8")
     return None
+
+
+def snapshot(path: Path | Sequence[Path]) -> dict[str, tuple[int, int]]:
+    """Name -> (modification time, size) of every file a grading of `path` reads: the Python
+    files of the folder it grades (which may be a folder inside), a notebook or a zip. Found
+    again at every poll, so that a notebook saved for the first time is seen too."""
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    folder = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+    found: dict[str, tuple[int, int]] = {}
+    try:
+        files = graded_files(paths)
+    except OSError:
+        return found
+    for file in files:
+        try:
+            info = file.stat()
+        except OSError:
+            continue
+        name = file.relative_to(folder).as_posix() if folder is not None and \
+            file.is_relative_to(folder) else file.name
+        found[name] = (info.st_mtime_ns, info.st_size)
+    return found
