@@ -51,18 +51,20 @@ def request(ident: int, task: str, args: dict[str, Any]) -> bytes:
 
 def _depth(value: Any, limit: int) -> int:
     """How deep lists and dicts nest, stopping early past `limit`."""
-    if type(value) is not list and type(value) is not dict:
-        return 0
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, level = pending.pop()
-        if level > limit:
-            return level
-        deepest = max(deepest, level)
-        # Only containers are walked on: a graph's thousands of numbers are looked at once.
-        children = item.values() if type(item) is dict else item
-        pending.extend((v, level + 1) for v in children if type(v) is list or type(v) is dict)
-    return deepest
+    level, depth = [value], 0
+    while True:
+        # One level at a time: only containers are walked on, and a graph's thousands of
+        # numbers are looked at once.
+        level = [v for v in level if type(v) is list or type(v) is dict]
+        if not level:
+            return depth
+        depth += 1
+        if depth > limit:
+            return depth
+        below: list[Any] = []
+        for item in level:
+            below.extend(item.values() if type(item) is dict else item)
+        level = below
 
 
 def decode_answer(line: bytes, keys: Secrets) -> dict[str, Any] | None:
