@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 from .. import ops
+from ..sandbox.tasks import AnatomyAnswer, Constructor, FieldShape, OpAnatomy, Profile
 
 # What each probed operation's inputs are, by index (a = 0, b = 1; the result is 2).
 OPERANDS: dict[str, frozenset[int]] = {"mul": frozenset({0, 1}), "add": frozenset({0, 1}),
@@ -41,10 +42,10 @@ class EngineProfile:
     pairs: str | None = None
     op: str | None = None                    # the attribute naming a node's operation
     op_names: dict[str, str] = field(default_factory=dict)   # kind -> its name there
-    constructor: dict[str, Any] | None = None   # how Value(...) takes a node's inputs
+    constructor: Constructor | None = None   # how Value(...) takes a node's inputs
     collapses: bool = False          # two Values of one number are one in a set (eq on .data)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> Profile:
         """What the worker's probes are handed."""
         return {"style": self.style, "children": list(self.children),
                 "containers": dict(self.containers), "backward": self.backward,
@@ -78,19 +79,19 @@ class EngineProfile:
                 "backward() shows in the operations' checks too.")
 
 
-def _fields(op: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _fields(op: OpAnatomy) -> dict[str, FieldShape]:
     fields = op.get("fields")
     if not isinstance(fields, dict):
         return {}
     return {str(k): v for k, v in fields.items() if isinstance(v, dict)}
 
 
-def _items(shape: dict[str, Any]) -> list[Any]:
+def _items(shape: FieldShape) -> list[Any]:
     items = shape.get("items")
     return items if isinstance(items, list) else []
 
 
-def _inputs(report: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+def _inputs(report: dict[str, OpAnatomy]) -> tuple[tuple[str, ...], dict[str, str]]:
     """The attributes that hold exactly an operation's inputs in at least one probe, and never
     hold other nodes in another; with the kind of container each is."""
     votes: dict[str, int] = {}
@@ -114,13 +115,13 @@ def _inputs(report: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
     return tuple(chosen), {name: containers[name] for name in chosen}
 
 
-def _pair_containers(report: dict[str, Any]) -> dict[str, str]:
+def _pair_containers(report: dict[str, OpAnatomy]) -> dict[str, str]:
     """The container each attribute of (input, derivative) pairs is: a list, or a dict."""
     return {name: str(shape.get("container", "list")) for op in report.values()
             for name, shape in _fields(op).items() if shape.get("kind") == "pairs"}
 
 
-def _mover(report: dict[str, Any]) -> str | None:
+def _mover(report: dict[str, OpAnatomy]) -> str | None:
     """The callable that, called alone, changed the inputs' gradients in some probe."""
     found: dict[str, int] = {}
     for op in OPERANDS:
@@ -135,7 +136,8 @@ def _mover(report: dict[str, Any]) -> str | None:
     return min(found, key=lambda name: (-found[name], name != "_backward", name))
 
 
-def _numbers_beside(report: dict[str, Any], children: Sequence[str], kind: str) -> str | None:
+def _numbers_beside(report: dict[str, OpAnatomy], children: Sequence[str],
+                    kind: str) -> str | None:
     """An attribute of numbers (kind "numbers") aligned with an ordered input list, or of
     (input, number) pairs (kind "pairs"), in some probe."""
     found: dict[str, int] = {}
@@ -151,16 +153,16 @@ def _numbers_beside(report: dict[str, Any], children: Sequence[str], kind: str) 
     return min(found, key=lambda name: (-found[name], name)) if found else None
 
 
-def _leaf_fields(report: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
+def _leaf_fields(report: AnatomyAnswer) -> tuple[dict[str, str], set[str]]:
     """A fresh leaf's empty containers (name -> their type) and its callable attributes."""
-    leaf: dict[str, Any] = report["leaf"] if isinstance(report.get("leaf"), dict) else {}
+    leaf = report.get("leaf") or {}
     fields = {str(k): v for k, v in leaf.items() if isinstance(v, dict)}
     empty = {k: str(v.get("container", "tuple")) for k, v in fields.items()
              if v.get("kind") == "empty"}
     return empty, {k for k, v in fields.items() if v.get("kind") == "callable"}
 
 
-def _from_leaf(report: dict[str, Any]) -> EngineProfile:
+def _from_leaf(report: AnatomyAnswer) -> EngineProfile:
     """When no operation works yet: what a fresh leaf keeps (the stub keeps _prev and a
     _backward, as the tutorial's does)."""
     empty, callables = _leaf_fields(report)
@@ -176,7 +178,7 @@ def _from_leaf(report: dict[str, Any]) -> EngineProfile:
                          local if style == "local" else None)
 
 
-def _op_names(anatomy: dict[str, Any], report: dict[str, Any]
+def _op_names(anatomy: AnatomyAnswer, report: dict[str, OpAnatomy]
               ) -> tuple[str | None, dict[str, str]]:
     """The attribute a node names its operation in (empty on a leaf, text on every probed
     result), and each operation kind's name there; other kinds get their usual symbol."""
@@ -193,7 +195,7 @@ def _op_names(anatomy: dict[str, Any], report: dict[str, Any]
     return None, {}
 
 
-def profile_from(anatomy: dict[str, Any]) -> EngineProfile:
+def profile_from(anatomy: AnatomyAnswer) -> EngineProfile:
     """The profile an anatomy report shows; "public" when it shows no way to grade an
     operation on its own."""
     profile = _profile(anatomy)
@@ -205,8 +207,8 @@ def profile_from(anatomy: dict[str, Any]) -> EngineProfile:
                                collapses=anatomy.get("collapses") is True)
 
 
-def _profile(anatomy: dict[str, Any]) -> EngineProfile:
-    ops: dict[str, Any] = anatomy["ops"] if isinstance(anatomy.get("ops"), dict) else {}
+def _profile(anatomy: AnatomyAnswer) -> EngineProfile:
+    ops = anatomy.get("ops") or {}
     report = {op: value for op, value in ops.items()
               if isinstance(value, dict) and "fields" in value}
     if not report:
@@ -273,18 +275,19 @@ def probe_profile(ask: Callable[..., dict[str, Any] | None]) -> EngineProfile:
     """The profile of an engine, from anatomy probes run by `ask(task, **args)` (None when a
     probe fails): a fresh leaf first, then each operation on its own, so that one that hangs
     or crashes leaves the others to tell."""
-    report = dict(ask("anatomy") or {})
+    # Answers of the anatomy task: the protocol has checked that they fit AnatomyAnswer.
+    report = cast(AnatomyAnswer, dict(ask("anatomy") or {}))
     report["ops"] = {}
     for op in OPERANDS:
-        found = ask("anatomy", op=op)
-        if found is not None and isinstance(found.get("ops"), dict):
-            report["ops"].update(found["ops"])
+        found = cast("AnatomyAnswer | None", ask("anatomy", op=op))
+        if found is not None:
+            report["ops"].update(found.get("ops") or {})
     profile = profile_from(report)
     if profile.children and profile.style != "public":
-        found = ask("anatomy", op=f"constructor:{profile.children[0]}") or {}
-        way = found.get("constructor")
-        if isinstance(way, dict) and (isinstance(way.get("position"), int) or
-                                      isinstance(way.get("keyword"), str)):
+        way = cast(AnatomyAnswer, ask("anatomy", op=f"constructor:{profile.children[0]}")
+                   or {}).get("constructor")
+        if way and (isinstance(way.get("position"), int) or
+                    isinstance(way.get("keyword"), str)):
             profile = dataclasses.replace(profile, constructor=way)
     return profile
 

@@ -10,10 +10,13 @@ grader's.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
+import types
+import typing
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from .tasks import CALLBACKS, TASKS
 
@@ -82,8 +85,8 @@ def decode_answer(line: bytes, keys: Secrets) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------------ what answers hold
-# Each task's answer has a shape, declared with the task (grader/sandbox/tasks.py). The checks
-# read answers without guessing: an answer of another shape is refused here.
+# Each task's answer is a typed record, declared with the task (grader/sandbox/tasks.py). The
+# checks read answers without guessing: an answer that does not fit its record is refused here.
 ANSWERS: dict[str, Any] = {name: answer for name, (_, _, answer) in TASKS.items()}
 
 
@@ -91,33 +94,48 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-# The shapes of one value: what each name in the task table's answers accepts.
-SCALARS: dict[str, Callable[[Any], bool]] = {
-    "any": lambda value: True,
-    "none": lambda value: value is None,
-    "num": lambda value: value is None or _number(value),
-    "int": lambda value: isinstance(value, int) and not isinstance(value, bool),
-    "bool": lambda value: isinstance(value, bool),
-    "str": lambda value: isinstance(value, str),
+# What a value of each plain type may be in JSON (an int where a float is expected, as typing
+# itself allows; never a bool where a number is).
+SCALARS: dict[Any, Callable[[Any], bool]] = {
+    Any: lambda value: True,
+    type(None): lambda value: value is None,
+    float: _number,
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    bool: lambda value: isinstance(value, bool),
+    str: lambda value: isinstance(value, str),
 }
 
 
-def _fits(value: Any, shape: Any) -> bool:
-    if isinstance(shape, str):
-        return shape in SCALARS and SCALARS[shape](value)
-    if isinstance(shape, tuple):
-        return any(_fits(value, option) for option in shape)
-    if isinstance(shape, list):
-        return isinstance(value, list) and all(_fits(item, shape[0]) for item in value)
-    if isinstance(shape, dict):
+@functools.lru_cache(maxsize=None)
+def _fields(record: Any) -> dict[str, Any]:
+    return typing.get_type_hints(record)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a value decoded from JSON is of the type `hint` (a task table's type: a plain
+    type, a Union, list[...], dict[str, ...] or a TypedDict whose keys may be absent)."""
+    if hint is None:
+        hint = type(None)
+    if hint in SCALARS:
+        return SCALARS[hint](value)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union or origin is types.UnionType:
+        return any(_fits(value, option) for option in args)
+    if origin is list:
+        return isinstance(value, list) and all(_fits(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _fits(key, args[0]) and _fits(item, args[1]) for key, item in value.items())
+    if typing.is_typeddict(hint):
+        fields = _fields(hint)
         return isinstance(value, dict) and all(isinstance(key, str) for key in value) and all(
-            _fits(item, shape[key]) for key, item in value.items() if key in shape)
+            _fits(item, fields[key]) for key, item in value.items() if key in fields)
     return False
 
 
 def misshapen(task: str, result: Any) -> str | None:
     """Why an answer to `task` is not of its task's shape, or None when it is."""
-    shape = ANSWERS.get(task, "any")
+    shape = ANSWERS.get(task, Any)
     if not isinstance(result, dict):
         return "it is not a record"
     if not _fits(result, shape):

@@ -7,47 +7,207 @@ worker process: "student" runs the student's whole code; "standin" the student's
 and extensions.py on the grader's stand-in engine; "model" the student's train.py and
 extensions.py on the stand-in engine and the grader's own network.
 
-An answer's shape: "num" is a number or None (a student's non-number), "int", "bool", "str",
-"any"; ["x"] is a list of x; ("x", "y") is either; a dict is a record whose keys may be absent
-(the checks ask for what the task was asked to compute) but never of another shape.
+Each answer is a typed record (a TypedDict: the JSON object the worker writes), whose keys may be
+absent (the checks ask for what the task was asked to compute) but never of another type:
+grader/sandbox/protocol.py refuses an answer that does not fit its task's record. `Num` is a
+number or None (where the student's code gave something that is not a number).
 """
 
-NUMS = ["num"]
-ERROR = {"kind": "str", "message": "str"}
-MADE = [{"inputs": ["int"], "local": NUMS}]      # a graph an engine of local derivatives made
+from typing import Any, Mapping, TypedDict, Union
 
-TASKS = {
-    # task: (the student's files it needs, the world it runs in by default, its answer)
-    "load": ((), "student", "any"),
-    "anatomy": (("engine",), "student", "any"),      # attribute names are the engine's own
-    "graph": (("engine",), "student",
-              {"data": NUMS, "grad": NUMS, "linked": [("int", "none")], "made": MADE,
-               "at": ["int"]}),
-    "local": (("engine",), "student",
-              {"grad": NUMS, "default_backward": ("bool", "none"), "local": NUMS,
-               "inputs": ["int"]}),
-    "structure": (("engine",), "student",
-                  {"grad": NUMS, "calls": [["any"]], "prev": [("none", ["int"])]}),
-    "given": (("engine",), "student",
-              {"results": [{"data": NUMS, "grad": NUMS, "error": ERROR, "made": MADE,
-                            "at": ["int"]}]}),
-    "neuron": (("nn",), "standin",
-               {"count": "int", "distinct": "int", "initial": NUMS, "later_counts": ["int"],
-                "out": "num", "param_grad": NUMS, "x_grad": ("none", NUMS), "parts": "bool",
-                "listed": ["int"], "parameters_error": ERROR}),
-    "neuron_sample": (("nn",), "standin", {"samples": [NUMS]}),
-    "layer": (("nn",), "standin", {"count": "int", "shape": "str", "out": NUMS}),
-    "mlp": (("nn",), "standin",
-            {"count": "int", "distinct": "int", "later_counts": ["int"], "out": NUMS,
-             "param_grad": NUMS, "shape": "str"}),
-    "train": (("nn", "train"), "standin",
-              {"losses": NUMS, "kinds": ["str"], "params": [NUMS], "grads": [NUMS],
-               "final": NUMS, "predictions": NUMS}),
-    "softmax": (("nn", "extensions"), "standin", {"out": NUMS, "grad": NUMS}),
-    "classifier": (("engine", "nn", "extensions"), "student",
-                   {"predictions": NUMS, "defaults": "bool",
-                    "trace": {"inputs": [NUMS], "targets": [("int", "none")],
-                              "dirty": ["bool"]}}),
+# A number, or None where the student's code gave something that is not one.
+Num = Union[float, None]
+# Any task's answer: a JSON object, one of the records below.
+Answer = Mapping[str, object]
+
+
+class Frame(TypedDict, total=False):
+    """One frame of a student's file an exception went through."""
+    file: str
+    line: int
+    function: str
+    text: str
+
+
+class ErrorAnswer(TypedDict, total=False):
+    """What went wrong in a probe, as the worker describes it: an exception the student's code
+    raised (kind "exception", "timeout", "memory"...) or a file that could not be used (kind
+    "missing", "syntax", "refused"; `module` names it)."""
+    kind: str
+    message: str
+    type: Union[str, None]           # the exception's class name
+    where: Union[str, None]          # "file.py:12 in function", innermost
+    line: Union[str, None]           # that line's text
+    step: Union[str, None]           # the step a stub's NotImplementedError names
+    stack: list[Frame]               # the student's frames, outermost first
+    module: str
+    admission: bool                  # refused before it ran
+    node: int                        # the graph node whose operation raised it
+    loop: Any                        # the grader's: the loop around a timeout (sandbox.py)
+
+
+class Made(TypedDict, total=False):
+    """A node an engine of local derivatives made: its inputs, and its derivative by each."""
+    inputs: list[int]
+    local: list[Num]
+
+
+class FieldShape(TypedDict, total=False):
+    """What one attribute of a Value holds, in terms the grader compares: its kind (node,
+    nodes, numbers, pairs, empty, callable, number, text, other), the container (list, tuple,
+    set, dict), its items (node indices, numbers, or [node, number] pairs), a text's start."""
+    kind: str
+    container: str
+    items: list[Any]
+    text: str
+
+
+class OpAnatomy(TypedDict, total=False):
+    """What the result of a + b, a * b or tanh(a) keeps (by the engine's own attribute names),
+    and the inputs' grads after each of its callables ran (None: it raised)."""
+    fields: dict[str, FieldShape]
+    moved: dict[str, Union[None, list[Num]]]
+
+
+class Constructor(TypedDict, total=False):
+    """How Value(...) takes a node's inputs: at a position, or under a keyword."""
+    position: int
+    keyword: str
+
+
+class AnatomyAnswer(TypedDict, total=False):
+    leaf: dict[str, FieldShape]          # what a fresh Value keeps
+    collapses: bool                      # Value(1.5) and Value(1.5) are one in a set
+    constructor: Union[Constructor, None]
+    ops: dict[str, OpAnatomy]
+
+
+class Profile(TypedDict, total=False):
+    """How an engine keeps its graph, as the probes are handed it (the grader's EngineProfile):
+    the attributes holding a node's inputs, its _backward, its local derivatives or its
+    (input, derivative) pairs, and how the constructor takes inputs."""
+    style: str
+    children: list[str]
+    containers: dict[str, str]
+    backward: Union[str, None]
+    local: Union[str, None]
+    pairs: Union[str, None]
+    op: Union[str, None]
+    op_names: dict[str, str]
+    constructor: Union[Constructor, None]
+
+
+class MadeGraph(TypedDict, total=False):
+    """Every node an engine of local derivatives made, and where the graph's nodes are among
+    them: the grader walks it (the answer of graph and local, for such an engine)."""
+    made: list[Made]
+    at: list[int]
+
+
+class GraphAnswer(MadeGraph, total=False):
+    data: list[Num]
+    grad: list[Num]
+    linked: list[Union[int, None]]
+
+
+class LocalAnswer(MadeGraph, total=False):
+    grad: list[Num]
+    default_backward: Union[bool, None]
+    local: list[Num]
+    inputs: list[int]
+
+
+class StructureAnswer(TypedDict, total=False):
+    grad: list[Num]
+    calls: list[list[Any]]
+    prev: list[Union[None, list[int]]]
+
+
+class GivenResult(MadeGraph, total=False):
+    data: list[Num]
+    grad: list[Num]
+    error: ErrorAnswer
+
+
+class GivenAnswer(TypedDict, total=False):
+    results: list[GivenResult]
+
+
+class NeuronAnswer(TypedDict, total=False):
+    count: int
+    distinct: int
+    initial: list[Num]
+    later_counts: list[int]
+    out: Num
+    param_grad: list[Num]
+    x_grad: Union[None, list[Num]]
+    parts: bool
+    listed: list[int]
+    parameters_error: ErrorAnswer
+
+
+class SampleAnswer(TypedDict, total=False):
+    samples: list[list[Num]]
+
+
+class LayerAnswer(TypedDict, total=False):
+    count: int
+    shape: str
+    out: list[Num]
+
+
+class MLPAnswer(TypedDict, total=False):
+    count: int
+    distinct: int
+    later_counts: list[int]
+    out: list[Num]
+    param_grad: list[Num]
+    shape: str
+
+
+class TrainAnswer(TypedDict, total=False):
+    losses: list[Num]
+    kinds: list[str]
+    params: list[list[Num]]
+    grads: list[list[Num]]
+    final: list[Num]
+    predictions: list[Num]
+
+
+class SoftmaxAnswer(TypedDict, total=False):
+    out: list[Num]
+    grad: list[Num]
+
+
+class Trace(TypedDict, total=False):
+    """One watched training: the inputs the network was called on, the targets cross_entropy
+    was given, and whether the gradients were dirty before each backward()."""
+    inputs: list[list[Num]]
+    targets: list[Union[int, None]]
+    dirty: list[bool]
+
+
+class ClassifierAnswer(TypedDict, total=False):
+    predictions: list[Num]
+    defaults: bool
+    trace: Trace
+
+
+TASKS: dict[str, tuple[tuple[str, ...], str, Any]] = {
+    # task: (the student's files it needs, the world it runs in by default, its answer's type)
+    "load": ((), "student", dict[str, bool]),
+    "anatomy": (("engine",), "student", AnatomyAnswer),
+    "graph": (("engine",), "student", GraphAnswer),
+    "local": (("engine",), "student", LocalAnswer),
+    "structure": (("engine",), "student", StructureAnswer),
+    "given": (("engine",), "student", GivenAnswer),
+    "neuron": (("nn",), "standin", NeuronAnswer),
+    "neuron_sample": (("nn",), "standin", SampleAnswer),
+    "layer": (("nn",), "standin", LayerAnswer),
+    "mlp": (("nn",), "standin", MLPAnswer),
+    "train": (("nn", "train"), "standin", TrainAnswer),
+    "softmax": (("nn", "extensions"), "standin", SoftmaxAnswer),
+    "classifier": (("engine", "nn", "extensions"), "student", ClassifierAnswer),
 }
 
 WORLDS = ("student", "standin", "model")

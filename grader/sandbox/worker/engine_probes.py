@@ -14,6 +14,8 @@ from typing import Any, Callable
 import guards
 from errors import Reported, describe, error_of, reported
 from reading import data_of, fields_of, grad_of, key, num, shape_of
+from tasks import (AnatomyAnswer, Answer, Constructor, GivenAnswer, GivenResult, GraphAnswer, LocalAnswer, Made, MadeGraph,
+                   Profile, StructureAnswer)
 from world import value_class
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
@@ -24,7 +26,7 @@ Wired = list[list[Any]]
 BINARY = {"+": operator.add, "*": operator.mul, "-": operator.sub, "/": operator.truediv,
           "**": operator.pow}
 MAX_RECORDED_CALLS = 10_000    # _backward calls one backward() probe records (a diagnosis reads 5000)
-TUTORIAL_PROFILE = {"style": "closure", "children": ["_prev"], "containers": {"_prev": "set"},
+TUTORIAL_PROFILE: Profile = {"style": "closure", "children": ["_prev"], "containers": {"_prev": "set"},
                     "backward": "_backward", "local": None, "pairs": None}
 
 
@@ -78,7 +80,7 @@ def moves_gradient(fn: Any, a: Any, b: Any, out: Any) -> list[float | None] | No
         return None
 
 
-def task_anatomy(ctx: Ctx, op: str | None = None) -> dict[str, Any]:
+def task_anatomy(ctx: Ctx, op: str | None = None) -> AnatomyAnswer:
     """What a leaf keeps (op None), or what a + b, a * b or tanh(a) keep and which of their
     callables passes a gradient on: one operation per probe, so that one that hangs or crashes
     leaves the others to be seen."""
@@ -116,7 +118,7 @@ def pairs_of(node: Any, name: str, limit: int) -> list[tuple[Any, Any]]:
     return [(p[0], p[1]) for p in itertools.islice(items, limit)]
 
 
-def constructor_way(ctx: Ctx, V: Any, name: str) -> dict[str, Any] | None:
+def constructor_way(ctx: Ctx, V: Any, name: str) -> Constructor | None:
     """How Value's constructor takes a node's inputs, when it does: the position or keyword
     under which the inputs it is given end up in its attribute `name` (what the constructor
     works out from them, a depth, say, is then the engine's own)."""
@@ -124,8 +126,9 @@ def constructor_way(ctx: Ctx, V: Any, name: str) -> dict[str, Any] | None:
     bare = name.lstrip("_")
     names = [name, bare, f"_{bare}", "_children", "children", "_prev", "prev", "_parents",
              "parents", "_inputs", "inputs", "_operands", "operands"]
-    ways: list[dict[str, Any]] = [{"position": 1}] + [{"keyword": n} for n in dict.fromkeys(names)] + \
-        [{"position": 2}]
+    ways: list[Constructor] = [{"position": 1}]
+    ways += [{"keyword": n} for n in dict.fromkeys(names)]
+    ways.append({"position": 2})
     for way in ways:
         try:
             if "position" in way:
@@ -141,7 +144,7 @@ def constructor_way(ctx: Ctx, V: Any, name: str) -> dict[str, Any] | None:
     return None
 
 
-def inputs_of(node: Any, profile: dict[str, Any], limit: int) -> list[Any] | None:
+def inputs_of(node: Any, profile: Profile, limit: int) -> list[Any] | None:
     """A node's inputs as its engine keeps them (the profile's first attribute), at most
     `limit` of them (an input list may be any iterable, endless or huge)."""
     names, pairs = profile.get("children") or [], profile.get("pairs")
@@ -153,7 +156,7 @@ def inputs_of(node: Any, profile: dict[str, Any], limit: int) -> list[Any] | Non
         return None
 
 
-def reachable(node: Any, targets: list[Any], profile: dict[str, Any], limit: int = 256
+def reachable(node: Any, targets: list[Any], profile: Profile, limit: int = 256
               ) -> int:
     """How many of `targets` a node reaches through the inputs its engine keeps (directly, or
     through nodes of its own: a tanh built from exp and division keeps its input two steps
@@ -171,24 +174,26 @@ def reachable(node: Any, targets: list[Any], profile: dict[str, Any], limit: int
     return len(wanted & seen)
 
 
-def local_of(node: Any, profile: dict[str, Any], limit: int) -> list[float | None]:
+def local_of(node: Any, profile: Profile, limit: int) -> list[float | None]:
     """A node's local derivatives, in the order of its inputs (local or pairs style)."""
+    pairs, local = profile.get("pairs"), profile.get("local")
     try:
-        if profile.get("pairs"):
-            return [num(p[1]) for p in pairs_of(node, profile["pairs"], limit)]
-        if profile.get("local"):
-            return [num(x) for x in itertools.islice(getattr(node, profile["local"]), limit)]
+        if pairs:
+            return [num(p[1]) for p in pairs_of(node, pairs, limit)]
+        if local:
+            return [num(x) for x in itertools.islice(getattr(node, local), limit)]
     except BaseException:
         pass
     return []
 
 
-def made_graph(ctx: Ctx, nodes: list[Any], profile: dict[str, Any]) -> dict[str, Any]:
+def made_graph(ctx: Ctx, nodes: list[Any], profile: Profile) -> MadeGraph:
     """Every Value made since the last reset, with its inputs (indices among them) and local
     derivatives: the grader applies the chain rule to the student's own numbers."""
     made = ctx["created"][:5000]
     index = {key(n): i for i, n in enumerate(made)}
-    records = [{"inputs": [index.get(key(p), -1) for p in inputs_of(n, profile, 64) or []],
+    records: list[Made] = [
+        {"inputs": [index.get(key(p), -1) for p in inputs_of(n, profile, 64) or []],
                 "local": local_of(n, profile, 64)} for n in made]
     return {"made": records, "at": [index.get(key(n), -1) for n in nodes]}
 
@@ -205,7 +210,7 @@ def walk_created(ctx: Ctx, sinks: dict[int, float], nodes: list[Any], name: str)
             call(fn)
 
 
-def linked(spec: Wired, nodes: list[Any], profile: dict[str, Any]) -> list[int | None]:
+def linked(spec: Wired, nodes: list[Any], profile: Profile) -> list[int | None]:
     """For each node the student's own operation made: how many of its operands it reaches
     through the inputs it keeps."""
     result: list[int | None] = []
@@ -220,15 +225,15 @@ def linked(spec: Wired, nodes: list[Any], profile: dict[str, Any]) -> list[int |
     return result
 
 
-def task_graph(ctx: Ctx, spec: Wired, walk: str, profile: dict[str, Any] | None = None,
-               seeds: dict[str, float] | None = None) -> dict[str, Any]:
+def task_graph(ctx: Ctx, spec: Wired, walk: str, profile: Profile | None = None,
+               seeds: dict[str, float] | None = None) -> GraphAnswer:
     """Build a graph with the student's operations; walk="manual": grads set on the sinks,
     then every _backward newest first (or, for an engine of local derivatives, the graph it
     made, for the grader to walk); walk="student": out.backward()."""
     profile = profile or TUTORIAL_PROFILE
     reset(ctx)
     nodes = build_graph(ctx, spec)
-    report: dict[str, Any] = {}
+    report: MadeGraph = {}
     sinks = {int(k): v for k, v in (seeds or {str(len(spec) - 1): 1.0}).items()}
     if walk == "manual" and profile.get("backward"):
         walk_created(ctx, sinks, nodes, str(profile["backward"]))
@@ -242,7 +247,7 @@ def task_graph(ctx: Ctx, spec: Wired, walk: str, profile: dict[str, Any] | None 
 
 
 def task_local(ctx: Ctx, spec: Wired, presets: list[float | None], seed: float,
-               profile: dict[str, Any]) -> dict[str, Any]:
+               profile: Profile) -> LocalAnswer:
     """Call only the output's own _backward, once, every input's grad preset first; or, for
     an engine of local derivatives, read the output's local derivatives."""
     reset(ctx)
@@ -251,7 +256,7 @@ def task_local(ctx: Ctx, spec: Wired, presets: list[float | None], seed: float,
     if not name:
         # The grader applies the chain rule to what the operation made (one node, or several
         # for an operation built from others).
-        return made_graph(ctx, nodes, profile)
+        return {**made_graph(ctx, nodes, profile)}
     for n, preset in zip(nodes, presets):
         if preset is not None and n is not out:
             call(setattr, n, "grad", preset)
@@ -274,18 +279,19 @@ def task_local(ctx: Ctx, spec: Wired, presets: list[float | None], seed: float,
     return {"grad": [grad_of(n) for n in nodes], "default_backward": default}
 
 
-def task_given(ctx: Ctx, graphs: list[Wired], profile: dict[str, Any]) -> dict[str, Any]:
+def task_given(ctx: Ctx, graphs: list[Wired], profile: Profile) -> GivenAnswer:
     """The given operations (-, /, **, reflected ones) on the student's engine, each graph on
     its own: values and every _backward newest first (or the graph made, for an engine of
     local derivatives; or the student's backward(), for one of neither)."""
-    results: list[Any] = []
+    results: list[GivenResult] = []
     for spec in graphs:
         reset(ctx)
         try:
             nodes = build_graph(ctx, spec)
-            found: dict[str, Any] = {}
-            if profile.get("backward"):
-                walk_created(ctx, {len(spec) - 1: 1.0}, nodes, profile["backward"])
+            found: MadeGraph = {}
+            backward = profile.get("backward")
+            if backward:
+                walk_created(ctx, {len(spec) - 1: 1.0}, nodes, backward)
             elif profile.get("local") or profile.get("pairs"):
                 found = made_graph(ctx, nodes, profile)
             else:
@@ -303,7 +309,7 @@ def container(kind: str, items: list[Any]) -> Any:
     return {"set": set, "frozenset": frozenset, "list": list}.get(kind, tuple)(items)
 
 
-def structure_class(ctx: Ctx, profile: dict[str, Any]) -> Any:
+def structure_class(ctx: Ctx, profile: Profile) -> Any:
     """The class the backward() probe makes its nodes of: the student's Value, or, when its
     __slots__ leave no room for what the grader attaches, a subclass with room (and nothing
     else)."""
@@ -314,20 +320,23 @@ def structure_class(ctx: Ctx, profile: dict[str, Any]) -> Any:
                      profile.get("pairs"), profile.get("op")]:
             if name:
                 setattr(probe, name, getattr(probe, name, None))
-        if profile.get("backward"):
-            setattr(probe, profile["backward"], lambda: None)
+        backward = profile.get("backward")
+        if backward:
+            setattr(probe, backward, lambda: None)
         return V
     except BaseException:
         return type("Value", (V,), {"__module__": getattr(V, "__module__", "engine")})
 
 
 def attach(made: Any, node: list[Any], children: list[Any], derivatives: list[float],
-           calls: list[Any], index: int, profile: dict[str, Any]) -> None:
+           calls: list[Any], index: int, profile: Profile) -> None:
     """Give a node of the backward() probe its inputs (under the engine's own names), the
     grader's rule for passing its gradient on, and the name of its operation."""
     containers = profile.get("containers") or {}
     logged = guards.isolated(guards.make_logged)
-    if profile.get("backward"):
+    backward, pairs, local, op = (profile.get("backward"), profile.get("pairs"),
+                                  profile.get("local"), profile.get("op"))
+    if backward:
         # Each operand node once, with its whole derivative (a * a has one child).
         unique: list[Any] = []
         summed: list[float] = []
@@ -340,32 +349,32 @@ def attach(made: Any, node: list[Any], children: list[Any], derivatives: list[fl
                 summed.append(d)
         for name in profile.get("children") or []:
             setattr(made, name, container(containers.get(name, "tuple"), unique))
-        setattr(made, profile["backward"], guards.isolated(guards.make_backward)(
+        setattr(made, backward, guards.isolated(guards.make_backward)(
             made, tuple(unique), summed, index, calls, zip, list.append, len,
             MAX_RECORDED_CALLS))
-    elif profile.get("pairs") and containers.get(profile["pairs"]) == "dict":
+    elif pairs and containers.get(pairs) == "dict":
         summed_by: dict[int, list[Any]] = {}
         for child, d in zip(children, derivatives):   # {a: 2a} for a * a: one key
             summed_by.setdefault(key(child), [child, 0.0])[1] += d
-        setattr(made, profile["pairs"], {c: d for c, d in summed_by.values()})
-    elif profile.get("pairs"):
-        setattr(made, profile["pairs"], logged(made, list(zip(children, derivatives)), index,
+        setattr(made, pairs, {c: d for c, d in summed_by.values()})
+    elif pairs:
+        setattr(made, pairs, logged(made, list(zip(children, derivatives)), index,
                                                calls, list, type, len, list.append,
                                                MAX_RECORDED_CALLS))
     else:
         for name in profile.get("children") or []:
             setattr(made, name, container(containers.get(name, "tuple"), children))
-        setattr(made, profile["local"], logged(made, derivatives, index, calls, tuple, type,
-                                               len, list.append, MAX_RECORDED_CALLS))
+        setattr(made, local, logged(made, derivatives, index, calls,  # type: ignore[arg-type]
+                                    tuple, type, len, list.append, MAX_RECORDED_CALLS))
     names = profile.get("op_names") or {}
-    if profile.get("op") and node[3] in names:
+    if op and node[3] in names:
         # What the engine's own operation calls itself: a backward() that skips nodes with
         # no op (leaves) walks these too.
-        setattr(made, profile["op"], names[node[3]])
+        setattr(made, op, names[node[3]])
 
 
 def build_structure(ctx: Ctx, spec: Wired, values: list[float], locals_: list[list[float]],
-                    calls: list[Any], shared: list[Any], profile: dict[str, Any],
+                    calls: list[Any], shared: list[Any], profile: Profile,
                     tag: int = 0) -> list[Any]:
     """The student's Values made with Value(data) for each node of `spec`, each given the
     grader's rule, which logs its use as (tag + node, grad). The first len(shared) nodes are
@@ -400,8 +409,8 @@ def build_structure(ctx: Ctx, spec: Wired, values: list[float], locals_: list[li
 
 
 def task_structure(ctx: Ctx, spec: Wired, values: list[float], locals: list[list[float]],
-                   profile: dict[str, Any], presets: dict[str, float] | None = None,
-                   after: dict[str, Any] | None = None) -> dict[str, Any]:
+                   profile: Profile, presets: dict[str, float] | None = None,
+                   after: dict[str, Any] | None = None) -> StructureAnswer:
     """The student's backward() on a graph of the student's Values whose way of passing
     gradients on is the grader's own. `after`: another graph on the same leaves, walked with
     backward() first (its calls logged as node - 1000), then the leaves' grads zeroed."""
@@ -431,6 +440,6 @@ def task_structure(ctx: Ctx, spec: Wired, values: list[float], locals: list[list
             "prev": prev}
 
 
-TASKS: dict[str, Callable[..., dict[str, Any]]] = {
+TASKS: dict[str, Callable[..., Answer]] = {
     "anatomy": task_anatomy, "graph": task_graph, "local": task_local,
          "given": task_given, "structure": task_structure}

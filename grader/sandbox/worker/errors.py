@@ -10,6 +10,8 @@ import gc
 import types
 from typing import Any, Callable
 
+from tasks import ErrorAnswer, Frame
+
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
@@ -44,14 +46,18 @@ def type_name(x: Any) -> str:
         return "?"
 
 
-def reported(kind: str, message: str, **more: Any) -> BaseException:
-    error = {"kind": kind, "type": more.pop("type", None), "message": message,
-             "where": None, "line": None, "step": None}
-    error.update(more)
+def reported(kind: str, message: str, type: str | None = None, module: str | None = None,
+             admission: bool = False, where: str | None = None) -> BaseException:
+    error: ErrorAnswer = {"kind": kind, "type": type, "message": message, "where": where,
+                          "line": None, "step": None}
+    if module is not None:
+        error["module"] = module
+    if admission:
+        error["admission"] = True
     return Reported(error)
 
 
-def error_of(failure: BaseException) -> dict[str, Any]:
+def error_of(failure: BaseException) -> ErrorAnswer:
     return failure.args[0]                                          # type: ignore[no-any-return]
 
 
@@ -144,7 +150,7 @@ def _kind(ctx: Ctx, exc: BaseException, message: str) -> tuple[str, str, str | N
     return "exception", message, None
 
 
-def describe(ctx: Ctx, exc: Any) -> dict[str, Any]:
+def describe(ctx: Ctx, exc: Any) -> ErrorAnswer:
     """An error record for an exception raised by student code: kind, message and the frames
     in the student's files, outermost first."""
     etype = type_name(exc)
@@ -156,7 +162,7 @@ def describe(ctx: Ctx, exc: Any) -> dict[str, Any]:
     better = suggestion(exc) if "Did you mean" not in message else None
     if better is not None:
         message = f"{message}. Did you mean: '{better}'?"
-    stack: list[dict[str, Any]] = []
+    stack: list[Frame] = []
     where, line = None, None
     submission, sources = ctx["submission"], ctx["sources"]
     try:

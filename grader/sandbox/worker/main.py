@@ -36,12 +36,12 @@ import seal                                                 # noqa: E402
 import standin                                              # noqa: E402
 import world                                                # noqa: E402
 from errors import Reported, caller, describe, error_of     # noqa: E402
-from tasks import TASKS                                     # noqa: E402
+from tasks import TASKS, Answer                                     # noqa: E402
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                        # type: ignore[assignment]
 
-HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {
+HANDLERS: dict[str, Callable[..., Answer]] = {
     **engine_probes.TASKS, **network_probes.TASKS,
     "load": lambda ctx, names: {name: bool(world.module(ctx, name)) for name in names}}
 assert set(HANDLERS) == set(TASKS), "the worker answers exactly the declared tasks"

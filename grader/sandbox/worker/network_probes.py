@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 from errors import Reported, error_of, reported, type_name
 from reading import data_of, fields_of, grad_of, is_value, key, num
+from tasks import (Answer, ClassifierAnswer, LayerAnswer, MLPAnswer, NeuronAnswer, SampleAnswer,
+                   Num, SoftmaxAnswer, TrainAnswer, Trace)
 from world import module, value_class
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
@@ -118,13 +120,13 @@ def neuron_parts(neuron: Any, n: int) -> list[Any] | None:
 
 def task_neuron(ctx: Ctx, n: int, init_seed: int, params: list[float] | None = None,
                 x: list[float] | None = None, x_values: bool = False,
-                backward: bool = False) -> dict[str, Any]:
+                backward: bool = False) -> NeuronAnswer:
     call = ctx["call"]
     nn = module(ctx, "nn")
     seed_random(init_seed)
     neuron = call(nn.Neuron, n)
     parts = neuron_parts(neuron, n)
-    report: dict[str, Any] = {"parts": parts is not None}
+    report: NeuronAnswer = {"parts": parts is not None}
     try:
         ps: list[Any] | None = check_params(ctx, call(lambda: neuron.parameters()),
                                             "Neuron.parameters()")
@@ -134,8 +136,8 @@ def task_neuron(ctx: Ctx, n: int, init_seed: int, params: list[float] | None = N
         ps, report["parameters_error"] = None, error_of(failure)
     if ps is not None:
         ps = tutorial_order(ctx, ps, [n + 1])
-        report.update(count=len(ps), distinct=len({key(p) for p in ps}),
-                      later_counts=call_counts(ctx, neuron))
+        report["count"], report["distinct"] = len(ps), len({key(p) for p in ps})
+        report["later_counts"] = call_counts(ctx, neuron)
         if parts is not None:
             where = {key(p): k for k, p in enumerate(parts)}
             report["listed"] = [where.get(key(p), -1) for p in ps]
@@ -155,7 +157,7 @@ def task_neuron(ctx: Ctx, n: int, init_seed: int, params: list[float] | None = N
     return report
 
 
-def task_neuron_sample(ctx: Ctx, n: int, count: int, init_seed: int) -> dict[str, Any]:
+def task_neuron_sample(ctx: Ctx, n: int, count: int, init_seed: int) -> SampleAnswer:
     call = ctx["call"]
     nn = module(ctx, "nn")
     seed_random(init_seed)
@@ -188,7 +190,7 @@ def shape_text(out: Any) -> str:
     return type_name(out)
 
 
-def task_layer(ctx: Ctx, nin: int, nout: int, init_seed: int, x: list[float]) -> dict[str, Any]:
+def task_layer(ctx: Ctx, nin: int, nout: int, init_seed: int, x: list[float]) -> LayerAnswer:
     call = ctx["call"]
     nn = module(ctx, "nn")
     seed_random(init_seed)
@@ -202,10 +204,10 @@ def task_layer(ctx: Ctx, nin: int, nout: int, init_seed: int, x: list[float]) ->
 
 def task_mlp(ctx: Ctx, nin: int, sizes: list[int], init_seed: int,
              params: list[float] | None = None, xs: list[list[float]] | None = None,
-             backward: bool = False) -> dict[str, Any]:
+             backward: bool = False) -> MLPAnswer:
     call = ctx["call"]
     model, ps = build_mlp(ctx, nin, sizes, init_seed, params)
-    report: dict[str, Any] = {"count": len(ps), "distinct": len({key(p) for p in ps}),
+    report: MLPAnswer = {"count": len(ps), "distinct": len({key(p) for p in ps}),
                               "later_counts": call_counts(ctx, model)}
     if xs is None:
         return report
@@ -226,7 +228,7 @@ def task_mlp(ctx: Ctx, nin: int, sizes: list[int], init_seed: int,
 
 def task_train(ctx: Ctx, nin: int, sizes: list[int], params: list[float],
                xs: list[list[float]], ys: list[float], lr: float, steps: int,
-               record_params: bool = False) -> dict[str, Any]:
+               record_params: bool = False) -> TrainAnswer:
     """train_step, `steps` times, on the network of this world."""
     call = ctx["call"]
     train = module(ctx, "train")
@@ -254,13 +256,13 @@ def task_train(ctx: Ctx, nin: int, sizes: list[int], params: list[float],
         if record_params:
             trail.append([num(p.data) for p in ps])
             grads.append([grad_of(p) for p in ps])
-    predictions = [data_of(ctx, call(network, list(x)), "model(x)") for x in xs]
+    predictions: list[Num] = [data_of(ctx, call(network, list(x)), "model(x)") for x in xs]
     return {"losses": losses, "kinds": kinds, "params": trail, "grads": grads,
             "final": [num(p.data) for p in ps], "predictions": predictions}
 
 
 def task_softmax(ctx: Ctx, logits: list[float], weights: list[float] | None = None,
-                 target: int | None = None) -> dict[str, Any]:
+                 target: int | None = None) -> SoftmaxAnswer:
     """softmax, then backward() from sum(weight * probability); or cross_entropy, then
     backward(): the scores' gradients."""
     call = ctx["call"]
@@ -269,7 +271,7 @@ def task_softmax(ctx: Ctx, logits: list[float], weights: list[float] | None = No
     xs = [call(V, x) for x in logits]
     if target is None:
         outs = call(list, call(ext.softmax, xs))
-        probs = [data_of(ctx, o, "softmax") for o in outs]
+        probs: list[Num] = [data_of(ctx, o, "softmax") for o in outs]
         if len(outs) != len(xs):
             raise reported("api", f"softmax of {len(xs)} scores returned {len(outs)} values",
                            type="ValueError")
@@ -285,13 +287,13 @@ def task_softmax(ctx: Ctx, logits: list[float], weights: list[float] | None = No
 TRACED = 120          # model calls and losses a traced training records
 
 
-def traced(ctx: Ctx, ext: Any, run: Callable[[], Any]) -> dict[str, Any]:
+def traced(ctx: Ctx, ext: Any, run: Callable[[], Any]) -> Trace:
     """Run `run` (a training) watching what it does: the input of each call of the network,
     the target each cross_entropy is given, and whether the parameters' gradients were
     already non-zero each time backward() began. Everything watched is put back after."""
     nn, V = module(ctx, "nn"), value_class(ctx)
-    calls: list[list[float | None]] = []
-    targets: list[Any] = []
+    calls: list[list[Num]] = []
+    targets: list[int | None] = []
     dirty: list[bool] = []
     models: list[Any] = []
     mlp_call, own_loss, own_backward = nn.MLP.__call__, vars(ext).get("cross_entropy"), \
@@ -331,7 +333,7 @@ def traced(ctx: Ctx, ext: Any, run: Callable[[], Any]) -> dict[str, Any]:
 def task_classifier(ctx: Ctx, train_x: list[list[float]], train_y: list[int],
                     test_x: list[list[float]], seed: int,
                     options: dict[str, Any] | None = None, trace: bool = False
-                    ) -> dict[str, Any]:
+                    ) -> ClassifierAnswer:
     """train_classifier with the grader's options (a short training), or, when it does not
     take them, with its own defaults ("defaults": true); `trace`: one watched training, for
     the diagnosis (see traced)."""
@@ -372,7 +374,7 @@ def _an_mlp(ctx: Ctx, model: Any) -> None:
                               f"trained: build an MLP, train it, and return it")
 
 
-TASKS: dict[str, Callable[..., dict[str, Any]]] = {
+TASKS: dict[str, Callable[..., Answer]] = {
     "neuron": task_neuron, "neuron_sample": task_neuron_sample, "layer": task_layer,
          "mlp": task_mlp, "train": task_train, "softmax": task_softmax,
          "classifier": task_classifier}

@@ -8,6 +8,7 @@ import builtins as _builtins
 from typing import Any
 
 from errors import Reported, describe, reported, type_name
+from tasks import FieldShape
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
@@ -92,7 +93,7 @@ def fields_of(v: Any) -> dict[str, Any]:
     return found
 
 
-def shape_of(value: Any, index: dict[int, int]) -> dict[str, Any]:
+def shape_of(value: Any, index: dict[int, int]) -> FieldShape:
     """What one attribute holds, in terms the grader can compare: nodes (by index), numbers,
     (node, number) pairs, an empty container, a callable, a text."""
     if key(value) in index:
@@ -111,7 +112,7 @@ def shape_of(value: Any, index: dict[int, int]) -> dict[str, Any]:
     return {"kind": "other"}
 
 
-def _dict_shape(value: dict[Any, Any], index: dict[int, int]) -> dict[str, Any]:
+def _dict_shape(value: dict[Any, Any], index: dict[int, int]) -> FieldShape:
     """Inputs as a dict's keys: {input: None} (an ordered set) or {input: local derivative}."""
     keys = list(value)[:16]
     if not keys:
@@ -125,7 +126,7 @@ def _dict_shape(value: dict[Any, Any], index: dict[int, int]) -> dict[str, Any]:
     return {"kind": "nodes", "container": "dict", "items": [index[key(x)] for x in keys]}
 
 
-def _container_shape(value: Any, container: str, index: dict[int, int]) -> dict[str, Any]:
+def _container_shape(value: Any, container: str, index: dict[int, int]) -> FieldShape:
     """A list, tuple or set of nodes, of numbers, or of (node, number) pairs."""
     items = list(value)[:16]
     if not items:
