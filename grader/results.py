@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from .steps import CORE_IDS
 
@@ -27,7 +27,7 @@ class CheckRecord:
     message: str = ""
     output: str = ""                   # what the student's code printed during it
     error_kind: str | None = None
-    error: dict[str, Any] = field(default_factory=dict)
+    error: Mapping[str, Any] = field(default_factory=dict)   # the worker's error record
     diagnosis: str | None = None
     blocked_by: str | None = None      # the step that made an end-to-end run fail
     limit: float = 0.0                 # the longest time limit any of its probes had

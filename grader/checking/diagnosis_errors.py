@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .. import ops, steps
+from ..sandbox.tasks import ErrorAnswer, Frame
 
 
 def given_function(file: str, function: str) -> bool:
@@ -36,7 +37,7 @@ def step_of(file: str, function: str) -> str | None:
     return None
 
 
-def owners_of(error: dict[str, Any]) -> list[str | None]:
+def owners_of(error: ErrorAnswer) -> list[str | None]:
     """Whose code each frame of an error is, innermost first: a step id, a given function's
     name (code the kit hands out), or None (a function of the student's own)."""
     found: list[str | None] = []
@@ -46,7 +47,7 @@ def owners_of(error: dict[str, Any]) -> list[str | None]:
     return found
 
 
-def missing_operation(error: dict[str, Any]) -> bool:
+def missing_operation(error: ErrorAnswer) -> bool:
     """An error Python raised because the Value has no such operation (2 ** a, 0 + a)."""
     message = str(error.get("message", ""))
     return (error.get("type") == "TypeError" and "unsupported operand type" in message and
@@ -58,7 +59,7 @@ SYMBOLS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "** or pow()": "p
            "**": "pow"}
 
 
-def operation_of(error: dict[str, Any]) -> str | None:
+def operation_of(error: ErrorAnswer) -> str | None:
     """The Value method an "unsupported operand" error asks for: `2 + a` gives __radd__,
     `a ** 2` __pow__; None for any other error."""
     message = str(error.get("message", ""))
@@ -79,10 +80,10 @@ def operation_of(error: dict[str, Any]) -> str | None:
 class Raised:
     """An exception as the worker reported it, and where: its innermost frame."""
 
-    error: dict[str, Any]
+    error: ErrorAnswer
     etype: str
     message: str
-    stack: list[dict[str, Any]]
+    stack: list[Frame]
     file: str
     function: str
     name: str                   # the function, as the student reads it (Value.tanh's _backward)
@@ -91,7 +92,7 @@ class Raised:
     changed: Sequence[str]      # the given functions the submission changed
 
 
-def from_error(step: str, error: dict[str, Any], inputs: Sequence[float] = (),
+def from_error(step: str, error: ErrorAnswer, inputs: Sequence[float] = (),
                changed: Sequence[str] = ()) -> str | None:
     """A diagnosis for an exception, from where it happened (not from the step being graded).
     `inputs`: the values the failing probe started from, when it knows them; `changed`: the

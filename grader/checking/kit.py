@@ -18,12 +18,13 @@ from typing import Any, Iterator, Sequence
 from .. import ops, steps
 from ..results import CheckRecord
 from ..sandbox.sandbox import Outcome
-from ..sandbox.tasks import TASKS
+from ..sandbox.tasks import TASKS, ErrorAnswer
 from . import anatomy, diagnosis, diagnosis_backward, diagnosis_errors, graphs, own_walk, quick
 from .anatomy import EngineProfile, walked
 from .verdicts import (check_linked, check_values, from_local, how_built, sinks_of,
                        structure_failure, wrong_grads)
 from .session import (NOT_THE_SUBMISSION, NUMERICAL, ON_MODEL, ON_STANDIN, PROVIDED, CheckFailed,
+                      LoadFailure,
                       Session, as_number, describe_error, fmt)
 
 
@@ -80,13 +81,13 @@ class Kit:
             return None
 
     @staticmethod
-    def _standin_lacks(error: dict[str, Any]) -> bool:
+    def _standin_lacks(error: ErrorAnswer) -> bool:
         """An error that says the student's nn.py needs more of their engine than the kit's API."""
         message = str(error.get("message", ""))
         return (error.get("type") == "AttributeError" and "'Value' object has no attribute"
                 in message) or (error.get("type") == "ImportError" and "engine" in message)
 
-    def _fall_back(self, task: str, timeout: float | None, error: dict[str, Any],
+    def _fall_back(self, task: str, timeout: float | None, error: ErrorAnswer,
                    **args: Any) -> dict[str, Any]:
         self.session.standin = "student"
         note = (f"Your nn.py uses more of your Value than the kit's API ({error.get('message')}), "
@@ -104,7 +105,7 @@ class Kit:
         key = (engine, name, self.apart)
         failure = self.session.load_failures.get(key)
         if failure is not None:
-            raise CheckFailed(failure["text"], kind="import", error=failure["error"])
+            raise CheckFailed(failure.text, kind="import", error=failure.error)
         if name in PROVIDED[engine]:
             return
         generation = self.session.worlds.generation(engine, self.apart)
@@ -112,8 +113,9 @@ class Kit:
             return                        # this very worker has loaded it already
         if f"{name}.py" in self.session.missing:
             text = f"{name}.py is missing from the submission"
-            error = {"kind": "missing", "message": text, "module": name, "step": None}
-            self.session.load_failures[key] = {"text": text, "error": error}
+            error: ErrorAnswer = {"kind": "missing", "message": text, "module": name,
+                                  "step": None}
+            self.session.load_failures[key] = LoadFailure(text, error)
             raise CheckFailed(text, kind="import", error=error)
         outcome = self.session.worlds.request(engine, "load", names=[name], apart=self.apart)
         self._keep(outcome)
@@ -122,7 +124,7 @@ class Kit:
             if generation is not None:
                 self.session.loaded[key] = generation
             return
-        error = dict(outcome.error)
+        error = ErrorAnswer(**outcome.error)
         if engine == "standin" and self._standin_lacks(error):
             self._fall_back("load", None, error, names=[name])
             return
@@ -139,7 +141,7 @@ class Kit:
         # Import failures are the same for every check: remember them, and never wait twice;
         # but not a failure of the sandbox itself, which says nothing about the submission.
         if error.get("kind") not in NOT_THE_SUBMISSION:
-            self.session.load_failures[key] = {"text": text, "error": error}
+            self.session.load_failures[key] = LoadFailure(text, error)
         raise CheckFailed(text, kind="import", error=error,
                           diagnosis=diagnosis_errors.from_error(
                                   self.step, error, changed=self.session.given_changed))
@@ -442,7 +444,7 @@ class Kit:
         failure.diagnosis = (f"the given {name} {what}: put back the kit's version of it (the "
                              f"check of the given operations says what it gives).")
 
-    def _cause(self, error: dict[str, Any], needs: Sequence[str]) -> str | None:
+    def _cause(self, error: ErrorAnswer, needs: Sequence[str]) -> str | None:
         """The step (or "given function:what happened to it") an end-to-end failure comes
         from, or None."""
         if diagnosis_errors.missing_operation(error):
@@ -472,7 +474,7 @@ class Kit:
             return culprits[0]
         return self._given_cause(error, missing=False)
 
-    def _given_cause(self, error: dict[str, Any], missing: bool = True) -> str | None:
+    def _given_cause(self, error: ErrorAnswer, missing: bool = True) -> str | None:
         """A given operation that is missing (2 + a with no __radd__), or changed and broken."""
         try:
             found = quick.given_operations(self)

@@ -97,9 +97,9 @@ def run_checks(sub: Submission, limits: Limits, steps: Sequence[str] | None = No
                            + sink.getvalue()[-2000:])
     records = list(session.records)
     problems = [("skipped", text) for text in sandbox.skipped]
-    problems += [(str(failure["error"].get("kind", "")), failure["text"].replace("\n  at ", " at "))
+    problems += [(str(failure.error.get("kind", "")), failure.text.replace("\n  at ", " at "))
                  for failure in session.load_failures.values()
-                 if failure["error"].get("kind") != "missing"]
+                 if failure.error.get("kind") != "missing"]
     notes = list(session.notes)
     # A kit module is withheld only when its file is missing, which a problem says already
     # (and in a notebook, the module is no name the student ever wrote).

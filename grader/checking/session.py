@@ -9,7 +9,7 @@ from typing import Any
 
 from ..limits import Limits
 from ..results import CheckRecord
-from ..sandbox.tasks import TASKS
+from ..sandbox.tasks import TASKS, ErrorAnswer, Frame
 from ..sandbox.worlds import Worlds
 from .anatomy import EngineProfile
 
@@ -17,7 +17,7 @@ from .anatomy import EngineProfile
 class CheckFailed(AssertionError):
     """A check's verdict: failed, with a message for the student."""
 
-    def __init__(self, message: str, *, kind: str = "wrong", error: dict[str, Any] | None = None,
+    def __init__(self, message: str, *, kind: str = "wrong", error: ErrorAnswer | None = None,
                  diagnosis: str | None = None, blocked_by: str | None = None):
         super().__init__(message)
         self.message = message
@@ -25,6 +25,15 @@ class CheckFailed(AssertionError):
         self.error = error or {}
         self.diagnosis = diagnosis
         self.blocked_by = blocked_by
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A student's file that could not be loaded in one world: the message every check that
+    needs it fails with, and the error record (import failures are the same for every check)."""
+
+    text: str
+    error: ErrorAnswer
 
 
 @dataclass
@@ -37,11 +46,11 @@ class Session:
     missing: tuple[str, ...] = ()                 # submission files that do not exist
     sweep: int | None = None                      # run randomized checks with this many seeds
     records: list[CheckRecord] = field(default_factory=list)
-    load_failures: dict[tuple[str, str, bool], dict[str, Any]] = field(default_factory=dict)
+    load_failures: dict[tuple[str, str, bool], LoadFailure] = field(default_factory=dict)
     # The stand-in cannot stand in for an engine whose extras nn.py uses: then "student".
     standin: str = "standin"
     notes: list[str] = field(default_factory=list)
-    started: dict[str, dict[str, Any]] = field(default_factory=dict)   # step -> its stub's error
+    started: dict[str, ErrorAnswer] = field(default_factory=dict)   # step -> its stub's error
     given_changed: tuple[str, ...] = ()           # given functions the submission changed
     loaded: dict[tuple[str, str, bool], int] = field(default_factory=dict)  # (world, module, apart)
     profile: EngineProfile | None = None          # how the student's Value keeps its graph
@@ -59,7 +68,7 @@ NOT_THE_SUBMISSION = ("killed", "protocol", "sandbox", "run_timeout")
 NUMERICAL = ("OverflowError", "ZeroDivisionError", "FloatingPointError")
 
 
-def describe_error(error: dict[str, Any]) -> str:
+def describe_error(error: ErrorAnswer) -> str:
     """A few lines for an error the worker (or the sandbox) reported: what, then where, as the
     frames in the student's own files, outermost call first."""
     kind = error.get("kind", "")
@@ -78,7 +87,7 @@ def describe_error(error: dict[str, Any]) -> str:
         text = f"{etype}: {message}" if etype else message
     stack = [f for f in error.get("stack") or [] if isinstance(f, dict)]
     if stack:
-        shown: list[dict[str, Any] | None] = \
+        shown: list[Frame | None] = \
             list(stack) if len(stack) <= 4 else [*stack[:2], None, *stack[-2:]]
         for frame in shown:
             if frame is None:

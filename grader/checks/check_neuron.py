@@ -11,6 +11,7 @@ import pytest
 from grader.checking import diagnosis_errors, diagnosis_network, graphs
 from grader.checking.kit import Kit
 from grader.checking.session import as_number, describe_error
+from grader.sandbox.tasks import ErrorAnswer
 
 STEP = "neuron"
 
@@ -24,8 +25,8 @@ def neuron_graph(params: list[float], x: list[float]) -> graphs.Spec:
 def check_parameters(kit: Kit) -> None:
     for n in (3, 1, 6):
         result = kit.probe("neuron", n=n, init_seed=7)
-        error = result.get("parameters_error")
-        if isinstance(error, dict):
+        error: ErrorAnswer | None = result.get("parameters_error")   # as the protocol checked
+        if error is not None:
             # The neuron's own weights and bias were found; parameters() itself fails.
             message = describe_error(error)
             why = diagnosis_errors.from_error(STEP, error) if error.get("stack") else None

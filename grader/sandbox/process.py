@@ -17,6 +17,7 @@ from typing import Any
 from . import cleanup, protocol
 from .boundary import SANDBOX_ROOT, WORKER_ENTRY, bwrap_command, is_root
 from .pipes import Output, Pipes
+from .tasks import ErrorAnswer, Frame, Settings
 
 START_TIMEOUT = 20.0                 # seconds for a worker to seal itself and say it is ready
 
@@ -42,7 +43,7 @@ class Launch:
 class WorkerProcess:
     """A running worker, its pipes and its secrets."""
 
-    def __init__(self, launch: Launch, settings: dict[str, Any], output_kb: int) -> None:
+    def __init__(self, launch: Launch, settings: Settings, output_kb: int) -> None:
         self.launch = launch
         self.keys = protocol.Secrets.new()   # its own: what it learnt dies with it
         self.output = Output(output_kb * 1024, self.keys.marker_bytes)
@@ -88,7 +89,7 @@ class WorkerProcess:
             kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
         return command, kwargs
 
-    def await_ready(self) -> dict[str, Any] | None:
+    def await_ready(self) -> ErrorAnswer | None:
         """None once the worker has sealed itself; an error record when it cannot."""
         if self.ready:
             return None
@@ -115,7 +116,7 @@ class WorkerProcess:
         self.ready = True
         return None
 
-    def sample(self, wait: float = 0.5) -> dict[str, Any] | None:
+    def sample(self, wait: float = 0.5) -> Frame | None:
         """Where the worker's student code is now (its answer to SIGUSR1): {file, line,
         function}, or None when it does not say in `wait` seconds."""
         if os.name != "posix" or self.pid is None or not self.ready:
@@ -177,7 +178,7 @@ class WorkerProcess:
         self.pipes.close()                       # a replaced worker's output is discarded
         self.pid = self.namespace = None
 
-    def ended(self, memory_mb: int) -> dict[str, Any]:
+    def ended(self, memory_mb: int) -> ErrorAnswer:
         """Why the worker is gone, as an error record (it was not killed by the grader)."""
         try:
             code: int | None = self.proc.wait(timeout=2)

@@ -7,9 +7,10 @@ the worker's guard is handed `runtime_policy()`. Nothing here reads a submission
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from ..untrusted import MAX_FSTRING_FIELDS, MAX_LINES
+from .tasks import Policy
 
 # ------------------------------------------------------------------------------------ the data
 # The submission's own modules: they may import each other freely.
@@ -242,7 +243,7 @@ REFUSED_ATTRIBUTES: tuple[str, ...] = ("tb_frame", "gi_frame", "cr_frame", "ag_f
 RUNTIME_IMPORT_PREFIXES: tuple[str, ...] = ("encodings.",)
 
 
-def runtime_policy(preload: Iterable[str] | None = None) -> dict[str, Any]:
+def runtime_policy(preload: Iterable[str] | None = None) -> Policy:
     """The part of the policy the worker's run-time guard needs, as plain JSON data.
 
     `preload`: the modules the submission imports (admission knows them all); the worker

@@ -30,7 +30,7 @@ from .boundary import is_root
 from .prepared import Prepared, write_folder
 from .source import loop_around
 from .process import Launch, WorkerProcess
-from .tasks import CALLBACKS
+from .tasks import CALLBACKS, ErrorAnswer, Frame, Settings
 
 MAX_TEXT = 4000       # characters of any one string in an answer (a name, a message)
 
@@ -41,7 +41,7 @@ class Outcome:
     printed."""
 
     result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
+    error: ErrorAnswer | None = None
     output: str = ""
     seconds: float = 0.0
     refused: list[str] = field(default_factory=list)
@@ -88,7 +88,7 @@ class Sandbox:
         launch.root = write_folder(prepared, launch.ids, is_root(),
                                    shared=launch.boundary == "bubblewrap")
 
-    def _settings(self) -> dict[str, Any]:
+    def _settings(self) -> Settings:
         ids = self.launch.ids if self.launch.boundary == "bubblewrap" else None
         preload = sorted(self.prepared.admitted.imports) if self.protections.admission else None
         guard = rules.runtime_policy(preload) if self.protections.guard else None
@@ -128,7 +128,7 @@ class Sandbox:
         self.kill()
         shutil.rmtree(self.launch.root, ignore_errors=True)
 
-    def _ready_worker(self) -> tuple[WorkerProcess | None, dict[str, Any] | None]:
+    def _ready_worker(self) -> tuple[WorkerProcess | None, ErrorAnswer | None]:
         worker = self.worker
         if worker is None or not worker.alive():
             self.kill()
@@ -165,8 +165,9 @@ class Sandbox:
             self.kill()
             message = f"timed out after {limit:g} s" if wait >= limit else \
                 f"not finished: the whole submission used its {self.limits.run_timeout:g} s"
-            error = {"kind": "timeout" if wait >= limit else "run_timeout", "message": message}
-            return Outcome(error={**error, **self._located(where)}, output=output,
+            error: ErrorAnswer = {"kind": "timeout" if wait >= limit else "run_timeout",
+                                  "message": message, **self._located(where)}
+            return Outcome(error=error, output=output,
                            seconds=wait)
         if line is None or not isinstance(line, (bytes, dict)):
             error = worker.ended(self.limits.memory_mb)
@@ -180,7 +181,7 @@ class Sandbox:
             worker.pipes.poll(0.01)
         return self._outcome(worker, task, line, worker.output.take(), seconds)
 
-    def _located(self, where: dict[str, Any] | None) -> dict[str, Any]:
+    def _located(self, where: Frame | None) -> ErrorAnswer:
         """Where a stopped worker's student code was, as an error record's frame: the file,
         line, function and text, and the loop around it ("loop": its first line)."""
         if not isinstance(where, dict) or not isinstance(where.get("line"), int):
@@ -192,7 +193,7 @@ class Sandbox:
         source = raw.decode("utf-8", "replace")
         lines = source.splitlines()
         text = lines[line - 1].strip()[:200] if 0 < line <= len(lines) else ""
-        frame = {"file": file, "line": line, "function": str(where.get("function"))[:200],
+        frame: Frame = {"file": file, "line": line, "function": str(where.get("function"))[:200],
                  "text": text}
         return {"where": f"{file}:{line} in {frame['function']}", "line": text,
                 "stack": [frame], "loop": loop_around(source, line)}

@@ -44,6 +44,42 @@ class ErrorAnswer(TypedDict, total=False):
     admission: bool                  # refused before it ran
     node: int                        # the graph node whose operation raised it
     loop: Any                        # the grader's: the loop around a timeout (sandbox.py)
+    code: Union[int, None]           # the worker's exit status or signal, when it ended
+
+
+class Policy(TypedDict):
+    """What the worker's run-time guard refuses and allows (grader/sandbox/rules.py's, as
+    data): the modules it imports before sealing itself, the modules (and names) a submission
+    may import, the audit events and attributes it refuses, the builtins it withholds."""
+    preload: list[str]
+    modules: dict[str, Union[list[str], None]]
+    given_only: dict[str, list[str]]
+    kit_modules: list[str]
+    refused_events: dict[str, str]
+    refused_attributes: list[str]
+    import_prefixes: list[str]
+    forbidden_builtins: list[str]
+    withheld_builtins: dict[str, str]
+    hints: dict[str, str]
+    dunder_attributes: list[str]
+    introspection_attributes: list[str]
+
+
+class Settings(TypedDict, total=False):
+    """The worker's first line: its secrets, then how to seal itself and what it serves."""
+    token: str
+    marker: str
+    submission: str                  # the submission's folder, as the worker sees it
+    memory_mb: int
+    modules: list[str]               # the submission's own modules
+    world: str
+    uid: Union[int, None]            # the sandbox's user, when the worker starts as root
+    gid: Union[int, None]
+    guard: Union[Policy, None]       # None: the run-time guard is off
+    refused: dict[str, str]          # module -> why admission refused it
+    syscalls: bool                   # the kernel's layers (seccomp, Landlock)
+    seccomp: Union[str, None]        # the seccomp filter, as hex
+    landlock: bool
 
 
 class Made(TypedDict, total=False):

@@ -36,7 +36,7 @@ import seal                                                 # noqa: E402
 import standin                                              # noqa: E402
 import world                                                # noqa: E402
 from errors import Reported, caller, describe, error_of     # noqa: E402
-from tasks import TASKS, Answer                                     # noqa: E402
+from tasks import TASKS, Answer, Settings                   # noqa: E402
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                        # type: ignore[assignment]
@@ -71,7 +71,7 @@ def encoder() -> Callable[[Any], bytes]:
     return lambda obj: dumps(obj).encode("utf-8", "replace")
 
 
-def sealed_context(settings: dict[str, Any]) -> dict[str, Any]:
+def sealed_context(settings: Settings) -> dict[str, Any]:
     """Seal the process (in the order seal.py gives) and gather what every probe shares."""
     policy = settings.get("guard")
     seal.drop_privileges(settings)
@@ -111,7 +111,8 @@ def sealed_context(settings: dict[str, Any]) -> dict[str, Any]:
                    "/usr", "/lib", "/lib64", "/etc/ld.so.cache",
                    os.path.dirname(os.path.realpath(sys.executable))]
         ctx["layers"]["landlock"] = seal.landlock(folders)
-        program = bytes.fromhex(settings["seccomp"]) if settings.get("seccomp") else None
+        hexed = settings.get("seccomp")
+        program = bytes.fromhex(hexed) if hexed else None
         ctx["layers"]["seccomp"] = seal.seccomp(program)
     if policy is not None:
         seal.take_apart()
@@ -153,7 +154,7 @@ def respond(ctx: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
 
 def serve() -> None:
     stdin = sys.stdin.buffer
-    settings: dict[str, Any] = json.loads(stdin.readline(1 << 20))
+    settings: Settings = json.loads(stdin.readline(1 << 20))
     token = settings["token"].encode("ascii")
     marker = settings["marker"].encode("ascii")
     sys.path[:] = [p for p in sys.path if p and p != HERE]

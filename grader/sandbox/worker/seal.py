@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Any, Callable
 
+from tasks import Policy, Settings
+
 try:
     import resource
 except ImportError:           # Windows: no rlimits; the docs say so
@@ -28,7 +30,7 @@ LANDLOCK_FS = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16
 READ_AND_RUN = (1 << 0) | (1 << 2) | (1 << 3)      # EXECUTE, READ_FILE, READ_DIR
 
 
-def drop_privileges(settings: dict[str, Any]) -> None:
+def drop_privileges(settings: Settings) -> None:
     """As root under bubblewrap the worker starts as root: it becomes the sandbox's user."""
     uid, gid = settings.get("uid"), settings.get("gid")
     if uid is not None and gid is not None and hasattr(os, "setuid"):
@@ -37,7 +39,7 @@ def drop_privileges(settings: dict[str, Any]) -> None:
         os.setuid(uid)
 
 
-def limit_resources(settings: dict[str, Any]) -> None:
+def limit_resources(settings: Settings) -> None:
     """Address space (memory); and with the syscall boundary, the size of any file it writes
     (so neither a tmpfs nor a memfd grows past it), no core files, and, not root, not one new
     process."""
@@ -162,7 +164,7 @@ def take_apart() -> None:
         sys.modules.pop(name, None)
 
 
-def make_hook(policy: dict[str, Any], inside: str, refusals: list[str],
+def make_hook(policy: Policy, inside: str, refusals: list[str],
               refused_types: dict[str, type], permitted: set[int]) -> Callable[..., None]:
     """The audit hook (layer 2): refuses imports, files outside the submission, processes,
     signals, sockets, ctypes, frame and garbage-collector walks and tracing hooks."""
