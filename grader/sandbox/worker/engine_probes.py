@@ -12,16 +12,16 @@ import operator
 from typing import Any, Callable
 
 import guards
+from context import Ctx
 from errors import Reported, describe, error_of, reported
 from reading import data_of, fields_of, grad_of, key, num, shape_of
-from tasks import (AnatomyAnswer, Answer, Constructor, GivenAnswer, GivenResult, GraphAnswer, LocalAnswer, Made, MadeGraph,
-                   Profile, StructureAnswer)
+from tasks import (AnatomyAnswer, Answer, Constructor, GivenAnswer, GivenResult, GraphAnswer,
+                   LocalAnswer, Made, MadeGraph, Profile, StructureAnswer)
 from world import value_class
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
-Ctx = dict[str, Any]
 Wired = list[list[Any]]
 BINARY = {"+": operator.add, "*": operator.mul, "-": operator.sub, "/": operator.truediv,
           "**": operator.pow}

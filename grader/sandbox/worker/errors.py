@@ -10,12 +10,12 @@ import gc
 import types
 from typing import Any, Callable
 
+from context import Ctx
 from tasks import ErrorAnswer, Frame
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
-Ctx = dict[str, Any]
 # A traceback's parts, read through their types' own descriptors: an exception class of the
 # submission's (with a __traceback__ property, say) cannot hand the worker a look-alike.
 traceback_of = BaseException.__dict__["__traceback__"].__get__

@@ -35,6 +35,7 @@ import network_probes                                       # noqa: E402
 import seal                                                 # noqa: E402
 import standin                                              # noqa: E402
 import world                                                # noqa: E402
+from context import Ctx                                     # noqa: E402
 from errors import Reported, caller, describe, error_of     # noqa: E402
 from tasks import TASKS, Answer, Settings                   # noqa: E402
 
@@ -71,7 +72,7 @@ def encoder() -> Callable[[Any], bytes]:
     return lambda obj: dumps(obj).encode("utf-8", "replace")
 
 
-def sealed_context(settings: Settings) -> dict[str, Any]:
+def sealed_context(settings: Settings) -> Ctx:
     """Seal the process (in the order seal.py gives) and gather what every probe shares."""
     policy = settings.get("guard")
     seal.drop_privileges(settings)
@@ -93,7 +94,7 @@ def sealed_context(settings: Settings) -> dict[str, Any]:
             types.FrameType.__dict__["f_code"].__get__,
             types.FrameType.__dict__["f_lineno"].__get__, types.FrameType, object.__hash__,
             str.startswith, type, BaseException))
-    ctx: dict[str, Any] = {
+    ctx: Ctx = {
         "submission": settings["submission"], "memory_mb": int(settings.get("memory_mb") or 0),
         "policy": policy, "refused": settings.get("refused") or {}, "refusals": refusals,
         "own": tuple(settings.get("modules") or world.KIT_NAMES), "world_name":
@@ -122,7 +123,7 @@ def sealed_context(settings: Settings) -> dict[str, Any]:
     return ctx
 
 
-def make_world(ctx: dict[str, Any], ask: Callable[..., Any]) -> None:
+def make_world(ctx: Ctx, ask: Callable[..., Any]) -> None:
     """The world this process holds, made after sealing."""
     name = ctx["world_name"]
     engine = model = None
@@ -135,7 +136,7 @@ def make_world(ctx: dict[str, Any], ask: Callable[..., Any]) -> None:
         world.graft(ctx, engine)
 
 
-def respond(ctx: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+def respond(ctx: Ctx, request: dict[str, Any]) -> dict[str, Any]:
     ident = request.get("id")
     try:
         result = HANDLERS[request["task"]](ctx, **request.get("args", {}))

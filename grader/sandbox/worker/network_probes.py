@@ -9,16 +9,16 @@ import builtins as _builtins
 import random
 from typing import Any, Callable
 
+from context import Ctx
 from errors import Reported, error_of, reported, type_name
 from reading import data_of, fields_of, grad_of, is_value, key, num
-from tasks import (Answer, ClassifierAnswer, LayerAnswer, MLPAnswer, NeuronAnswer, SampleAnswer,
-                   Num, SoftmaxAnswer, TrainAnswer, Trace)
+from tasks import (Answer, ClassifierAnswer, LayerAnswer, MLPAnswer, NeuronAnswer, Num,
+                   SampleAnswer, SoftmaxAnswer, Trace, TrainAnswer)
 from world import module, value_class
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
-Ctx = dict[str, Any]
 seed_random = random.seed
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import builtins as _builtins
 from typing import Any
 
+from context import Ctx
 from errors import Reported, describe, reported, type_name
 from tasks import FieldShape
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
-Ctx = dict[str, Any]
 float_of_float, float_of_int = float.__float__, int.__float__
 key = object.__hash__          # an identity key that, unlike id(), raises no audit event
 object_getattribute = object.__getattribute__

@@ -87,7 +87,7 @@ def preload(modules: list[str], kit: tuple[str, ...]) -> None:
 
 
 def _libc() -> Any:
-    import ctypes                        # only while sealing: then taken out of reach
+    import ctypes  # only while sealing: then taken out of reach
     return ctypes, ctypes.CDLL(None, use_errno=True)
 
 

@@ -16,13 +16,13 @@ import types
 from typing import Any
 
 import guards
+from context import Ctx
 from errors import Reported, WithheldError, describe, reported
 from reading import key
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
-Ctx = dict[str, Any]
 KIT_NAMES = ("engine", "nn", "train", "extensions")
 CLOCK_START = 1_700_000_000.0       # every worker's clock starts here (see guards.make_clock)
 
@@ -72,9 +72,9 @@ def library(ctx: Ctx) -> dict[str, Any]:
 def prepare(ctx: Ctx) -> None:
     """The guards student code is handed, made once: attribute guards, name getters, the
     clock, the stand-ins for what grading withholds."""
-    policy = ctx["policy"] or {}
-    dunders = frozenset(policy.get("dunder_attributes", ()))
-    inspecting = frozenset(policy.get("introspection_attributes", ()))
+    policy = ctx["policy"]
+    dunders = frozenset(policy["dunder_attributes"] if policy else ())
+    inspecting = frozenset(policy["introspection_attributes"] if policy else ())
     refused = ctx["refused_types"]
     attribute_guards = guards.isolated(guards.make_attribute_guards)
     ctx["attribute_guards"] = attribute_guards(
