@@ -166,8 +166,8 @@ def test_every_worker_module_keeps_builtins_of_its_own_before_any_function(path)
     tree = ast.parse(path.read_text(encoding="utf-8"))
     private = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.Assign) and
                    [t.id for t in node.targets if isinstance(t, ast.Name)] == ["__builtins__"])
-    first = next(i for i, node in enumerate(tree.body) if isinstance(
-        node, (ast.FunctionDef, ast.ClassDef, ast.Lambda)))
+    first = next((i for i, node in enumerate(tree.body) if isinstance(
+        node, (ast.FunctionDef, ast.ClassDef, ast.Lambda))), len(tree.body))
     assert private < first
     # No class at the top: one would be found through object.__subclasses__(), and its
     # methods' globals would be the module's.

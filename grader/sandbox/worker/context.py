@@ -1,47 +1,55 @@
 """What every probe of one worker shares, typed: its settings, the guard's pieces, the student's
 sources and the state of the probe running now.
 
-A TypedDict, so at run time a plain dict: never an object of a class of the worker's, whose
-class student code could find through __subclasses__() and change (see world.new_world).
+For the type checker only: at run time Ctx is dict, and the context a plain dict. No class is
+made here, as in every worker module: one would be found through object.__subclasses__() (and an
+object of it could have its class changed under the worker; see world.new_world).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypedDict
+import builtins as _builtins
+from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
 from tasks import Policy
 
+# This module's own builtins, as every worker module keeps them.
+__builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
-class Ctx(TypedDict, total=False):
-    # From the settings, when the worker seals itself (main.sealed_context).
-    submission: str                       # the submission's folder, as the worker sees it
-    memory_mb: int
-    policy: Policy | None                 # None: the run-time guard is off
-    refused: dict[str, str]               # module -> why admission refused it
-    own: tuple[str, ...]                  # the submission's own modules
-    world_name: str
-    # The guard's pieces: what it refused, and the exceptions it raises.
-    refusals: list[str]
-    refused_types: dict[str, type[BaseException]]
-    refused_classes: tuple[type[BaseException], ...]
-    permitted: set[int]                   # frames the worker itself may read (seal.make_hook)
-    sigmask: Callable[..., Any] | None
-    signals: set[Any]
-    sampled: list[Any]                    # the answer channel, for the sampler
-    answers: int                          # the answer channel's descriptor
-    layers: dict[str, Any]                # what the worker sealed itself with
-    call: Callable[..., Any]              # runs student code; errors become Reported
-    # Made once by world.prepare: what student code is handed in place of the real thing.
-    attribute_guards: Any
-    name_getters: Any
-    clock: dict[str, Any]
-    importing: list[bool]                 # a file's top level is running: stand-ins inert
-    withheld: Callable[..., Any]
-    # The current world and probe.
-    world: dict[str, Any]
-    sources: dict[str, list[str]]         # file -> its lines, for error records
-    noted: list[Any]
-    created: list[Any]                    # the Values made since the probe's reset
-    recording: list[bool]
-    serial: dict[int, int]
-    bias_first: bool | None
+
+if TYPE_CHECKING:
+    class Ctx(TypedDict, total=False):
+        # From the settings, when the worker seals itself (main.sealed_context).
+        submission: str                       # the submission's folder, as the worker sees it
+        memory_mb: int
+        policy: Policy | None                 # None: the run-time guard is off
+        refused: dict[str, str]               # module -> why admission refused it
+        own: tuple[str, ...]                  # the submission's own modules
+        world_name: str
+        # The guard's pieces: what it refused, and the exceptions it raises.
+        refusals: list[str]
+        refused_types: dict[str, type[BaseException]]
+        refused_classes: tuple[type[BaseException], ...]
+        permitted: set[int]                   # frames the worker itself may read (seal.make_hook)
+        sigmask: Callable[..., Any] | None
+        signals: set[Any]
+        sampled: list[Any]                    # the answer channel, for the sampler
+        answers: int                          # the answer channel's descriptor
+        layers: dict[str, Any]                # what the worker sealed itself with
+        call: Callable[..., Any]              # runs student code; errors become Reported
+        # Made once by world.prepare: what student code is handed in place of the real thing.
+        attribute_guards: Any
+        name_getters: Any
+        clock: dict[str, Any]
+        importing: list[bool]                 # a file's top level is running: stand-ins inert
+        withheld: Callable[..., Any]
+        # The current world and probe.
+        world: dict[str, Any]
+        sources: dict[str, list[str]]         # file -> its lines, for error records
+        noted: list[Any]
+        created: list[Any]                    # the Values made since the probe's reset
+        recording: list[bool]
+        serial: dict[int, int]
+        bias_first: bool | None
+else:
+    Ctx = dict
