@@ -19,7 +19,7 @@ from .. import __version__, integrity
 from ..limits import Limits, Protections
 from ..report.csv import status_of
 from ..results import GradingResult, result_from_dict
-from ..untrusted import csv_cell
+from ..intake.untrusted import csv_cell
 
 MAX_HASHED_BYTES = 50_000_000      # a bigger file counts by its size and time, not its bytes
 MAX_FILES = 5000                   # files an entry's fingerprint reads; more: never cached

@@ -27,7 +27,7 @@ from ..report.markdown import feedback
 from ..report.stats import Graded
 from ..report.summary import Run, class_summary
 from ..results import GradingResult, result_from_dict
-from ..untrusted import clean
+from ..intake.untrusted import clean
 from ..batching import pool, regrade
 from ..cli import options
 

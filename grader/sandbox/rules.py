@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..untrusted import MAX_FSTRING_FIELDS, MAX_LINES
+from ..intake.untrusted import MAX_FSTRING_FIELDS, MAX_LINES
 
 # ------------------------------------------------------------------------------------ the data
 # The submission's own modules: they may import each other freely.
