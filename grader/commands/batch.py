@@ -18,9 +18,9 @@ from .. import scoring, similarity, steps
 from ..api import grade_path
 from ..intake import classfolder
 from ..limits import Limits, Protections
-from ..output import write_text
 from ..report import csv as csv_view
 from ..report import lms
+from ..report.files import write_text
 from ..report.html import class_page
 from ..report.json import as_json
 from ..report.markdown import feedback
