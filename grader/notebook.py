@@ -1,7 +1,8 @@
 """What a notebook's cells call: check() grades the cells run so far, hint() gives a nudge.
 
 Notebooks of every release import `from grader.notebook import check`: this module keeps that
-name. The notebook itself is built by grader/lesson.py and read back by grader/intake/notebook.py.
+name. The notebook itself is built by grader/commands/notebook.py and read back by
+grader/intake/notebook.py.
 """
 
 from __future__ import annotations

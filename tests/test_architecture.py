@@ -135,8 +135,8 @@ def test_operations_and_steps_are_each_listed_in_one_place():
         for line, strings in _literals(path):
             if strings <= tasks:
                 continue
-            # A list of operations (or steps) is mostly their names; the lesson's cells, keyed
-            # by the notebook's parts, name some steps among other things.
+            # A list of operations (or steps) is mostly their names; the course notebook's texts
+            # (commands/notebook.py), keyed by its parts, name some steps among other things.
             # The stand-in engine is an engine: it computes each operation's value (a test
             # holds its functions to ops.py's).
             if name not in ("grader.ops", "grader.sandbox.worker.standin") and \

@@ -109,7 +109,7 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
 def _notebook(done: list[str], path):
     """The course notebook with the steps in `done` written as in solutions/."""
     import nbformat
-    from grader.lesson import build
+    from grader.commands.notebook import build
     nb, solved = build(EXERCISES), build(SOLUTIONS)
     for cell, answer in zip(nb.cells, solved.cells):
         if (cell.metadata.get("micrograd_kit") or {}).get("part") in done:

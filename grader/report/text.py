@@ -42,7 +42,7 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-# The end of the course in a notebook: the cell that trains the network (grader/lesson.py).
+# The end of the course in a notebook: the cell that trains the network (grader/commands/notebook.py).
 TRAINING_RUN_CELL = 'the cell under "The training run"'
 
 
