@@ -12,9 +12,8 @@ from pathlib import Path
 
 from . import steps
 from .api import grade_path
-from .commands.hint import hint_text
 from .intake.notebook import MARKER, NOT_RUN_YET, rebuild, step_key
-from .report.text import scoreboard
+from .report.text import hint_text, scoreboard
 
 
 def _history_cells() -> list[tuple[int, str, tuple[str, str] | None]]:
