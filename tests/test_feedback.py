@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from grader import steps
-from grader.cli.watch import watch
+from grader.interactive.watch import watch
 from grader.report import text as report
 from grader.limits import Limits
 from conftest import EXERCISES, SOLUTIONS, fixture_submission, grade, partly_done

@@ -2,7 +2,8 @@
 solutions/: the words and the cells.
 
 Each graded code cell is marked (metadata and a first-line comment) so that
-grader/intake/notebook.py can read it back; the check cells call grader/notebook.py.
+grader/intake/notebook.py can read it back; the check cells call check() from grader.notebook,
+the name the notebooks of every release import (grader/interactive/notebook.py holds it).
 """
 
 from __future__ import annotations
