@@ -8,13 +8,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import integrity, scoring, steps
+from . import scoring, steps
 from .checking.runner import CHECKS, run_checks
 from .intake.facts import Facts, gather
 from .intake.notebook import Rebuilt
 from .intake.submission import Submission, open_submission
 from .limits import Limits, Protections
 from .results import GradingResult
+from .sandbox import integrity
 
 
 def grade_path(path: Path | Sequence[Path], *, limits: Limits | None = None,

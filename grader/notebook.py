@@ -1,62 +1,9 @@
-"""What a notebook's cells call: check() grades the cells run so far, hint() gives a nudge.
+"""The name the notebooks of every release import: `from grader.notebook import check, hint`.
 
-Notebooks of every release import `from grader.notebook import check`: this module keeps that
-name. The notebook itself is built by grader/lesson.py and read back by grader/intake/notebook.py.
+check() and hint() are in grader/interactive/notebook.py; notebooks built now import them from
+here as well, so that a notebook of any release, old or new, runs the same.
 """
 
-from __future__ import annotations
+from .interactive.notebook import check, hint
 
-import tempfile
-from pathlib import Path
-
-from . import steps
-from .api import grade_path
-from .commands.hint import hint_text
-from .intake.notebook import MARKER, NOT_RUN_YET, rebuild, step_key
-from .report.text import scoreboard
-
-
-def _history_cells() -> list[tuple[int, str, tuple[str, str] | None]]:
-    from IPython import get_ipython   # only ever called inside a notebook kernel
-    shell = get_ipython()
-    history = list(shell.user_ns.get("In", [])) if shell is not None else []
-    cells: list[tuple[int, str, tuple[str, str] | None]] = []
-    for number, source in enumerate(history):
-        first = source.lstrip().splitlines()[:1]
-        match = MARKER.match(first[0]) if first else None
-        if match:
-            cells.append((number, source, (match.group(1), match.group(2))))
-    return cells
-
-
-def check(step: str | None = None) -> None:
-    """Grade the cells run so far (the last run of each) and print that step's scoreboard."""
-    if step is not None and step not in steps.STEP_IDS:
-        print(f"unknown step {step!r}; the steps are {', '.join(steps.STEP_IDS)}")
-        return
-    rebuilt = rebuild(_history_cells(), in_kernel=True)
-    if "engine" not in rebuilt.sources:
-        print("Run the cell that defines class Value (and your step's cell) first, then this one.")
-        return
-    if step is not None and step_key(step) not in rebuilt.parts:
-        module, part = step_key(step)
-        print(f'Run the cell of step {step} (the one starting "# micrograd-kit {module}:{part}") '
-              f"first, then this one.")
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        for module, text in rebuilt.sources.items():
-            (Path(tmp) / f"{module}.py").write_text(text, encoding="utf-8")
-        result = grade_path(Path(tmp), only=[step] if step else None, label="this notebook",
-                            cells=rebuilt)
-    # Modules whose cells have not been run yet are not a problem for the step being checked.
-    result.problems = [p for p in result.problems if not p.endswith(NOT_RUN_YET)]
-    # In a notebook there is no command line: the scoreboard suggests none.
-    print(scoreboard(result, colour=False, commands=False).rstrip())
-
-
-def hint(step: str) -> None:
-    """Print a step's hint, as `python -m grader hint STEP` does."""
-    if step not in steps.STEP_IDS:
-        print(f"unknown step {step!r}; the steps are {', '.join(steps.STEP_IDS)}")
-        return
-    print(hint_text(step, notebook=True))
+__all__ = ["check", "hint"]

@@ -9,7 +9,7 @@ from .intake.facts import Facts
 from .intake.notebook import Rebuilt, relocate
 from .intake.todos import TodoStatus
 from .results import CheckRecord, CheckResult, GradingResult, StepResult
-from .untrusted import clean
+from .intake.untrusted import clean
 
 
 def check_result(record: CheckRecord) -> CheckResult:

@@ -29,7 +29,7 @@ from typing import Iterable, Mapping, Sequence
 
 from . import KIT_ROOT, is_checkout, starter_folder, steps
 from .intake.submission import open_submission
-from .untrusted import clean, parse, read_regular
+from .intake.untrusted import clean, parse, read_regular
 
 K = 12                  # tokens in a hashed run: a shorter match is noise
 W = 8                   # hashes in a window: a match of K + W - 1 tokens is always seen

@@ -93,8 +93,9 @@ def _closure(name: str) -> set[str]:
 def test_the_score_layer_starts_nothing_and_reads_no_file():
     reached = _closure("grader.scoring")
     assert not [m for m in reached if m.startswith(("grader.sandbox", "grader.checks",
-                                                    "grader.commands", "grader.report"))
-                or m in ("grader.api", "grader.notebook")], reached
+                                                    "grader.commands", "grader.report",
+                                                    "grader.interactive"))
+                or m in ("grader.api", "grader.notebook", "grader.visualize")], reached
     tree = ast.parse(MODULES["grader.scoring"].read_text(encoding="utf-8"))
     calls = {node.func.id for node in ast.walk(tree)
              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
@@ -135,8 +136,8 @@ def test_operations_and_steps_are_each_listed_in_one_place():
         for line, strings in _literals(path):
             if strings <= tasks:
                 continue
-            # A list of operations (or steps) is mostly their names; the lesson's cells, keyed
-            # by the notebook's parts, name some steps among other things.
+            # A list of operations (or steps) is mostly their names; the course notebook's texts
+            # (commands/notebook.py), keyed by its parts, name some steps among other things.
             # The stand-in engine is an engine: it computes each operation's value (a test
             # holds its functions to ops.py's).
             if name not in ("grader.ops", "grader.sandbox.worker.standin") and \

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from grader import steps
-from grader.cli.watch import watch
+from grader.interactive.watch import watch
 from grader.report import text as report
 from grader.limits import Limits
 from conftest import EXERCISES, SOLUTIONS, fixture_submission, grade, partly_done
@@ -109,7 +109,7 @@ def test_watch_stops_cleanly_on_ctrl_c(tmp_path):
 def _notebook(done: list[str], path):
     """The course notebook with the steps in `done` written as in solutions/."""
     import nbformat
-    from grader.lesson import build
+    from grader.commands.notebook import build
     nb, solved = build(EXERCISES), build(SOLUTIONS)
     for cell, answer in zip(nb.cells, solved.cells):
         if (cell.metadata.get("micrograd_kit") or {}).get("part") in done:

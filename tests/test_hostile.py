@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import integrity, steps
+from grader import steps
 from grader.api import grade_path
 from grader.limits import Limits, Protections
+from grader.sandbox import integrity
 from grader.sandbox.boundary import bwrap_works
 from grader.sandbox.worlds import Worlds
 from conftest import failing, ROOT, SOLUTIONS, copy_tree, fixture_submission, grade

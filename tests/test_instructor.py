@@ -237,7 +237,7 @@ def test_an_unwritable_out_is_said_before_any_grading(tmp_path, capsys):
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes as on Linux and macOS")
 def test_outputs_get_the_mode_the_umask_gives(tmp_path):
-    from grader.output import write_text
+    from grader.report.files import write_text
     old = os.umask(0o022)
     try:
         written = write_text(tmp_path / "grades.csv", "x\n")

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from grader import steps
-from grader.lesson import build, write
+from grader.commands.notebook import build, write
 from grader.limits import Limits
 from grader.report.text import scoreboard
 from conftest import EXERCISES, SOLUTIONS, failing, grade

@@ -126,7 +126,7 @@ def test_the_notebooks_first_cell_installs_the_kit_into_a_kernel_without_it(whee
     # A fresh environment without the kit, as a Colab kernel is: the setup cell, as the
     # notebook command writes it, installs the kit from where the instructor said, and the
     # check() and hint() of the very same process then work, with no restart.
-    from grader.lesson import SETUP_CELL
+    from grader.commands.notebook import SETUP_CELL
     env_dir = tmp_path / "kernel"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")

@@ -15,7 +15,7 @@ import pytest
 from grader.checking import graphs
 from grader.limits import Limits
 from grader.sandbox.worlds import Worlds
-from grader.visualize import Server, draw, neuron, observe
+from grader.interactive.gradient_view import Server, draw, neuron, observe
 from conftest import EXERCISES, ROOT, SOLUTIONS, copy_tree, fixture_submission
 
 ARTIFACTS = ROOT / "tests" / "artifacts"

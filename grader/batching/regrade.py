@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import __version__, integrity
+from .. import __version__
 from ..limits import Limits, Protections
 from ..report.csv import status_of
 from ..results import GradingResult, result_from_dict
-from ..untrusted import csv_cell
+from ..sandbox import integrity
+from ..intake.untrusted import csv_cell
 
 MAX_HASHED_BYTES = 50_000_000      # a bigger file counts by its size and time, not its bytes
 MAX_FILES = 5000                   # files an entry's fingerprint reads; more: never cached

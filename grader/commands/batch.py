@@ -18,16 +18,16 @@ from .. import scoring, similarity, steps
 from ..api import grade_path
 from ..intake import classfolder
 from ..limits import Limits, Protections
-from ..output import write_text
 from ..report import csv as csv_view
 from ..report import lms
+from ..report.files import write_text
 from ..report.html import class_page
 from ..report.json import as_json
 from ..report.markdown import feedback
 from ..report.stats import Graded
 from ..report.summary import Run, class_summary
 from ..results import GradingResult, result_from_dict
-from ..untrusted import clean
+from ..intake.untrusted import clean
 from ..batching import pool, regrade
 from ..cli import options
 

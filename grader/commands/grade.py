@@ -12,7 +12,7 @@ from ..report.classroom import github_output
 from ..report.json import write_json
 from ..report.text import scoreboard, use_colour
 from ..cli import options
-from ..cli.watch import watch
+from ..interactive.watch import watch
 
 DESCRIPTION = (f"Grade a micrograd-kit submission: every step's hidden checks, scored out of "
                f"{steps.TOTAL_POINTS}.")

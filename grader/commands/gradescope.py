@@ -28,7 +28,7 @@ from ..api import grade_path
 from ..intake.facts import Facts
 from ..intake.submission import copy_regular, is_regular
 from ..limits import Limits, container_memory_mb, memory_cap
-from ..output import write_text
+from ..report.files import write_text
 from ..report.gradescope import VISIBILITIES, results_json
 from ..report.summary import protections_text
 from ..report.text import scoreboard

@@ -17,7 +17,7 @@ from .. import scoring
 from ..api import grade_path
 from ..intake.facts import Facts
 from ..limits import Limits, Protections, container_memory_mb, memory_cap
-from ..output import write_text
+from ..report.files import write_text
 from ..report.prairielearn import results_json
 from ..report.summary import protections_text
 from ..cli import options

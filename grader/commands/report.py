@@ -11,7 +11,7 @@ from typing import Sequence
 from ..report.markdown import feedback
 from ..report.text import scoreboard, use_colour
 from ..results import result_from_dict
-from ..untrusted import clean_all, read_regular
+from ..intake.untrusted import clean_all, read_regular
 
 MAX_RESULT_BYTES = 20_000_000      # a batch's saved result is well under 1 MB
 MAX_TEXT = 20_000                  # characters of any one text of it

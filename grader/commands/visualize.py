@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .. import visualize
 from ..intake.submission import open_submission
+from ..interactive import gradient_view
 from ..cli import options
 
 
@@ -32,7 +32,7 @@ def main(argv: Sequence[str]) -> int:
             print(f"error: {sub.problems[0]}", file=sys.stderr)
             return 2
         if args.svg:
-            data = visualize.write_svg(sub.root, args.svg, run_as=args.sandbox_user)
+            data = gradient_view.write_svg(sub.root, args.svg, run_as=args.sandbox_user)
             if "error" in data:
                 print(f"could not draw the graph: {data['error']}", file=sys.stderr)
                 return 1
@@ -50,7 +50,7 @@ def main(argv: Sequence[str]) -> int:
             opened.append(fresh)
             return fresh.root
 
-        return visualize.run(sub.root, label, open_browser=not args.no_browser,
+        return gradient_view.run(sub.root, label, open_browser=not args.no_browser,
                              run_as=args.sandbox_user, source=Path(path),
                              reopen=None if Path(path).is_dir() else reopen)
     finally:

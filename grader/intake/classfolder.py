@@ -34,7 +34,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..untrusted import one_line, read_regular
+from .untrusted import one_line, read_regular
 from .submission import MAX_SOURCE_BYTES, ZIP_MAX_BYTES
 
 SKIP_NAMES = ("__MACOSX", "__pycache__")

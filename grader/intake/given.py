@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .. import steps
-from ..untrusted import parse, read_regular
+from .untrusted import parse, read_regular
 
 MAX_SOURCE_BYTES = 5_000_000   # as the sandbox copies at most
 

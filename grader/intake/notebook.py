@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import steps
-from ..untrusted import one_line, parse, read_regular
+from .untrusted import one_line, parse, read_regular
 
 MAX_NOTEBOOK_BYTES = 20_000_000
 # A cell is classified by parsing it only up to this size (a step's cell is a few KB).

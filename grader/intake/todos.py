@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import steps
-from ..untrusted import parse
+from .untrusted import parse
 from .given import functions as _functions
 from .submission import MAX_SOURCE_BYTES, is_regular
 

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from .. import __version__, steps
 from ..results import GradingResult
 from ..similarity import Pair
-from ..untrusted import csv_cell
+from ..intake.untrusted import csv_cell
 
 # id: the student's id on the learning platform the class was exported from (Canvas's user id,
 # Moodle's participant number), empty for a folder per student; seconds: the grading's own

@@ -25,7 +25,7 @@ import time
 from typing import Sequence
 
 from .. import steps
-from ..untrusted import csv_cell
+from ..intake.untrusted import csv_cell
 from .stats import Graded
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]

@@ -8,7 +8,7 @@ import re
 
 from .. import __version__, steps
 from ..results import GradingResult, StepResult
-from ..untrusted import clean
+from ..intake.untrusted import clean
 from .text import count_text, scoreboard
 
 

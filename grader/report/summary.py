@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from .. import steps
 from ..similarity import REFERENCE, Pair
-from ..untrusted import one_line
+from ..intake.untrusted import one_line
 from .csv import STATUSES, status_of
 from .stats import Graded, failed_checks, histogram_lines, mistakes, slowest, step_stats
 

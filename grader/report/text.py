@@ -1,8 +1,10 @@
-"""The scoreboard: what a student reads in a terminal, a notebook or on Gradescope."""
+"""The scoreboard and a step's hint: what a student reads in a terminal, a notebook or on
+Gradescope."""
 
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import TextIO
 
 from .. import __version__, steps
@@ -42,7 +44,7 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-# The end of the course in a notebook: the cell that trains the network (grader/lesson.py).
+# The end of the course in a notebook: the cell that trains the network (grader/commands/notebook.py).
 TRAINING_RUN_CELL = 'the cell under "The training run"'
 
 
@@ -381,3 +383,14 @@ def check_details(check: CheckResult) -> str:
     if check.output:
         parts.append("your code printed:\n" + check.output)
     return "\n".join(parts)
+
+
+def hint_text(step_id: str, notebook: bool = False) -> str:
+    """A step's hint; `notebook`: for a notebook, whose cells are not the kit's files."""
+    step = steps.get(step_id)
+    where = ", ".join(step.todos) or "given code" if notebook else step.where
+    lines = [f"{step.id}: {step.title}  ({step.points} points, {where})", "",
+             textwrap.fill(step.hint, width=88)]
+    if step.needs:
+        lines += ["", f"Its end-to-end run uses: {', '.join(steps.all_needs(step.id))}."]
+    return "\n".join(lines)

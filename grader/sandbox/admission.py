@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..intake.given import fingerprint
-from ..untrusted import Costly, parse
+from ..intake.untrusted import Costly, parse
 from . import scopes
 from .rules import (METACLASSES, WHY_METACLASS, COMPUTED_NAME_CALLS, DUNDER_ATTRIBUTES, DUNDER_NAMES, FORBIDDEN_BUILTINS,
                     GIVEN_EARLIER, GIVEN_ONLY_IMPORTS, INTROSPECTION_ATTRIBUTES, KIT_MODULES,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..untrusted import read_regular
+from ..intake.untrusted import read_regular
 from .admission import Violation, check_parsed
 from .rules import GIVEN_ONLY_IMPORTS, KIT_MODULES, MAX_FILE_BYTES, MODULES
 from .source import helper_module

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from . import protocol
-from ..untrusted import clean
+from ..intake.untrusted import clean
 
 
 class Output:

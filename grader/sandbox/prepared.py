@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..untrusted import read_regular
+from ..intake.untrusted import read_regular
 from . import cleanup
 from .modules import Admitted, admit, describe, own_modules
 from .rules import MAX_FILE_BYTES, MAX_TOTAL_BYTES

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..untrusted import MAX_FSTRING_FIELDS, MAX_LINES
+from ..intake.untrusted import MAX_FSTRING_FIELDS, MAX_LINES
 from .tasks import Policy
 
 # ------------------------------------------------------------------------------------ the data

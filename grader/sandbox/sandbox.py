@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from .. import ops
 from ..limits import Limits, Protections
-from ..untrusted import clean_all
+from ..intake.untrusted import clean_all
 from . import protocol, rules
 from .boundary import is_root
 from .prepared import Prepared, write_folder

@@ -9,7 +9,7 @@ import re
 import sys
 import types
 
-from ..untrusted import parse
+from ..intake.untrusted import parse
 from .rules import KIT_MODULES, MODULES
 
 # Every name of a standard-library module: a module reached as another module's attribute

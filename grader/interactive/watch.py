@@ -12,7 +12,7 @@ from ..intake.submission import snapshot
 from ..limits import Limits, Protections
 from ..report.text import scoreboard
 from ..results import GradingResult
-from ..untrusted import clean
+from ..intake.untrusted import clean
 
 
 def _focus(result: GradingResult) -> str | None:

@@ -1,5 +1,6 @@
-"""Writing the grader's own files: to a temporary name first, then renamed into place, so that a
-reader (or an interrupted run) never sees half a file, and a failure leaves the old one whole."""
+"""Writing the reports to their files (grades, feedback, results.json): to a temporary name first,
+then renamed into place, so that a reader (or an interrupted run) never sees half a file, and a
+failure leaves the old one whole."""
 
 from __future__ import annotations
 

@@ -17,7 +17,9 @@ import stat
 import sys
 from pathlib import Path
 
-GRADER = Path(__file__).resolve().parent
+from .. import GRADER_DIR
+
+GRADER = GRADER_DIR          # the whole of grader/, not only the sandbox/ this file sits in
 STARTUP_FILES = ("sitecustomize.py", "usercustomize.py")
 
 

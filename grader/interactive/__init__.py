@@ -1,0 +1,1 @@
+"""What runs beside a student while they work, each calling the grading API."""
