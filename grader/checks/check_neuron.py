@@ -1,6 +1,6 @@
 """Step neuron: nn.Neuron's parameters, initial weights, forward value and gradients.
 
-The neuron runs on the grader's stand-in Value (grader/run/standin.py), which computes gradients
+The neuron runs on the grader's stand-in Value (grader/sandbox/worker/standin.py), which computes gradients
 by finite differences: a mistake in an operation or in backward() costs nothing here."""
 
 from typing import Any
