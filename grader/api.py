@@ -13,7 +13,7 @@ from .checking.runner import CHECKS, run_checks
 from .intake.facts import Facts, gather
 from .intake.notebook import Rebuilt
 from .intake.submission import Submission, open_submission
-from .limits import Limits, Protections
+from .limits import GradingSettings, Limits, Protections
 from .results import GradingResult
 from .sandbox import integrity
 
@@ -84,7 +84,7 @@ def grade_submission(sub: Submission, *, limits: Limits | None = None,
         changed = integrity.changed(before)
     finally:
         sys.dont_write_bytecode = writing
-    settings = {**limits.as_dict(), **outcome.sandbox}
+    settings: GradingSettings = {**limits.as_dict(), **outcome.sandbox}
     if changed:
         # Something (the submission, through a same-user worker) edited the grader mid-run.
         # A planted bytecode file would run in every later grading: the caches go.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Union
 
 ISOLATIONS = ("auto", "bwrap", "process")
 
@@ -28,8 +28,46 @@ class Limits:
                                  f"{'0 or more' if zero_allowed else 'more than 0'}, "
                                  f"not {value!r}")
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_dict(self) -> LimitValues:
+        return {"check_timeout": self.check_timeout, "run_timeout": self.run_timeout,
+                "memory_mb": self.memory_mb, "output_kb": self.output_kb}
+
+
+class Shields(TypedDict, total=False):
+    """Which protections a grading had: asked for (isolation) and what ran (the rest)."""
+    admission: bool
+    guard: bool
+    isolation: str
+    boundary: str                      # bubblewrap, or none
+    seccomp: Union[str, bool]          # what the worker says it installed, or why not
+    landlock: Union[str, bool, int]
+    cleanup: str                       # namespace, process tree, process group, off
+    address_randomization: str
+
+
+class SandboxReport(TypedDict, total=False):
+    """How the worker ran, as the sandbox reports it after a grading."""
+    worker_user: Union[str, int, None]
+    worker_python: str
+    worlds: list[str]
+    protections: Shields
+
+
+class LimitValues(TypedDict):
+    """The limits as data (what a batch hands each grading process)."""
+    check_timeout: float
+    run_timeout: float
+    memory_mb: int
+    output_kb: int
+
+
+class GradingSettings(LimitValues, total=False):
+    """What a grading ran under, as a result's JSON shows it: the limits, and how the worker
+    ran (its user, its interpreter, its worlds, the protections)."""
+    worker_user: Union[str, int, None]
+    worker_python: str
+    worlds: list[str]
+    protections: Shields
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from .limits import GradingSettings
 from .steps import CORE_IDS
 
 
@@ -84,7 +85,7 @@ class GradingResult:
     score: float
     max_score: float
     steps: list[StepResult]
-    settings: dict[str, Any]
+    settings: GradingSettings
     problems: list[str] = field(default_factory=list)   # submission-level, e.g. a missing file
     seconds: float = 0.0
     status: str = "graded"      # graded | invalid | error (the grader itself failed)

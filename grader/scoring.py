@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from . import __version__, steps
 from .intake.facts import Facts
 from .intake.notebook import Rebuilt, relocate
 from .intake.todos import TodoStatus
+from .limits import GradingSettings, LimitValues
 from .results import CheckRecord, CheckResult, GradingResult, StepResult
 from .intake.untrusted import clean
 
@@ -104,7 +105,7 @@ INCIDENTS: dict[str, str] = {"timeout": "timed out", "run_timeout": "timed out",
                              "crash": "crashed", "killed": "crashed", "exit": "crashed"}
 
 
-def grade(facts: Facts, records: Iterable[CheckRecord], settings: dict[str, Any],
+def grade(facts: Facts, records: Iterable[CheckRecord], settings: GradingSettings,
           only: Sequence[str] | None = None, seconds: float = 0.0,
           run_problems: Sequence[tuple[str, str]] = (),
           notes: Sequence[str] = ()) -> GradingResult:
@@ -141,7 +142,7 @@ def grade(facts: Facts, records: Iterable[CheckRecord], settings: dict[str, Any]
     return result
 
 
-def invalid(facts: Facts, settings: dict[str, Any],
+def invalid(facts: Facts, settings: LimitValues,
             only: Sequence[str] | None = None) -> GradingResult:
     """Nothing could be graded (no engine.py, not a zip, not Python text): 0, with the reason."""
     result = _zero(facts.label, settings, list(facts.problems), only)
@@ -152,7 +153,7 @@ def invalid(facts: Facts, settings: dict[str, Any],
     return result
 
 
-def failed(label: str, reason: str, settings: dict[str, Any], seconds: float = 0.0,
+def failed(label: str, reason: str, settings: LimitValues, seconds: float = 0.0,
            problems: Sequence[str] = ()) -> GradingResult:
     """The one result for a grading that could not be done or trusted: 0, with the reason."""
     result = _zero(label, settings, [*problems, reason], None, seconds)
@@ -161,14 +162,14 @@ def failed(label: str, reason: str, settings: dict[str, Any], seconds: float = 0
     return result
 
 
-def _zero(label: str, settings: dict[str, Any], problems: list[str],
+def _zero(label: str, settings: LimitValues, problems: list[str],
           only: Sequence[str] | None, seconds: float = 0.0) -> GradingResult:
     chosen = [s for s in steps.STEPS if not only or s.id in only]
     return _total(label, [StepResult(s.id, s.title, 0.0, float(s.points), "failed")
                           for s in chosen], settings, problems, seconds)
 
 
-def _total(label: str, ordered: list[StepResult], settings: dict[str, Any],
+def _total(label: str, ordered: list[StepResult], settings: LimitValues,
            problems: Sequence[str], seconds: float) -> GradingResult:
     core = [s for s in ordered if not steps.get(s.id).bonus]
     bonus = [s for s in ordered if steps.get(s.id).bonus]
@@ -179,7 +180,7 @@ def _total(label: str, ordered: list[StepResult], settings: dict[str, Any],
         bonus_score=float(round(sum(s.points for s in bonus), 2)),
         bonus_max=float(sum(s.max_points for s in bonus)),
         steps=ordered,
-        settings=dict(settings),
+        settings=_settings(settings),
         problems=[clean(p) for p in problems],
         seconds=round(seconds, 2),
         grader_version=__version__,
@@ -222,3 +223,9 @@ def _relocate(result: GradingResult, cells: Rebuilt) -> None:
             check.message = there(check.message)
             if check.diagnosis:
                 check.diagnosis = there(check.diagnosis)
+
+
+def _settings(settings: LimitValues) -> GradingSettings:
+    """A copy for the result: the limits, and how the worker ran when it did."""
+    copy: GradingSettings = {**settings}
+    return copy

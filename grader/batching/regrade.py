@@ -13,7 +13,7 @@ import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict, cast
 
 from .. import __version__
 from ..limits import Limits, Protections
@@ -35,11 +35,19 @@ def grader_stamp() -> str:
     return digest.hexdigest()
 
 
+class RegradeSettings(TypedDict):
+    """Everything besides the files that changes a grade, as a batch keeps it beside a result."""
+    grader: str                           # the grader's own files, fingerprinted
+    limits: dict[str, Any]                # Limits, as data
+    protections: dict[str, Any]           # Protections, as data
+    sandbox_user: str | None
+
+
 def settings(limits: Limits, protections: Protections | None, run_as: str | None
-             ) -> dict[str, Any]:
+             ) -> RegradeSettings:
     """Everything besides the files that changes a grade: a result graded under other limits,
     another sandbox or another grader is not kept."""
-    return {"grader": grader_stamp(), "limits": limits.as_dict(),
+    return {"grader": grader_stamp(), "limits": dict(limits.as_dict()),
             "protections": asdict(protections or Protections()), "sandbox_user": run_as}
 
 
@@ -88,7 +96,7 @@ class Saved:
 
     result: GradingResult | None = None
     files: str = ""                        # the files' fingerprint
-    settings: dict[str, Any] | None = None
+    settings: RegradeSettings | None = None
     fingerprint: str = ""                  # files and settings together (older runs: only this)
 
 
@@ -98,8 +106,10 @@ def load(path: Path) -> Saved:
         if not isinstance(data, dict):
             return Saved()
         found = data.get("grading_settings")   # "settings" is the result's own
+        # An earlier release's file may lack keys: _changed_settings reads each with get.
         return Saved(result_from_dict(data), str(data.get("files") or ""),
-                     found if isinstance(found, dict) else None, str(data.get("fingerprint")))
+                     cast(RegradeSettings, found) if isinstance(found, dict) else None,
+                     str(data.get("fingerprint")))
     except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return Saved()                     # not a result of ours any more: regrade
 
@@ -108,15 +118,15 @@ def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _changed_settings(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+def _changed_settings(old: RegradeSettings | None, new: RegradeSettings) -> str:
     """The settings that differ, in words ("--run-timeout 120 -> 300, a new grader")."""
     if not old:
         return "graded by an earlier release"
     said = []
     if old.get("grader") != new["grader"]:
         said.append("a new grader")
-    for group in ("limits", "protections"):
-        before, after = old.get(group) or {}, new[group]
+    for before, after in ((old.get("limits") or {}, new["limits"]),
+                          (old.get("protections") or {}, new["protections"])):
         said += [f"--{k.replace('_', '-')} {_shown(before.get(k))} -> {_shown(v)}"
                  for k, v in after.items() if before.get(k) != v]
     if old.get("sandbox_user") != new["sandbox_user"]:
@@ -132,7 +142,7 @@ class Choice:
     stale: bool = False       # kept although its files or the settings changed
 
 
-def choose(saved: Saved, files: str, now: dict[str, Any], *, force: bool = False,
+def choose(saved: Saved, files: str, now: RegradeSettings, *, force: bool = False,
            named: bool = False, selective: bool = False, failed: bool = False) -> Choice:
     """`selective`: --only or --failed was given; `named`: this student is one of --only's;
     `failed`: --failed was given."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..intake.submission import Submission
-from ..limits import Limits, Protections
+from ..limits import Limits, Protections, SandboxReport
 from ..sandbox.rules import KIT_MODULES
 from ..sandbox.worlds import Worlds
 from ..results import CheckRecord
@@ -36,7 +36,7 @@ class _SessionHolder:
 class RunOutcome:
     records: list[CheckRecord]          # one per check, as the checks recorded it
     problems: list[tuple[str, str]]     # (error kind, text): a module that does not import, ...
-    sandbox: dict[str, Any]             # how the worker ran (user, interpreter)
+    sandbox: SandboxReport              # how the worker ran (user, interpreter)
     notes: list[str]                    # how it was graded, where that is not the usual way
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence, TextIO
 from .. import scoring, similarity, steps
 from ..api import grade_path
 from ..intake import classfolder
-from ..limits import Limits, Protections
+from ..limits import LimitValues, Limits, Protections
 from ..report import csv as csv_view
 from ..report import lms
 from ..report.files import write_text
@@ -102,7 +102,7 @@ def entries(folder: Path, skipped: list[str] | None = None) -> list[Entry]:
                   clean(f.lms_id), f.late, f.raw, f) for k, (_r, _n, f) in enumerate(found)]
 
 
-def _grade_entry(path: str, name: str, limits: dict[str, Any], run_as: str | None,
+def _grade_entry(path: str, name: str, limits: LimitValues, run_as: str | None,
                  protections: dict[str, Any] | None = None) -> dict[str, Any]:
     """Runs in a pool process: grade one submission, never raise; the result as JSON data."""
     try:

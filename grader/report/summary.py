@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 from .. import steps
+from ..limits import Shields
 from ..similarity import REFERENCE, Pair
 from ..intake.untrusted import one_line
 from .csv import STATUSES, status_of
 from .stats import Graded, failed_checks, histogram_lines, mistakes, slowest, step_stats
 
 
-def protections_text(shields: dict[str, Any]) -> str:
+def protections_text(shields: Shields) -> str:
     """The protections a grading had, in one line (from the result's settings)."""
     parts = ["admission" if shields.get("admission") else "NO admission",
              "run-time guard" if shields.get("guard") else "NO run-time guard"]

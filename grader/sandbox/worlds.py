@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..limits import Limits, Protections
+from ..limits import Limits, Protections, SandboxReport
 from . import syscalls
 from .boundary import (aslr_prefix, bwrap_works, choose_user, hide_from_others,
                        interpreter_for, private_ids, user_ids)
@@ -116,7 +116,7 @@ class Worlds:
         for sandbox in self.sandboxes.values():      # kept: describe() reads their layers
             sandbox.close()
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> SandboxReport:
         """Which protections ran, for the JSON's settings: asked for, and what ran."""
         layers: dict[str, Any] = {}
         for sandbox in self.sandboxes.values():
