@@ -65,6 +65,34 @@ class Policy(TypedDict):
     introspection_attributes: list[str]
 
 
+class Request(TypedDict):
+    """One line the grader writes: a task, its arguments, and the number its answer carries."""
+    id: int
+    task: str
+    args: dict[str, Any]             # the task function's keyword arguments
+
+
+class Response(TypedDict, total=False):
+    """The worker's answer line: the task's answer record, or the error record."""
+    id: Union[int, None]
+    ok: bool
+    result: Answer
+    error: ErrorAnswer
+    refused: list[str]               # what the guard refused meanwhile
+
+
+class Layers(TypedDict, total=False):
+    """What the worker sealed itself with: "on", "abi N", or why not."""
+    seccomp: str
+    landlock: str
+
+
+class GradientsQuestion(TypedDict):
+    """The stand-in engine's question: d(output)/d(leaf) for each leaf of the graph it made."""
+    spec: list[list[Any]]
+    leaves: list[int]
+
+
 class Settings(TypedDict, total=False):
     """The worker's first line: its secrets, then how to seal itself and what it serves."""
     token: str

@@ -9,15 +9,25 @@ object of it could have its class changed under the worker; see world.new_world)
 from __future__ import annotations
 
 import builtins as _builtins
+import types
 from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
-from tasks import Policy
+from tasks import Layers, Policy
 
 # This module's own builtins, as every worker module keeps them.
 __builtins__ = dict(vars(_builtins))                          # type: ignore[assignment]
 
 
 if TYPE_CHECKING:
+    class World(TypedDict, total=False):
+        """The student's files as this process holds them: those loaded, those a submission may
+        import (its own and the allowed modules' copies), those loading now, its builtins."""
+        loaded: dict[str, types.ModuleType]
+        available: dict[str, types.ModuleType]
+        loading: list[str]
+        builtins: dict[str, Any]
+        own_engine: types.ModuleType | None   # the student's engine.py, lent to the stand-in
+
     class Ctx(TypedDict, total=False):
         # From the settings, when the worker seals itself (main.sealed_context).
         submission: str                       # the submission's folder, as the worker sees it
@@ -35,7 +45,7 @@ if TYPE_CHECKING:
         signals: set[Any]
         sampled: list[Any]                    # the answer channel, for the sampler
         answers: int                          # the answer channel's descriptor
-        layers: dict[str, Any]                # what the worker sealed itself with
+        layers: Layers                        # what the worker sealed itself with
         call: Callable[..., Any]              # runs student code; errors become Reported
         # Made once by world.prepare: what student code is handed in place of the real thing.
         attribute_guards: Any
@@ -44,7 +54,7 @@ if TYPE_CHECKING:
         importing: list[bool]                 # a file's top level is running: stand-ins inert
         withheld: Callable[..., Any]
         # The current world and probe.
-        world: dict[str, Any]
+        world: World
         sources: dict[str, list[str]]         # file -> its lines, for error records
         noted: list[Any]
         created: list[Any]                    # the Values made since the probe's reset
@@ -52,4 +62,4 @@ if TYPE_CHECKING:
         serial: dict[int, int]
         bias_first: bool | None
 else:
-    Ctx = dict
+    Ctx = World = dict

@@ -37,7 +37,8 @@ import standin                                              # noqa: E402
 import world                                                # noqa: E402
 from context import Ctx                                     # noqa: E402
 from errors import Reported, caller, describe, error_of     # noqa: E402
-from tasks import TASKS, Answer, Settings                   # noqa: E402
+from tasks import (TASKS, Answer, GradientsQuestion, Request,  # noqa: E402
+                   Response, Settings)
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
 __builtins__ = dict(vars(_builtins))                        # type: ignore[assignment]
@@ -50,14 +51,14 @@ assert set(HANDLERS) == set(TASKS), "the worker answers exactly the declared tas
 
 def make_channel(answers: int, token: bytes, stdin: Any, write: Any, encode: Any,
                  loads: Any, failures: tuple[type[BaseException], ...]
-                 ) -> tuple[Callable[[Any], None], Callable[[str, dict[str, Any]], Any]]:
+                 ) -> tuple[Callable[[Any], None], Callable[[str, GradientsQuestion], Any]]:
     """answer(obj) writes one token-stamped line; ask(name, payload) writes a question and
     returns the grader's reply (the stand-in engine's gradients). Made isolated: the stand-in
     engine, which student code holds, keeps ask."""
     def answer(obj: Any) -> None:
         write(answers, token + b" " + encode(obj) + b"\n")
 
-    def ask(name: str, payload: dict[str, Any]) -> Any:
+    def ask(name: str, payload: GradientsQuestion) -> Any:
         answer({"call": name, **payload})
         line = stdin.readline(1 << 26)
         try:
@@ -136,7 +137,7 @@ def make_world(ctx: Ctx, ask: Callable[..., Any]) -> None:
         world.graft(ctx, engine)
 
 
-def respond(ctx: Ctx, request: dict[str, Any]) -> dict[str, Any]:
+def respond(ctx: Ctx, request: Request) -> Response:
     ident = request.get("id")
     try:
         result = HANDLERS[request["task"]](ctx, **request.get("args", {}))
@@ -170,7 +171,7 @@ def serve() -> None:
         line = stdin.readline(1 << 24)
         if not line:
             return
-        request: dict[str, Any] = json.loads(line)
+        request: Request = json.loads(line)
         del ctx["refusals"][:]
         response = respond(ctx, request)
         # The Values a probe made are not kept past it: a training run makes thousands.

@@ -332,7 +332,7 @@ def traced(ctx: Ctx, ext: Any, run: Callable[[], Any]) -> Trace:
 
 def task_classifier(ctx: Ctx, train_x: list[list[float]], train_y: list[int],
                     test_x: list[list[float]], seed: int,
-                    options: dict[str, Any] | None = None, trace: bool = False
+                    options: dict[str, float] | None = None, trace: bool = False
                     ) -> ClassifierAnswer:
     """train_classifier with the grader's options (a short training), or, when it does not
     take them, with its own defaults ("defaults": true); `trace`: one watched training, for

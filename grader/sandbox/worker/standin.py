@@ -169,7 +169,7 @@ def make_engine(forward: dict[str, Callable[..., float]], ask: Callable[..., Any
     return Value
 
 
-def make_model(Value: Any, draw: Callable[[float, float], float]) -> dict[str, Any]:
+def make_model(Value: Any, draw: Callable[[float, float], float]) -> dict[str, type]:
     """The grader's Neuron, Layer and MLP on the stand-in Value, with micrograd's Module API
     (parameters() and zero_grad()), as the tutorial writes them."""
     class Module:

@@ -16,7 +16,7 @@ import types
 from typing import Any
 
 import guards
-from context import Ctx
+from context import Ctx, World
 from errors import Reported, WithheldError, describe, reported
 from reading import key
 
@@ -41,10 +41,10 @@ def namespace_of(ctx: Ctx, module: Any, allowed: list[str] | None) -> Any:
     return copy
 
 
-def library(ctx: Ctx) -> dict[str, Any]:
+def library(ctx: Ctx) -> dict[str, types.ModuleType]:
     """name -> the namespace `import name` gives a submission."""
     policy = ctx["policy"]
-    copies: dict[str, Any] = {}
+    copies: dict[str, types.ModuleType] = {}
     if policy is None:
         return copies
     allowed = {**policy["modules"], **policy["given_only"]}
@@ -90,11 +90,11 @@ def prepare(ctx: Ctx) -> None:
         str.startswith)
 
 
-def new_world(ctx: Ctx, engine: Any | None, model: Any | None) -> dict[str, Any]:
+def new_world(ctx: Ctx, engine: Any | None, model: Any | None) -> World:
     """The student's files on `engine` (None: their own engine.py), with the grader's `model`
     in place of nn.py when one is given. A dict, not a class: a class made here would be
     found through __subclasses__()."""
-    world: dict[str, Any] = {"loaded": {}, "available": library(ctx), "loading": []}
+    world: World = {"loaded": {}, "available": library(ctx), "loading": []}
     for name, given in (("engine", engine), ("nn", model)):
         if given is not None:
             world["loaded"][name] = world["available"][name] = given
