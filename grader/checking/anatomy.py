@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, cast
+from typing import Any, Callable, Sequence
 
 from .. import ops
-from ..sandbox.tasks import AnatomyAnswer, Constructor, FieldShape, OpAnatomy, Profile
+from ..sandbox import tasks
+from ..sandbox.tasks import (AnatomyAnswer, Constructor, FieldShape, GivenResult, GraphAnswer,
+                             LocalAnswer, OpAnatomy, Profile)
 
 # What each probed operation's inputs are, by index (a = 0, b = 1; the result is 2).
 OPERANDS: dict[str, frozenset[int]] = {"mul": frozenset({0, 1}), "add": frozenset({0, 1}),
@@ -271,28 +273,28 @@ def _pass_on(record: dict[str, Any], grads: list[float], k: int) -> None:
             grads[j] += d * grads[k]
 
 
-def probe_profile(ask: Callable[..., dict[str, Any] | None]) -> EngineProfile:
+def probe_profile(ask: Callable[..., AnatomyAnswer | None]) -> EngineProfile:
     """The profile of an engine, from anatomy probes run by `ask(task, **args)` (None when a
     probe fails): a fresh leaf first, then each operation on its own, so that one that hangs
     or crashes leaves the others to tell."""
-    # Answers of the anatomy task: the protocol has checked that they fit AnatomyAnswer.
-    report = cast(AnatomyAnswer, dict(ask("anatomy") or {}))
+    report: AnatomyAnswer = {**(ask(tasks.ANATOMY) or {})}
     report["ops"] = {}
     for op in OPERANDS:
-        found = cast("AnatomyAnswer | None", ask("anatomy", op=op))
+        found = ask(tasks.ANATOMY, op=op)
         if found is not None:
             report["ops"].update(found.get("ops") or {})
     profile = profile_from(report)
     if profile.children and profile.style != "public":
-        way = cast(AnatomyAnswer, ask("anatomy", op=f"constructor:{profile.children[0]}")
-                   or {}).get("constructor")
+        way = (ask(tasks.ANATOMY, op=f"constructor:{profile.children[0]}") or {}).get(
+            "constructor")
         if way and (isinstance(way.get("position"), int) or
                     isinstance(way.get("keyword"), str)):
             profile = dataclasses.replace(profile, constructor=way)
     return profile
 
 
-def walked(spec: list[list[Any]], result: dict[str, Any], sinks: dict[int, float]) -> list[Any]:
+def walked(spec: list[list[Any]], result: GraphAnswer | LocalAnswer | GivenResult,
+           sinks: dict[int, float]) -> list[Any]:
     """The gradients of a manual walk: reported by the worker (a _backward per node), or the
     chain rule applied here to the student's own local derivatives."""
     if "made" in result:

@@ -10,12 +10,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypedDict
 
 from .. import ops
 from .graphs import node_text, path_lengths, users_and_paths
 
 MAX_CALLS = 5000     # _backward calls a diagnosis reads: a graph here has a few dozen nodes
+
+
+class PresetProbe(TypedDict):
+    """A second backward() from a leaf whose grad was preset: its grad before and after."""
+    leaf_before: float
+    leaf_after: float | None
 
 
 @dataclass
@@ -27,7 +33,7 @@ class Walk:
     order: list[int]                       # the nodes whose _backward ran, in call order
     at_call: dict[int, Any]                # each node's grad when its _backward ran
     prev: list[Any]                        # each node's _prev, as node numbers
-    preset_probe: dict[str, Any] | None
+    preset_probe: PresetProbe | None
     collapses: bool
     out: int = field(init=False)
     interior: list[int] = field(init=False)
@@ -38,7 +44,7 @@ class Walk:
 
 
 def backward_trace(spec: ops.Spec, grads: Sequence[float | None], calls: Sequence[Any],
-                   prev: Sequence[Any], preset_probe: dict[str, Any] | None = None,
+                   prev: Sequence[Any], preset_probe: PresetProbe | None = None,
                    collapses: bool = False) -> str | None:
     """Diagnose backward() from the order in which it called the nodes' _backward (the grader's
     own closures, which log each call with the node's grad at that moment). `preset_probe`:

@@ -4,7 +4,7 @@ a step's TODO) and what Python said, each rule a sentence that names one cause o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Mapping, Sequence, TypedDict
 
 from .. import ops, steps
 from ..sandbox.tasks import ErrorAnswer, Frame
@@ -74,6 +74,13 @@ def operation_of(error: ErrorAnswer) -> str | None:
     if left.strip() == "'Value'":
         return f"__{name}__"
     return f"__r{name}__" if right.strip() == "'Value'" else None
+
+
+class GivenState(TypedDict, total=False):
+    """One given operation on the student's engine: the error it raised, or what is wrong with
+    it (empty: it works)."""
+    error: ErrorAnswer
+    broken: str
 
 
 @dataclass
@@ -279,7 +286,7 @@ GIVEN_GRAPHS: dict[str, ops.Spec] = {
 }
 
 
-def given_operations(results: dict[str, dict[str, Any]]) -> list[str]:
+def given_operations(results: Mapping[str, GivenState]) -> list[str]:
     """The given operations whose values or gradients are wrong, each in one sentence."""
     broken = []
     for name, result in results.items():

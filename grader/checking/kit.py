@@ -13,20 +13,26 @@ engine. Only the end-to-end run (training's last check) uses the whole of the st
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TypeVar, cast
 
 from .. import ops, steps
 from ..results import CheckRecord
+from ..sandbox import tasks
 from ..sandbox.sandbox import Outcome
-from ..sandbox.tasks import TASKS, ErrorAnswer
+from ..sandbox.tasks import TASKS, ErrorAnswer, GraphAnswer, StructureAnswer, StructureGraph
 from . import anatomy, diagnosis, diagnosis_backward, diagnosis_errors, graphs, own_walk, quick
 from .anatomy import EngineProfile, walked
+from .diagnosis_backward import PresetProbe
 from .verdicts import (check_linked, check_values, from_local, how_built, sinks_of,
                        structure_failure, wrong_grads)
 from .session import (NOT_THE_SUBMISSION, NUMERICAL, ON_MODEL, ON_STANDIN, PROVIDED, CheckFailed,
-                      LoadFailure,
-                      Session, as_number, describe_error, fmt)
+                      LoadFailure, Session, as_number, describe_error, fmt)
 
+
+if TYPE_CHECKING:
+    from ..sandbox.tasks import Task      # a task's name, typed with its answer's record
+
+A = TypeVar("A")             # a task's answer record
 
 class Kit:
     """The checks' handle on the submission. Raises CheckFailed for anything a student can fix."""
@@ -40,8 +46,8 @@ class Kit:
         return self.record.step
 
     # -- probing
-    def probe(self, task: str, timeout: float | None = None, engine: str | None = None,
-              **args: Any) -> dict[str, Any]:
+    def probe(self, task: Task[A], timeout: float | None = None, engine: str | None = None,
+              **args: Any) -> A:
         """Run a task in a world (`engine`: student, standin or model; by default the one the
         task table gives it) and return its answer, or raise CheckFailed."""
         engine = engine or (self.session.standin if task in ON_STANDIN else "student")
@@ -71,9 +77,10 @@ class Kit:
                               error=error, diagnosis=diagnosis_errors.from_error(
                                   self.step, error, changed=self.session.given_changed))
         assert outcome.result is not None
-        return outcome.result
+        # The protocol has checked the answer against the task's record.
+        return cast(A, outcome.result)
 
-    def quietly(self, task: str, **args: Any) -> dict[str, Any] | None:
+    def quietly(self, task: Task[A], **args: Any) -> A | None:
         """A probe made only to explain a failure: its own failure explains nothing."""
         try:
             return self.probe(task, **args)
@@ -87,8 +94,8 @@ class Kit:
         return (error.get("type") == "AttributeError" and "'Value' object has no attribute"
                 in message) or (error.get("type") == "ImportError" and "engine" in message)
 
-    def _fall_back(self, task: str, timeout: float | None, error: ErrorAnswer,
-                   **args: Any) -> dict[str, Any]:
+    def _fall_back(self, task: Task[A], timeout: float | None, error: ErrorAnswer,
+                   **args: Any) -> A:
         self.session.standin = "student"
         note = (f"Your nn.py uses more of your Value than the kit's API ({error.get('message')}), "
                 f"so neuron, network, training and softmax were checked with your own engine.")
@@ -117,7 +124,8 @@ class Kit:
                                   "step": None}
             self.session.load_failures[key] = LoadFailure(text, error)
             raise CheckFailed(text, kind="import", error=error)
-        outcome = self.session.worlds.request(engine, "load", names=[name], apart=self.apart)
+        outcome = self.session.worlds.request(engine, tasks.LOAD, names=[name],
+                                              apart=self.apart)
         self._keep(outcome)
         if outcome.error is None:
             generation = self.session.worlds.generation(engine, self.apart)
@@ -126,7 +134,7 @@ class Kit:
             return
         error = ErrorAnswer(**outcome.error)
         if engine == "standin" and self._standin_lacks(error):
-            self._fall_back("load", None, error, names=[name])
+            self._fall_back(tasks.LOAD, None, error, names=[name])
             return
         if error.get("kind") == "not_implemented":
             text = f"{name}.py raised at import time: {describe_error(error)}"
@@ -203,7 +211,7 @@ class Kit:
 
     # -- the operation steps
     def graph(self, spec: graphs.Spec, *, seed: float = 1.0,
-              seeds: dict[int, float] | None = None) -> dict[str, Any]:
+              seeds: dict[int, float] | None = None) -> GraphAnswer:
         """Build `spec` with the student's operations, set the sinks' grads, call every
         _backward newest first (no backward() needed), and compare data and gradients. An
         engine of local derivatives is walked here, on its own numbers; an engine with
@@ -212,7 +220,7 @@ class Kit:
         public = profile.style == "public"
         sinks = {len(spec) - 1: 1.0} if public else sinks_of(spec, seed, seeds)
         try:
-            result = self.probe("graph", spec=ops.wire(spec),
+            result = self.probe(tasks.GRAPH, spec=ops.wire(spec),
                                 walk="student" if public else "manual", profile=profile.args(),
                                 seeds={str(k): v for k, v in sinks.items()})
         except CheckFailed as failure:
@@ -249,7 +257,7 @@ class Kit:
         found = []
         for inputs, presets, upstream in ops.OPS[op].probes:
             spec = diagnosis.local_spec(op, inputs)
-            result = self.probe("local", spec=ops.wire(spec), presets=[*presets, None],
+            result = self.probe(tasks.LOCAL, spec=ops.wire(spec), presets=[*presets, None],
                                 seed=upstream, profile=profile.args())
             if profile.backward:
                 got = [as_number(g) for g in result.get("grad", [])][:len(inputs)]
@@ -310,7 +318,7 @@ class Kit:
 
     # -- backward()
     @staticmethod
-    def _structure_args(spec: graphs.Spec) -> dict[str, Any]:
+    def _structure_args(spec: graphs.Spec) -> StructureGraph:
         values = graphs.evaluate(spec)
         return {"spec": ops.wire(spec), "values": values,
                 "locals": [graphs.local_derivatives(node, values) if node[0] != "leaf" else []
@@ -333,7 +341,7 @@ class Kit:
             return
         args = self._structure_args(spec)
         first = self._structure_args(after) if after is not None else None
-        result = self.probe("structure", spec=args["spec"], values=args["values"],
+        result = self.probe(tasks.STRUCTURE, spec=args["spec"], values=args["values"],
                             locals=args["locals"], after=first, profile=profile.args())
         indices = list(range(len(spec))) if grads_of is None else list(grads_of)
         grads = result.get("grad")
@@ -344,15 +352,15 @@ class Kit:
             raise CheckFailed(text, kind="wrong_grad",
                               diagnosis=self._walk_diagnosis(spec, args, result, after))
 
-    def _walk_diagnosis(self, spec: graphs.Spec, args: dict[str, Any], result: dict[str, Any],
+    def _walk_diagnosis(self, spec: graphs.Spec, args: StructureGraph, result: StructureAnswer,
                         after: graphs.Spec | None) -> str | None:
         """What a wrong walk says of backward(): a second walk from a preset leaf grad tells a
         reset from a missing seed; nodes of the graph walked before tell kept state."""
         profile = self.profile()
-        reset = None
+        reset: PresetProbe | None = None
         leaf = next((k for k, n in enumerate(spec) if n[0] == "leaf"), None)
         if leaf is not None:
-            again = self.quietly("structure", spec=args["spec"], values=args["values"],
+            again = self.quietly(tasks.STRUCTURE, spec=args["spec"], values=args["values"],
                                  locals=args["locals"], presets={str(leaf): 5.0},
                                  profile=profile.args())
             if again is not None:
@@ -373,8 +381,8 @@ class Kit:
     def _own_walk(self, spec: graphs.Spec) -> bool:
         """Whether backward() walked `spec` right on the engine's own local derivatives
         (wrong in some operation, which its own step grades)."""
-        def run(mini: graphs.Spec) -> dict[str, Any] | None:
-            return self.quietly("graph", spec=ops.wire(mini), walk="student",
+        def run(mini: graphs.Spec) -> GraphAnswer | None:
+            return self.quietly(tasks.GRAPH, spec=ops.wire(mini), walk="student",
                                 profile=self.profile().args(),
                                 seeds={str(len(mini) - 1): 1.0})
         result = run(spec)
@@ -406,9 +414,10 @@ class Kit:
         builds on, so that the stubs score 0."""
         cached = self.session.started.get(step_id)
         if cached is None:
-            task, args = {"neuron": ("neuron", {"n": 2, "init_seed": 1, "x": [0.5, -1.0]})}[step_id]
+            begun = {"neuron": lambda: self.probe(tasks.NEURON, n=2, init_seed=1,
+                                                  x=[0.5, -1.0])}[step_id]
             try:
-                self.probe(task, **args)   # type: ignore[arg-type]
+                begun()
                 cached = {}
             except CheckFailed as failure:
                 cached = failure.error if failure.error.get("kind") == "not_implemented" and \

@@ -5,20 +5,27 @@ student's engine: which are broken, and how."""
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, TypeVar
 
 from .. import ops
 from . import diagnosis_errors, graphs
 from .anatomy import EngineProfile, walked
 from .diagnosis import LocalProbe
 from .session import CheckFailed, as_number, fmt
+from ..sandbox import tasks
+from .diagnosis_errors import GivenState
+
+if TYPE_CHECKING:
+    from ..sandbox.tasks import Task
+
+A = TypeVar("A")
 
 
 class Prober(Protocol):
     """What these need of the checks' Kit."""
 
-    def probe(self, task: str, timeout: float | None = None, engine: str | None = None,
-              **args: Any) -> dict[str, Any]: ...
+    def probe(self, task: Task[A], timeout: float | None = None, engine: str | None = None,
+              **args: Any) -> A: ...
 
     def local_probes(self, op: str) -> list[LocalProbe] | None: ...
 
@@ -43,15 +50,15 @@ def passes_quickly(kit: Prober, step_id: str) -> bool:
                             ["add", 3, 2]])
         elif step_id == "neuron":
             params, x = [0.3, -0.6, 0.1], [1.2, -0.7]
-            out = as_number(kit.probe("neuron", n=2, init_seed=1, params=params,
+            out = as_number(kit.probe(tasks.NEURON, n=2, init_seed=1, params=params,
                                      x=x).get("out"))
             spec, _, _ = graphs.mlp_graph(2, [1], params, [x])
             return out is not None and graphs.close(out, graphs.evaluate(spec)[-2])
         elif step_id == "network":
-            count = kit.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=5).get("count")
+            count = kit.probe(tasks.MLP, nin=3, sizes=[4, 4, 1], init_seed=5).get("count")
             return bool(count == graphs.mlp_size(3, [4, 4, 1]))
         elif step_id == "softmax":
-            answer = kit.probe("softmax", logits=[0.5, -1.0, 2.0], weights=[1.0, 0.0, 0.0])
+            answer = kit.probe(tasks.SOFTMAX, logits=[0.5, -1.0, 2.0], weights=[1.0, 0.0, 0.0])
             top = max(0.5, -1.0, 2.0)
             exps = [math.exp(v - top) for v in (0.5, -1.0, 2.0)]
             first = as_number((answer.get("out") or [None])[0])
@@ -60,12 +67,12 @@ def passes_quickly(kit: Prober, step_id: str) -> bool:
         return False
     return True
 
-def given_operations(kit: Prober) -> dict[str, dict[str, Any]]:
+def given_operations(kit: Prober) -> dict[str, GivenState]:
     """Each given operation on the student's engine: broken (with what it gave) or not."""
     names = list(diagnosis_errors.GIVEN_GRAPHS)
-    result = kit.probe("given", graphs=[ops.wire(diagnosis_errors.GIVEN_GRAPHS[n]) for n in names],
+    result = kit.probe(tasks.GIVEN, graphs=[ops.wire(diagnosis_errors.GIVEN_GRAPHS[n]) for n in names],
                         profile=kit.profile().args())
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, GivenState] = {}
     for name, spec, got in zip(names, diagnosis_errors.GIVEN_GRAPHS.values(),
                                result.get("results") or []):
         if not isinstance(got, dict):

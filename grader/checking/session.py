@@ -9,7 +9,7 @@ from typing import Any
 
 from ..limits import Limits
 from ..results import CheckRecord
-from ..sandbox.tasks import TASKS, ErrorAnswer, Frame
+from ..sandbox.tasks import SOFTMAX, TASKS, ErrorAnswer, Frame
 from ..sandbox.worlds import Worlds
 from .anatomy import EngineProfile
 
@@ -58,7 +58,7 @@ class Session:
 
 # The tasks graded on the stand-in engine by default (the task table says where each runs).
 ON_STANDIN = tuple(name for name, (_, world, _) in TASKS.items() if world == "standin")
-ON_MODEL = ("softmax",)          # graded on the grader's own network when the student's fails
+ON_MODEL = (SOFTMAX,)          # graded on the grader's own network when the student's fails
 # What each world provides itself, instead of the student's file.
 PROVIDED = {"student": (), "standin": ("engine",), "model": ("engine", "nn")}
 

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 from . import diagnosis, graphs
 from .anatomy import EngineProfile, chain_rule
 from .session import CheckFailed, as_number, fmt
+from ..sandbox.tasks import LocalAnswer
 
 
 def sinks_of(spec: graphs.Spec, seed: float, seeds: dict[int, float] | None) -> dict[int, float]:
@@ -33,7 +34,7 @@ def expected_grads(spec: graphs.Spec, sinks: dict[int, float]) -> list[float]:
     return grads
 
 
-def from_local(result: dict[str, Any], presets: Sequence[float], upstream: float
+def from_local(result: LocalAnswer, presets: Sequence[float], upstream: float
                 ) -> list[float | None]:
     """What the chain rule makes of the local derivatives an operation left (in the node it
     made, or the nodes of an operation built from others): each input's preset grad plus what

@@ -10,6 +10,8 @@ import pytest
 
 from grader import steps
 from grader.checking.kit import Kit
+from grader.sandbox import tasks
+from grader.sandbox.tasks import Trace
 
 STEP = "classifier"
 DATA = Path(__file__).resolve().parent.parent / "data" / "iris.csv"
@@ -48,7 +50,7 @@ def split(seed: int = SPLIT_SEED, n_test: int = 45) -> tuple[list[list[float]], 
             [scale(i) for i in test], [ys[i] for i in test])
 
 
-def _labels_followed(trace: dict[str, Any], train_x: list[list[float]],
+def _labels_followed(trace: Trace, train_x: list[list[float]],
                      train_y: list[int]) -> str | None:
     """What a watched training says of the labels it used: each cross_entropy's target against
     the label of the example the network was called on just before."""
@@ -85,7 +87,7 @@ def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]
                 + (": the given predict has been changed. Put back the kit's version of it, "
                    "which returns the index of the largest output." if changed else
                    ": it should return the index of the largest output."))
-    watched = kit.quietly("classifier", timeout=TIME_LIMIT, engine=engine, train_x=train_x,
+    watched = kit.quietly(tasks.CLASSIFIER, timeout=TIME_LIMIT, engine=engine, train_x=train_x,
                           train_y=train_y,
                           test_x=test_x, seed=seed, options={**OPTIONS, "epochs": 1},
                           trace=True)
@@ -103,7 +105,7 @@ def _why(kit: Kit, predictions: list[Any], right: int, train_x: list[list[float]
                 "flowers apart. Check that the loss goes down over the epochs.")
     # Trained for a single epoch, the model should already differ; if it is the same as after
     # all of them, training changes nothing.
-    short = kit.quietly("classifier", timeout=TIME_LIMIT, engine=engine, train_x=train_x,
+    short = kit.quietly(tasks.CLASSIFIER, timeout=TIME_LIMIT, engine=engine, train_x=train_x,
                         train_y=train_y,
                         test_x=test_x, seed=seed, options={**OPTIONS, "epochs": 1})
     if short is not None and short.get("predictions") == predictions:
@@ -147,7 +149,7 @@ def _accuracy(kit: Kit, engine: str | None, end_to_end: bool) -> None:
     train_x, train_y, test_x, test_y = split()
     try:
         for seed in TRAIN_SEEDS:
-            result = kit.probe("classifier", timeout=TIME_LIMIT, engine=engine, train_x=train_x,
+            result = kit.probe(tasks.CLASSIFIER, timeout=TIME_LIMIT, engine=engine, train_x=train_x,
                                train_y=train_y, test_x=test_x, seed=seed, options=OPTIONS)
             predictions = result.get("predictions") or []
             if len(predictions) != len(test_y):

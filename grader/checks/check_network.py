@@ -8,6 +8,7 @@ import pytest
 
 from grader.checking import diagnosis_network, graphs
 from grader.checking.kit import Kit
+from grader.sandbox import tasks
 
 STEP = "network"
 
@@ -21,7 +22,7 @@ def _params(seed: int, count: int) -> list[float]:
 def check_parameter_count(kit: Kit) -> None:
     with kit.built_on("neuron"):
         for nin, sizes in ((3, [4, 4, 1]), (2, [3, 2])):
-            result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=5)
+            result = kit.probe(tasks.MLP, nin=nin, sizes=sizes, init_seed=5)
             want = graphs.mlp_size(nin, sizes)
             if result.get("count") != want or result.get("distinct") != want:
                 raise kit.fail(f"MLP({nin}, {sizes}).parameters() has {result.get('count')} "
@@ -38,7 +39,7 @@ def check_parameter_count(kit: Kit) -> None:
 def check_layer_shapes(kit: Kit) -> None:
     with kit.built_on("neuron"):
         for nout, shape in ((1, "value"), (2, "list of 2")):
-            result = kit.probe("layer", nin=3, nout=nout, init_seed=6, x=[0.5, -1.0, 2.0])
+            result = kit.probe(tasks.LAYER, nin=3, nout=nout, init_seed=6, x=[0.5, -1.0, 2.0])
             if result.get("shape") != shape:
                 raise kit.fail(f"Layer(3, {nout})(x) returned a {result.get('shape')}, "
                                f"expected a "
@@ -54,7 +55,7 @@ def check_forward(kit: Kit) -> None:
     with kit.built_on("neuron"):
         params = _params(41, 41)
         x = [2.0, 3.0, -1.0]
-        result = kit.probe("mlp", nin=3, sizes=[4, 4, 1], init_seed=41, params=params, xs=[x])
+        result = kit.probe(tasks.MLP, nin=3, sizes=[4, 4, 1], init_seed=41, params=params, xs=[x])
         if result.get("shape") not in (None, "value"):
             raise kit.fail(f"MLP(3, [4, 4, 1])(x) returned a {result.get('shape')}, expected one "
                            f"Value (the tutorial's loss subtracts the target from it)",
@@ -79,7 +80,7 @@ def check_gradients(kit: Kit, seed: int) -> None:
         params = _params(seed, count)
         rng = random.Random(seed + 1000)
         xs = [[graphs.magnitude(rng, 0.2, 2.0) for _ in range(nin)] for _ in range(2)]
-        result = kit.probe("mlp", nin=nin, sizes=sizes, init_seed=seed, params=params, xs=xs,
+        result = kit.probe(tasks.MLP, nin=nin, sizes=sizes, init_seed=seed, params=params, xs=xs,
                            backward=True)
         spec, indices, _ = graphs.mlp_graph(nin, sizes, params, xs)
         want = graphs.finite_difference_grads(spec, only=indices)

@@ -10,6 +10,7 @@ import pytest
 
 from grader.checking import diagnosis_errors, diagnosis_network, graphs
 from grader.checking.kit import Kit
+from grader.sandbox import tasks
 from grader.checking.session import as_number, describe_error
 from grader.sandbox.tasks import ErrorAnswer
 
@@ -24,7 +25,7 @@ def neuron_graph(params: list[float], x: list[float]) -> graphs.Spec:
 @pytest.mark.check(step=STEP, weight=4, title="Neuron(3).parameters(): 3 weights and a bias")
 def check_parameters(kit: Kit) -> None:
     for n in (3, 1, 6):
-        result = kit.probe("neuron", n=n, init_seed=7)
+        result = kit.probe(tasks.NEURON, n=n, init_seed=7)
         error: ErrorAnswer | None = result.get("parameters_error")   # as the protocol checked
         if error is not None:
             # The neuron's own weights and bias were found; parameters() itself fails.
@@ -58,7 +59,7 @@ def check_parameters(kit: Kit) -> None:
 
 @pytest.mark.check(step=STEP, weight=3, title="weights drawn uniformly from [-1, 1], bias 0")
 def check_initial_values(kit: Kit) -> None:
-    samples = kit.probe("neuron_sample", n=5, count=200, init_seed=11).get("samples")
+    samples = kit.probe(tasks.NEURON_SAMPLE, n=5, count=200, init_seed=11).get("samples")
     if not isinstance(samples, list) or not all(isinstance(s, list) and len(s) == 6
                                                  for s in samples):
         raise kit.fail("Neuron(5).parameters() should hold 6 Values (5 weights, then the bias)")
@@ -99,7 +100,7 @@ def _forward(kit: Kit, n: int, seed: int, x_values: bool, backward: bool = False
     x = [graphs.magnitude(rng, 0.3, 1.5) for _ in range(n)]
     if zero:
         x[0] = 0.0
-    result = kit.probe("neuron", n=n, init_seed=seed, params=params, x=x, x_values=x_values,
+    result = kit.probe(tasks.NEURON, n=n, init_seed=seed, params=params, x=x, x_values=x_values,
                        backward=backward)
     spec = neuron_graph(params, x)
     context = (f"Neuron({n}) with weights {params[:-1]} and bias {params[-1]}, "

@@ -11,6 +11,7 @@ import pytest
 
 from grader.checking import graphs
 from grader.checking.kit import Kit
+from grader.sandbox import tasks
 
 STEP = "softmax"
 
@@ -69,7 +70,7 @@ def check_softmax(kit: Kit, seed: int) -> None:
     rng = random.Random(seed)
     logits = [graphs.magnitude(rng) for _ in range(4)]
     weights = [graphs.magnitude(rng) for _ in range(4)]
-    result = kit.probe("softmax", logits=logits, weights=weights)
+    result = kit.probe(tasks.SOFTMAX, logits=logits, weights=weights)
     context = (f"softmax of Values {logits}; then backward() from the sum of the probabilities "
                f"weighted by {weights}")
     _compare(kit, result.get("out"), softmax(logits), "the probabilities", context)
@@ -84,7 +85,7 @@ def check_cross_entropy(kit: Kit, seed: int) -> None:
     rng = random.Random(seed)
     logits = [graphs.magnitude(rng) for _ in range(3)]
     target = rng.randrange(3)
-    result = kit.probe("softmax", logits=logits, target=target)
+    result = kit.probe(tasks.SOFTMAX, logits=logits, target=target)
     context = f"cross_entropy(Values {logits}, target={target}), then backward()"
     _compare(kit, result.get("out"), [cross_entropy(logits, target)], "the loss", context)
     want = numeric_grad(lambda xs: cross_entropy(xs, target), logits)
@@ -95,9 +96,9 @@ def check_cross_entropy(kit: Kit, seed: int) -> None:
                    title="large scores like [1000, 1001, 998] do not overflow")
 def check_large_scores(kit: Kit) -> None:
     logits = [1000.0, 1001.0, 998.0]
-    result = kit.probe("softmax", logits=logits, weights=[1.0, -1.0, 0.5])
+    result = kit.probe(tasks.SOFTMAX, logits=logits, weights=[1.0, -1.0, 0.5])
     _compare(kit, result.get("out"), softmax(logits), "the probabilities",
              f"softmax of Values {logits}")
-    result = kit.probe("softmax", logits=[-1000.0, 1000.0, 0.0], target=0)
+    result = kit.probe(tasks.SOFTMAX, logits=[-1000.0, 1000.0, 0.0], target=0)
     _compare(kit, result.get("out"), [cross_entropy([-1000.0, 1000.0, 0.0], 0)], "the loss",
              "cross_entropy(Values [-1000, 1000, 0], target=0): a probability of e^-2000")

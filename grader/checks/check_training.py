@@ -12,6 +12,8 @@ import pytest
 from grader import ops, steps
 from grader.checking import diagnosis_errors, diagnosis_network, graphs, quick
 from grader.checking.kit import Kit
+from grader.sandbox import tasks
+from grader.sandbox.tasks import TrainAnswer
 from grader.checking.session import CheckFailed, as_number
 
 STEP = "training"
@@ -79,12 +81,12 @@ def random_data(seed: int) -> tuple[list[list[float]], list[float]]:
 
 
 def _run(kit: Kit, seed: int, steps_: int, lr: float = LEARNING_RATE
-         ) -> tuple[dict[str, Any], list[list[float]], list[float], list[float]]:
+         ) -> tuple[TrainAnswer, list[list[float]], list[float], list[float]]:
     xs, ys = random_data(seed)
     params = initial_parameters(seed)
     engine = kit.network_world()
     try:
-        result = kit.probe("train", engine=engine, nin=3, sizes=SIZES, params=params, xs=xs,
+        result = kit.probe(tasks.TRAIN, engine=engine, nin=3, sizes=SIZES, params=params, xs=xs,
                            ys=ys, lr=lr, steps=steps_, record_params=True)
     except CheckFailed as failure:
         missing = failure.error.get("message", "") if failure.error else ""
@@ -102,7 +104,7 @@ def _run(kit: Kit, seed: int, steps_: int, lr: float = LEARNING_RATE
     return result, xs, ys, params
 
 
-def loss_scale(kit: Kit, result: dict[str, Any], loss: float) -> float:
+def loss_scale(kit: Kit, result: TrainAnswer, loss: float) -> float:
     """How the loss train_step returned compares with the tutorial's summed loss: 1 for the sum,
     1/4 for the mean of 4 examples. A loss that is a constant times the tutorial's has a
     gradient that is the same constant times its gradient."""
@@ -112,7 +114,7 @@ def loss_scale(kit: Kit, result: dict[str, Any], loss: float) -> float:
     return got / loss
 
 
-def _explain(kit: Kit, result: dict[str, Any], params: list[float], xs: list[list[float]],
+def _explain(kit: Kit, result: TrainAnswer, params: list[float], xs: list[list[float]],
              ys: list[float], grads: list[float], loss: float,
              lr: float = LEARNING_RATE) -> str | None:
     trail = result.get("params") or []
@@ -128,7 +130,8 @@ def _explain(kit: Kit, result: dict[str, Any], params: list[float], xs: list[lis
             second_grads = None   # parameters too large to take a gradient at: no evidence
     losses = result.get("losses") or [None]
     kinds = result.get("kinds") or ["Value"]
-    after = (result.get("grads") or [None])[0]
+    recorded = result.get("grads")
+    after = recorded[0] if recorded else None
     return diagnosis_network.training(diagnosis_network.TrainingStep(
         moved=moved, grads=grads, lr=lr, loss=losses[0], loss_kind=kinds[0],
         expected_loss=loss, mean_loss=loss / len(xs), params=list(params),
@@ -148,7 +151,7 @@ def _unsquared(params: list[float], xs: list[list[float]], ys: list[float]) -> t
 def check_returned_loss(kit: Kit) -> None:
     result, xs, ys, params = _run(kit, 61, 1)
     loss, grads = loss_and_grads(params, xs, ys)
-    kinds = result.get("kinds") or [None]
+    kinds: list[str | None] = [*(result.get("kinds") or [])] or [None]
     context = (f"train_step(model, xs, ys, {LEARNING_RATE}) once on MLP(3, {SIZES}) with fixed "
                f"parameters and 4 random examples")
     if kinds[0] != "Value":
@@ -233,7 +236,7 @@ def check_three_steps(kit: Kit, seed: int) -> None:
 def check_full_run(kit: Kit, seed: int) -> None:
     params = initial_parameters(seed)
     try:
-        result = kit.probe("train", engine="student", nin=3, sizes=SIZES, params=params,
+        result = kit.probe(tasks.TRAIN, engine="student", nin=3, sizes=SIZES, params=params,
                            xs=TUTORIAL_XS, ys=TUTORIAL_YS, lr=LEARNING_RATE, steps=50,
                            timeout=None)
         losses = [kit.number(x, "a loss") for x in result.get("losses") or []]

@@ -18,13 +18,15 @@ import webbrowser
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 from urllib.parse import parse_qs, urlparse
 
 from .. import steps
 from ..checking import graphs
 from ..checking.anatomy import chain_rule, probe_profile
 from ..checking.session import describe_error
+from ..sandbox import tasks
+from ..sandbox.tasks import AnatomyAnswer, GraphAnswer
 from .. import ops
 from ..ops import OPS
 from ..limits import Limits
@@ -60,24 +62,24 @@ def observe(worlds: Worlds, spec: graphs.Spec) -> dict[str, Any]:
     expected = graphs.evaluate(spec)
     want = graphs.finite_difference_grads(spec)
     note = ""
-    outcome = worlds.request("student", "graph", spec=ops.wire(spec), walk="student")
+    outcome = worlds.request("student", tasks.GRAPH, spec=ops.wire(spec), walk="student")
     error = outcome.error
     if error is not None and error.get("kind") == "not_implemented" and \
             error.get("step") == "backward":
         # Without backward() the operations' own rule can still be shown.
-        profile = probe_profile(lambda task, **args: worlds.request(
-            "student", task, timeout=1.0 if args else None, **args).result)
+        profile = probe_profile(lambda task, **args: cast("AnatomyAnswer | None", worlds.request(
+            "student", task, timeout=1.0 if args else None, **args).result))
         rule = f"calling each node's {profile.backward}" if profile.backward else \
             "applying the chain rule to each node's local derivatives"
         note = (f"backward() is not written yet (step backward): the gradients below come from "
                 f"setting o.grad = 1 and {rule}, newest first.")
-        outcome = worlds.request("student", "graph", spec=ops.wire(spec), walk="manual",
+        outcome = worlds.request("student", tasks.GRAPH, spec=ops.wire(spec), walk="manual",
                                  profile=profile.args())
         error = outcome.error
-        if outcome.result is not None and "made" in outcome.result:
-            outcome.result["grad"] = chain_rule(outcome.result.get("made") or [],
-                                                outcome.result.get("at") or [],
-                                                {len(spec) - 1: 1.0})
+        made = cast("GraphAnswer | None", outcome.result)
+        if made is not None and "made" in made:
+            made["grad"] = [*chain_rule(made.get("made") or [], made.get("at") or [],
+                                        {len(spec) - 1: 1.0})]
     if error is not None:
         step = error.get("step")
         if error.get("kind") == "not_implemented" and step in steps.STEP_IDS:
@@ -86,7 +88,7 @@ def observe(worlds: Worlds, spec: graphs.Spec) -> dict[str, Any]:
         else:
             message = describe_error(error)
         return {"error": message, "output": outcome.output}
-    result = outcome.result or {}
+    result = cast(GraphAnswer, outcome.result or {})       # the protocol checked it
     names = graphs.leaf_names(spec)
     nodes = []
     for i, op in enumerate(spec):

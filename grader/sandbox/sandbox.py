@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from .. import ops
 from ..limits import Limits, Protections
@@ -30,7 +30,7 @@ from .boundary import is_root
 from .prepared import Prepared, write_folder
 from .source import loop_around
 from .process import Launch, WorkerProcess
-from .tasks import CALLBACKS, ErrorAnswer, Frame, Settings
+from .tasks import CALLBACKS, Answer, ErrorAnswer, Frame, GradientsQuestion, Settings
 
 MAX_TEXT = 4000       # characters of any one string in an answer (a name, a message)
 
@@ -40,7 +40,7 @@ class Outcome:
     """What one probe brought back: a result (plain data) or an error record, and what was
     printed."""
 
-    result: dict[str, Any] | None = None
+    result: Answer | None = None         # the task's record (tasks.py), checked
     error: ErrorAnswer | None = None
     output: str = ""
     seconds: float = 0.0
@@ -51,7 +51,7 @@ class Outcome:
         return self.error is None
 
 
-def gradients(payload: dict[str, Any]) -> Any:
+def gradients(payload: GradientsQuestion) -> Any:
     """The stand-in engine's question: d(output)/d(leaf) for each leaf of the graph it made."""
     spec = ops.checked(payload.get("spec"), CALLBACKS["gradients"])
     leaves = payload.get("leaves")
@@ -64,7 +64,7 @@ def gradients(payload: dict[str, Any]) -> Any:
         return None                       # values too large to differentiate: no gradients
 
 
-ANSWERERS: dict[str, Callable[[dict[str, Any]], Any]] = {"gradients": gradients}
+ANSWERERS: dict[str, Callable[[GradientsQuestion], Any]] = {"gradients": gradients}
 ASKING_WORLDS = ("standin", "model")     # the worlds whose engine is the grader's stand-in
 
 
@@ -213,7 +213,9 @@ class Sandbox:
                 return value
             # Only a world on the grader's stand-in engine has a question to ask: the student's
             # own world is answered nothing (its engine's gradients are its own to compute).
-            reply = ANSWERERS[question](value) if self.world in ASKING_WORLDS else None
+            # (A question's payload is checked by its answerer: ops.checked for a graph.)
+            reply = ANSWERERS[question](cast(GradientsQuestion, value)) \
+                if self.world in ASKING_WORLDS else None
             if worker.pipes.send(protocol.reply(reply), deadline) == "timeout":
                 return "timeout"
 

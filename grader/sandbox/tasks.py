@@ -13,7 +13,7 @@ grader/sandbox/protocol.py refuses an answer that does not fit its task's record
 number or None (where the student's code gave something that is not a number).
 """
 
-from typing import Any, Mapping, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Generic, Mapping, TypedDict, TypeVar, Union, cast
 
 # A number, or None where the student's code gave something that is not one.
 Num = Union[float, None]
@@ -85,6 +85,14 @@ class Layers(TypedDict, total=False):
     """What the worker sealed itself with: "on", "abi N", or why not."""
     seccomp: str
     landlock: str
+
+
+class StructureGraph(TypedDict):
+    """A graph the structure task builds of the student's Values, with the grader's rule on
+    each node: the graph (wired), each node's value, each node's local derivatives."""
+    spec: list[list[Any]]
+    values: list[float]
+    locals: list[list[float]]
 
 
 class GradientsQuestion(TypedDict):
@@ -257,22 +265,37 @@ class ClassifierAnswer(TypedDict, total=False):
     trace: Trace
 
 
-TASKS: dict[str, tuple[tuple[str, ...], str, Any]] = {
-    # task: (the student's files it needs, the world it runs in by default, its answer's type)
-    "load": ((), "student", dict[str, bool]),
-    "anatomy": (("engine",), "student", AnatomyAnswer),
-    "graph": (("engine",), "student", GraphAnswer),
-    "local": (("engine",), "student", LocalAnswer),
-    "structure": (("engine",), "student", StructureAnswer),
-    "given": (("engine",), "student", GivenAnswer),
-    "neuron": (("nn",), "standin", NeuronAnswer),
-    "neuron_sample": (("nn",), "standin", SampleAnswer),
-    "layer": (("nn",), "standin", LayerAnswer),
-    "mlp": (("nn",), "standin", MLPAnswer),
-    "train": (("nn", "train"), "standin", TrainAnswer),
-    "softmax": (("nn", "extensions"), "standin", SoftmaxAnswer),
-    "classifier": (("engine", "nn", "extensions"), "student", ClassifierAnswer),
-}
+# task name -> (the student's files it needs, the world it runs in by default, its answer's type)
+TASKS: dict[str, tuple[tuple[str, ...], str, Any]] = {}
+A = TypeVar("A")
+
+if TYPE_CHECKING:
+    class Task(str, Generic[A]):
+        """A task's name, typed with the record of its answer (for the type checker only: at
+        run time a task is its name, a str)."""
+
+
+def task(name: str, needs: tuple[str, ...], world: str, answer: type[A]) -> "Task[A]":
+    """Declare a task, once: its name, the student's files it needs, the world it runs in by
+    default and its answer's record. The name comes back typed with that record, so the checks'
+    kit.probe(GRAPH, ...) returns a GraphAnswer."""
+    TASKS[name] = (needs, world, answer)
+    return cast("Task[A]", name)
+
+
+LOAD = task("load", (), "student", dict[str, bool])
+ANATOMY = task("anatomy", ("engine",), "student", AnatomyAnswer)
+GRAPH = task("graph", ("engine",), "student", GraphAnswer)
+LOCAL = task("local", ("engine",), "student", LocalAnswer)
+STRUCTURE = task("structure", ("engine",), "student", StructureAnswer)
+GIVEN = task("given", ("engine",), "student", GivenAnswer)
+NEURON = task("neuron", ("nn",), "standin", NeuronAnswer)
+NEURON_SAMPLE = task("neuron_sample", ("nn",), "standin", SampleAnswer)
+LAYER = task("layer", ("nn",), "standin", LayerAnswer)
+MLP = task("mlp", ("nn",), "standin", MLPAnswer)
+TRAIN = task("train", ("nn", "train"), "standin", TrainAnswer)
+SOFTMAX = task("softmax", ("nn", "extensions"), "standin", SoftmaxAnswer)
+CLASSIFIER = task("classifier", ("engine", "nn", "extensions"), "student", ClassifierAnswer)
 
 WORLDS = ("student", "standin", "model")
 

@@ -15,8 +15,9 @@ import guards
 from context import Ctx
 from errors import Reported, describe, error_of, reported
 from reading import data_of, fields_of, grad_of, key, num, shape_of
-from tasks import (AnatomyAnswer, Answer, Constructor, GivenAnswer, GivenResult, GraphAnswer,
-                   LocalAnswer, Made, MadeGraph, Profile, StructureAnswer)
+from tasks import (ANATOMY, GIVEN, GRAPH, LOCAL, STRUCTURE, AnatomyAnswer, Answer, Constructor,
+                   GivenAnswer, GivenResult, GraphAnswer, LocalAnswer, Made, MadeGraph, Profile,
+                   StructureAnswer, StructureGraph)
 from world import value_class
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
@@ -410,7 +411,7 @@ def build_structure(ctx: Ctx, spec: Wired, values: list[float], locals_: list[li
 
 def task_structure(ctx: Ctx, spec: Wired, values: list[float], locals: list[list[float]],
                    profile: Profile, presets: dict[str, float] | None = None,
-                   after: dict[str, Any] | None = None) -> StructureAnswer:
+                   after: StructureGraph | None = None) -> StructureAnswer:
     """The student's backward() on a graph of the student's Values whose way of passing
     gradients on is the grader's own. `after`: another graph on the same leaves, walked with
     backward() first (its calls logged as node - 1000), then the leaves' grads zeroed."""
@@ -441,5 +442,5 @@ def task_structure(ctx: Ctx, spec: Wired, values: list[float], locals: list[list
 
 
 TASKS: dict[str, Callable[..., Answer]] = {
-    "anatomy": task_anatomy, "graph": task_graph, "local": task_local,
-         "given": task_given, "structure": task_structure}
+    ANATOMY: task_anatomy, GRAPH: task_graph, LOCAL: task_local, GIVEN: task_given,
+    STRUCTURE: task_structure}

@@ -37,7 +37,7 @@ import standin                                              # noqa: E402
 import world                                                # noqa: E402
 from context import Ctx                                     # noqa: E402
 from errors import Reported, caller, describe, error_of     # noqa: E402
-from tasks import (TASKS, Answer, GradientsQuestion, Request,  # noqa: E402
+from tasks import (LOAD, TASKS, Answer, GradientsQuestion, Request,  # noqa: E402
                    Response, Settings)
 
 # This module's own builtins: student code that rebinds a builtin changes nothing here.
@@ -45,7 +45,7 @@ __builtins__ = dict(vars(_builtins))                        # type: ignore[assig
 
 HANDLERS: dict[str, Callable[..., Answer]] = {
     **engine_probes.TASKS, **network_probes.TASKS,
-    "load": lambda ctx, names: {name: bool(world.module(ctx, name)) for name in names}}
+    LOAD: lambda ctx, names: {name: bool(world.module(ctx, name)) for name in names}}
 assert set(HANDLERS) == set(TASKS), "the worker answers exactly the declared tasks"
 
 

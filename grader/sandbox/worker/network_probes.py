@@ -12,7 +12,8 @@ from typing import Any, Callable
 from context import Ctx
 from errors import Reported, error_of, reported, type_name
 from reading import data_of, fields_of, grad_of, is_value, key, num
-from tasks import (Answer, ClassifierAnswer, LayerAnswer, MLPAnswer, NeuronAnswer, Num,
+from tasks import (CLASSIFIER, LAYER, MLP, NEURON, NEURON_SAMPLE, SOFTMAX, TRAIN,
+                   Answer, ClassifierAnswer, LayerAnswer, MLPAnswer, NeuronAnswer, Num,
                    SampleAnswer, SoftmaxAnswer, Trace, TrainAnswer)
 from world import module, value_class
 
@@ -375,6 +376,5 @@ def _an_mlp(ctx: Ctx, model: Any) -> None:
 
 
 TASKS: dict[str, Callable[..., Answer]] = {
-    "neuron": task_neuron, "neuron_sample": task_neuron_sample, "layer": task_layer,
-         "mlp": task_mlp, "train": task_train, "softmax": task_softmax,
-         "classifier": task_classifier}
+    NEURON: task_neuron, NEURON_SAMPLE: task_neuron_sample, LAYER: task_layer, MLP: task_mlp,
+    TRAIN: task_train, SOFTMAX: task_softmax, CLASSIFIER: task_classifier}
