@@ -13,13 +13,14 @@ engine. Only the end-to-end run (training's last check) uses the whole of the st
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Iterator, Sequence, TypeVar, cast
+from typing import Any, Iterator, Sequence, TypeVar, cast
 
 from .. import ops, steps
 from ..results import CheckRecord
 from ..sandbox import tasks
 from ..sandbox.sandbox import Outcome
-from ..sandbox.tasks import TASKS, ErrorAnswer, GraphAnswer, StructureAnswer, StructureGraph
+from ..sandbox.tasks import (TASKS, ErrorAnswer, GraphAnswer, StructureAnswer, StructureGraph,
+                             Task)
 from . import anatomy, diagnosis, diagnosis_backward, diagnosis_errors, graphs, own_walk, quick
 from .anatomy import EngineProfile, walked
 from .diagnosis_backward import PresetProbe
@@ -28,9 +29,6 @@ from .verdicts import (check_linked, check_values, from_local, how_built, sinks_
 from .session import (NOT_THE_SUBMISSION, NUMERICAL, ON_MODEL, ON_STANDIN, PROVIDED, CheckFailed,
                       LoadFailure, Session, as_number, describe_error, fmt)
 
-
-if TYPE_CHECKING:
-    from ..sandbox.tasks import Task      # a task's name, typed with its answer's record
 
 A = TypeVar("A")             # a task's answer record
 

@@ -5,7 +5,7 @@ student's engine: which are broken, and how."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, Sequence, TypeVar
 
 from .. import ops
 from . import diagnosis_errors, graphs
@@ -13,10 +13,8 @@ from .anatomy import EngineProfile, walked
 from .diagnosis import LocalProbe
 from .session import CheckFailed, as_number, fmt
 from ..sandbox import tasks
+from ..sandbox.tasks import Task
 from .diagnosis_errors import GivenState
-
-if TYPE_CHECKING:
-    from ..sandbox.tasks import Task
 
 A = TypeVar("A")
 

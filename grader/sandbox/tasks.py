@@ -272,7 +272,9 @@ A = TypeVar("A")
 if TYPE_CHECKING:
     class Task(str, Generic[A]):
         """A task's name, typed with the record of its answer (for the type checker only: at
-        run time a task is its name, a str)."""
+        run time a task is its name, a str, and no class is made in the worker)."""
+else:
+    Task = str
 
 
 def task(name: str, needs: tuple[str, ...], world: str, answer: type[A]) -> "Task[A]":
