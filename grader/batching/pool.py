@@ -9,25 +9,28 @@ import multiprocessing.connection
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from ..sandbox import cleanup
 
 POLL = 0.5          # seconds between looks at the clock while nothing finishes
 
 
+R = TypeVar("R")          # what a job's work returns (a result as JSON data, for a batch)
+
+
 @dataclass
-class Job:
+class Job(Generic[R]):
     """One submission's grading: its arguments, and what came of it."""
 
     key: Any
     args: tuple[Any, ...]
-    result: dict[str, Any] | None = None
+    result: R | None = None
     problem: str | None = None          # why there is no result (timed out, crashed)
     seconds: float = 0.0                # from the start of its grading to its end
 
 
-def _serve(conn: Any, work: Callable[..., dict[str, Any]]) -> None:
+def _serve(conn: Any, work: Callable[..., Any]) -> None:
     """A grading process: grade each job it is handed until it is handed None. Kept from one
     submission to the next (what a grading process sets up once is set up once), and replaced
     when the watchdog kills it."""
@@ -39,9 +42,9 @@ def _serve(conn: Any, work: Callable[..., dict[str, Any]]) -> None:
         if args is None:
             return
         try:
-            answer = work(*args)
+            answer: tuple[str, Any] = ("done", work(*args))
         except BaseException as exc:   # the grader failed: said, never a hang of the batch
-            answer = {"__failed__": f"{type(exc).__name__}: {exc}"}
+            answer = ("failed", f"{type(exc).__name__}: {exc}")
         conn.send(answer)
 
 
@@ -62,12 +65,12 @@ def _kill(process: Any) -> None:
 class _Slot:
     process: Any
     conn: Any
-    job: Job | None = None
+    job: Job[Any] | None = None
     started: float = 0.0
 
 
-def run(jobs: Sequence[Job], work: Callable[..., dict[str, Any]], workers: int,
-        deadline: float, done: Callable[[Job], None]) -> None:
+def run(jobs: Sequence[Job[R]], work: Callable[..., R], workers: int,
+        deadline: float, done: Callable[[Job[R]], None]) -> None:
     """Run `work(*job.args)` for every job in grading processes of this module's own,
     `workers` at a time; a job still running `deadline` seconds after it started is killed with
     its process. `done(job)` is called in this process as each one ends."""
@@ -128,10 +131,11 @@ def _ended(slot: _Slot, ready: list[Any], now: float, deadline: float) -> bool:
             answer = slot.conn.recv()
         except (EOFError, OSError):
             answer = None
-        if isinstance(answer, dict) and "__failed__" not in answer:
-            job.result = answer
-        elif isinstance(answer, dict):
-            job.problem = f"the grader failed on this submission: {answer['__failed__']}"
+        kind = answer[0] if isinstance(answer, tuple) and len(answer) == 2 else None
+        if kind == "done":
+            job.result = answer[1]
+        elif kind == "failed":
+            job.problem = f"the grader failed on this submission: {answer[1]}"
         else:
             slot.process.join(1)
             job.problem = (f"the grading process ended without a result (exit "

@@ -279,7 +279,7 @@ def _grade_all(todo: list[Entry], batch: BatchResult, run: Run, per_student: Pat
         pending.append((entry, {"fingerprint": stamp, "files": files, "settings": now,
                                 "saved": saved, "why": choice.why}))
 
-    def finished(job: pool.Job) -> None:
+    def finished(job: pool.Job[dict[str, Any]]) -> None:
         entry, meta = job.key
         if job.result is not None:
             data = job.result

@@ -29,7 +29,7 @@ from ..intake.facts import Facts
 from ..intake.submission import copy_regular, is_regular
 from ..limits import Limits, container_memory_mb, memory_cap
 from ..report.files import write_text
-from ..report.gradescope import VISIBILITIES, results_json
+from ..report.gradescope import VISIBILITIES, Results, results_json
 from ..report.summary import protections_text
 from ..report.text import scoreboard
 from ..cli import options
@@ -150,7 +150,7 @@ def build_zip(out: Path, *, hidden_visibility: str = "after_published",
 
 
 def run(root: Path, *, hidden_visibility: str, limits: Any = None, run_as: str | None = "auto",
-        protections: Any = None) -> dict[str, Any]:
+        protections: Any = None) -> Results:
     """Grade root/submission into root/results/results.json; always writes the file."""
     started = time.monotonic()
     results_path = Path(root) / "results" / "results.json"

@@ -11,21 +11,21 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from .. import scoring
 from ..api import grade_path
 from ..intake.facts import Facts
 from ..limits import Limits, Protections, container_memory_mb, memory_cap
 from ..report.files import write_text
-from ..report.prairielearn import results_json
+from ..report.prairielearn import Results, results_json
 from ..report.summary import protections_text
 from ..cli import options
 
 
 
 def grade_into(root: Path, limits: Limits, run_as: str | None = "auto",
-               protections: Protections | None = None) -> dict[str, Any]:
+               protections: Protections | None = None) -> Results:
     started = time.monotonic()
     out = Path(root) / "results" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)

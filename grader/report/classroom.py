@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import Any
+from typing import TypedDict
 
 from .. import steps
 from ..results import GradingResult, StepResult
@@ -54,11 +54,29 @@ def _exact(scores: list[float], total: float) -> list[float]:
     return scores
 
 
-def runner_result(result: GradingResult) -> dict[str, Any]:
+class RunnerTest(TypedDict):
+    """One test of a GitHub Classroom runner's result."""
+    name: str
+    status: str
+    score: float
+    message: str
+    line_no: int
+    execution_time: str
+
+
+class RunnerResult(TypedDict):
+    """What a Classroom autograding runner reports (the reporter reads it base64-encoded)."""
+    version: int
+    status: str
+    max_score: float
+    tests: list[RunnerTest]
+
+
+def runner_result(result: GradingResult) -> RunnerResult:
     """The result as one Classroom runner: the 100 points, step by step, partial ones too."""
     core = result.core_steps
     scores = _exact([step.points for step in core], result.score)
-    tests: list[dict[str, Any]] = []
+    tests: list[RunnerTest] = []
     for step, score in zip(core, scores):
         tests.append({"name": f"{step.id}: {step.title}",
                       "status": "pass" if step.passed else "fail",

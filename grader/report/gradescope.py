@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TypedDict
 
 from .. import __version__, steps
 from ..results import CheckResult, GradingResult
@@ -71,19 +71,43 @@ def apportioned(values: list[float], total: float) -> list[float]:
     return [u / UNITS for u in units]
 
 
+class Test(TypedDict, total=False):
+    """One test of Gradescope's results.json (its "Autograder Results" format)."""
+    name: str
+    number: str
+    score: float
+    max_score: float
+    status: str
+    output: str
+    tags: list[str]
+    visibility: str
+
+
+class Results(TypedDict):
+    """Gradescope's results.json."""
+    score: float
+    execution_time: float
+    output: str
+    output_format: str
+    visibility: str
+    stdout_visibility: str
+    extra_data: dict[str, str]
+    tests: list[Test]
+
+
 def results_json(result: GradingResult, *, hidden_visibility: str = "after_published",
-                 seconds: float | None = None) -> dict[str, Any]:
+                 seconds: float | None = None) -> Results:
     """One test per check, numbered step.check. With every check visible, the scoreboard is the
     output; otherwise the output holds only what may be seen now, and the whole follows the
     instructor's choice of visibility."""
-    tests: list[dict[str, Any]] = []
+    tests: list[Test] = []
     for step in result.core_steps + result.bonus_steps:
         n = steps.STEP_IDS.index(step.id) + 1
         # The tests' points add up to the step's, and the steps' to the 100, exactly.
         shares = apportioned([c.max_points for c in step.checks], step.max_points) \
             if sum(c.max_points for c in step.checks) else [0.0] * len(step.checks)
         for k, (check, share) in enumerate(zip(step.checks, shares), start=1):
-            test: dict[str, Any] = {
+            test: Test = {
                 "name": f"{step.id}: {check.title}",
                 "number": f"{n}.{k}",
                 "score": share if check.points >= check.max_points else
@@ -100,12 +124,13 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
                 del test["score"], test["max_score"]
                 test["name"] = f"bonus {test['name']}"
                 test["tags"].append("bonus")
-                test["output"] = (f"bonus, apart from the {steps.TOTAL_POINTS} points: {check.points:g} of "
-                                  f"{check.max_points:g}\n" + test["output"])
+                test["output"] = (f"bonus, apart from the {steps.TOTAL_POINTS} points: "
+                                  f"{check.points:g} of {check.max_points:g}\n"
+                                  + test["output"])
             tests.append(test)
     # A grading that could not be done hides nothing: the student sees why at once.
     everything = hidden_visibility == "visible" or result.status in ("invalid", "error")
-    return shorten_tests({
+    results: Results = {
         "score": round(result.score, 2),
         "execution_time": round(result.seconds if seconds is None else seconds, 2),
         "output": scoreboard(result, colour=False, commands=False) if everything else
@@ -115,7 +140,8 @@ def results_json(result: GradingResult, *, hidden_visibility: str = "after_publi
         "stdout_visibility": "hidden",
         "extra_data": {"grader": f"micrograd-kit {result.grader_version or __version__}"},
         "tests": tests,
-    }, MAX_BYTES, ("output",), "too long to show")
+    }
+    return shorten_tests(results, MAX_BYTES, ("output",), "too long to show")
 
 
 MAX_BYTES = 1_000_000     # a results.json that stays easy for Gradescope to store and show

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from .. import __version__
 from ..results import GradingResult
@@ -11,7 +11,27 @@ from .json import shorten_tests, written_size
 from .text import check_details, scoreboard
 
 
-def results_json(result: GradingResult) -> dict[str, Any]:
+class Test(TypedDict):
+    """One test of PrairieLearn's results.json (an external grader's)."""
+    name: str
+    description: str
+    points: float
+    max_points: float
+    message: str
+    output: str
+
+
+class Results(TypedDict, total=False):
+    """PrairieLearn's results.json: gradable with a score in [0, 1], or not, with why."""
+    gradable: bool
+    format_errors: list[str]
+    score: float
+    message: str
+    output: str
+    tests: list[Test]
+
+
+def results_json(result: GradingResult) -> Results:
     """results.json for one result. Not a submission (or a grading that could not be done):
     gradable false, with the reasons as format_errors, so no attempt is counted against it."""
     output = scoreboard(result, colour=False, commands=False)
@@ -19,7 +39,7 @@ def results_json(result: GradingResult) -> dict[str, Any]:
         return {"gradable": False, "format_errors": list(result.problems) or [result.reason],
                 "message": result.reason or "this submission could not be graded",
                 "output": output}
-    tests = []
+    tests: list[Test] = []
     for step in result.core_steps:
         for check in step.checks:
             first = (check.diagnosis or check.message).splitlines()[0] if \
@@ -51,13 +71,13 @@ def _message(result: GradingResult) -> str:
 MAX_BYTES = 900_000   # PrairieLearn refuses results.json over 1 MB
 
 
-def _fit(data: dict[str, Any]) -> dict[str, Any]:
+def _fit(data: Results) -> Results:
     """Student output is capped per check, but many checks of a chatty submission add up: drop
     the printed output of tests, then shorten the scoreboard, then each test's texts, until the
     file fits."""
     if written_size(data) <= MAX_BYTES:
         return data
-    for test in data["tests"]:
+    for test in data.get("tests") or []:
         head, _, _printed = test["output"].partition("your code printed:\n")
         test["output"] = head + ("(your code's printed output was left out: too long)"
                                  if _printed else "")

@@ -17,7 +17,7 @@ from typing import Any
 from . import cleanup, protocol
 from .boundary import SANDBOX_ROOT, WORKER_ENTRY, bwrap_command, is_root
 from .pipes import Output, Pipes
-from .tasks import ErrorAnswer, Frame, Settings
+from .tasks import ErrorAnswer, Frame, Layers, Settings
 
 START_TIMEOUT = 20.0                 # seconds for a worker to seal itself and say it is ready
 
@@ -49,7 +49,7 @@ class WorkerProcess:
         self.output = Output(output_kb * 1024, self.keys.marker_bytes)
         self.pid: int | None = None          # the worker itself (inside bwrap: its child)
         self.namespace: str | None = None
-        self.layers: dict[str, Any] = {}     # what the worker says it sealed itself with
+        self.layers: Layers = {}     # what the worker says it sealed itself with
         self.ready = False
         if launch.boundary == "none" and launch.cleanup:
             cleanup.become_subreaper()
@@ -100,8 +100,13 @@ class WorkerProcess:
             self.kill()
             return {"kind": "sandbox", "message": "the sandbox could not start the worker"
                     + (f": {printed.strip()[-500:]}" if printed.strip() else "")}
-        layers = ready.get("layers")
-        self.layers = layers if isinstance(layers, dict) else {}
+        said = ready.get("layers")
+        self.layers = {}
+        if isinstance(said, dict):           # what seal.py says of each layer: a short text
+            if isinstance(said.get("seccomp"), str):
+                self.layers["seccomp"] = said["seccomp"][:200]
+            if isinstance(said.get("landlock"), str):
+                self.layers["landlock"] = said["landlock"][:200]
         self.pid = self.proc.pid
         if self.launch.boundary == "bubblewrap" and sys.platform == "linux":
             # The worker is bubblewrap's child, PID 1 of a namespace of its own; never take

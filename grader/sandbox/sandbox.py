@@ -30,7 +30,7 @@ from .boundary import is_root
 from .prepared import Prepared, write_folder
 from .source import loop_around
 from .process import Launch, WorkerProcess
-from .tasks import CALLBACKS, Answer, ErrorAnswer, Frame, GradientsQuestion, Settings
+from .tasks import CALLBACKS, Answer, ErrorAnswer, Frame, GradientsQuestion, Layers, Settings
 
 MAX_TEXT = 4000       # characters of any one string in an answer (a name, a message)
 
@@ -83,7 +83,7 @@ class Sandbox:
         self.seccomp = seccomp
         self.worker: WorkerProcess | None = None
         self.starts = 0                   # workers started so far
-        self.layers: dict[str, Any] = {}  # what the last worker sealed itself with
+        self.layers: Layers = {}  # what the last worker sealed itself with
         self._next_id = 0
         launch.root = write_folder(prepared, launch.ids, is_root(),
                                    shared=launch.boundary == "bubblewrap")

@@ -54,7 +54,7 @@ OPEN_FLAGS_ARGUMENT: dict[str, int] = {"open": 1, "openat": 2}
 _ALLOW = 0x7FFF0000                      # SCMP_ACT_ALLOW
 _ERRNO = 0x00050000                      # SCMP_ACT_ERRNO(e) = _ERRNO | e
 _MASKED_EQ = 7                           # SCMP_CMP_MASKED_EQ
-_CACHE: dict[str, Any] = {}
+_CACHE: dict[str, tuple[bytes | None, str]] = {}
 
 
 def _library() -> Any:
@@ -120,7 +120,7 @@ def filter_program() -> tuple[bytes | None, str]:
     there is none here. Built once per process."""
     if "bpf" not in _CACHE:
         _CACHE["bpf"] = _build()
-    return _CACHE["bpf"]                                     # type: ignore[no-any-return]
+    return _CACHE["bpf"]
 
 
 def markdown() -> str:

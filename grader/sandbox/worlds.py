@@ -20,7 +20,7 @@ from .boundary import (aslr_prefix, bwrap_works, choose_user, hide_from_others,
 from .prepared import Prepared, prepare
 from .process import Launch
 from .sandbox import Outcome, Sandbox
-from .tasks import WORLDS
+from .tasks import WORLDS, Layers
 
 # The hidden checks and what they use: never readable by a sandbox user.
 HIDDEN = tuple(Path(__file__).resolve().parent.parent / name for name in ("checks", "checking"))
@@ -118,9 +118,9 @@ class Worlds:
 
     def describe(self) -> SandboxReport:
         """Which protections ran, for the JSON's settings: asked for, and what ran."""
-        layers: dict[str, Any] = {}
+        layers: Layers = {}
         for sandbox in self.sandboxes.values():
-            layers.update({k: v for k, v in sandbox.layers.items() if k not in layers})
+            layers = {**sandbox.layers, **layers}      # the first sandbox to say one, says it
         guard = self.protections.guard
         cleanup = "namespace" if self.boundary == "bubblewrap" else (
             "process tree" if sys.platform == "linux" else "process group")
