@@ -5,6 +5,7 @@ parser and shown in a real headless browser. The terminal summary gets a text hi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from html.parser import HTMLParser
@@ -13,7 +14,8 @@ import pytest
 
 from grader import steps
 from grader.report.html import class_page
-from grader.report.stats import Graded, distribution, histogram_lines, mistakes, step_stats
+from grader.report.stats import (UNNAMED, Graded, distribution, histogram_lines, mistakes,
+                                 step_stats)
 from grader.report.summary import Run, class_summary
 from grader.similarity import REFERENCE, Pair, Region
 from conftest import ROOT
@@ -79,6 +81,21 @@ def test_the_numbers_behind_the_report(graded):
     named = mistakes(graded)
     assert any(EVIL + " (1001)" in m.students for m in named["mul"])
     assert not named["add"]
+
+
+def test_a_failure_with_only_the_steps_likely_causes_is_not_called_a_mistake(graded):
+    # kit.py falls back to the step's list of likely causes when no mistake is named: the
+    # class report counts those apart, never as a mistake named "Likely causes".
+    result = graded[1].result
+    step = next(s for s in result.steps if s.id == "mul")
+    check = next(c for c in step.checks if c.state == "failed")
+    vague = dataclasses.replace(check, diagnosis=steps.get("mul").likely)
+    changed = dataclasses.replace(result, steps=[
+        dataclasses.replace(s, checks=[vague]) if s is step else s for s in result.steps])
+    named = mistakes([Graded("eve", "eve", changed)])
+    assert [m.text for m in named["mul"]] == [UNNAMED]
+    assert not any(m.text.startswith("Likely") for found in mistakes(graded).values()
+                   for m in found)
 
 
 def test_the_page_is_self_contained_and_escapes_everything(graded, tmp_path):

@@ -100,6 +100,9 @@ def gist(text: str) -> str:
     return text.strip()
 
 
+UNNAMED = "no single mistake named (the step's likely causes were shown)"
+
+
 def mistakes(graded: Sequence[Graded]) -> dict[str, list[Mistake]]:
     """Per step, the mistakes the grader named, most students first: counted over the steps a
     student attempted, and only where the mistake is the step's own (not an end-to-end run
@@ -110,10 +113,14 @@ def mistakes(graded: Sequence[Graded]) -> dict[str, list[Mistake]]:
             if s.state == "not started" or s.id not in named:
                 continue
             seen = set()
+            likely = steps.get(s.id).likely
             for c in s.checks:
                 if c.state in ("failed", "error") and c.weight and c.diagnosis and \
                         not c.blocked_by:
-                    seen.add(gist(c.diagnosis))
+                    # The step's own list of likely causes is what a failure without a
+                    # named mistake says: counted as such, not as a mistake called "Likely
+                    # causes".
+                    seen.add(UNNAMED if c.diagnosis == likely else gist(c.diagnosis))
             for text in seen:
                 named[s.id].setdefault(text, Mistake(text)).students.append(g.who)
     return {step: sorted(found.values(), key=lambda m: (-len(m.students), m.text))
