@@ -342,8 +342,15 @@ def _references(node: Any) -> list[Any] | None:
 
 
 def _number(x: Any) -> bool:
-    return (type(x) is float or type(x) is int) and math.isfinite(x) or \
-        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite number a float holds (an int past a float's range is not one)."""
+    if type(x) is float:
+        return math.isfinite(x)
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def leaf_gradients(spec: Spec, leaves: Sequence[int]) -> list[float]:

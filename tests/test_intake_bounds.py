@@ -15,6 +15,7 @@ import zipfile
 
 import pytest
 
+from grader import steps
 from grader.commands.batch import entries, run_batch
 from grader.intake import submission as intake
 from grader.limits import Limits
@@ -268,3 +269,36 @@ def test_before_publishing_gradescope_shows_no_text_raised_after_hidden_checks()
     shown = visible_output(result, "after_published")
     assert "HIDDEN" not in shown and "extensions.py could not be imported" in shown
     assert "exec() is not allowed" in shown          # admission's word: nothing ran
+
+
+@pytest.mark.parametrize("spec", [
+    [["leaf", -2.0], ["pow", 0, 0.5]],             # (-2) ** 0.5 is complex
+    [["leaf", 0.0], ["pow", 0, 0.5]],              # 0 ** 0.5, nudged below 0, is complex
+    [["leaf", 2.0], ["pow", 0, 10 ** 400]],        # an exponent no float holds
+    [["leaf", 10 ** 400]],
+])
+def test_a_graph_the_grader_cannot_differentiate_gets_no_gradients_and_no_exception(spec):
+    from grader.sandbox.sandbox import gradients
+    assert gradients({"spec": spec, "leaves": [0]}) is None
+
+
+def test_a_power_that_leaves_the_real_numbers_costs_its_own_step_only(tmp_path):
+    # A tiny L1 penalty written as sqrt(p ** 2) in train.py: the bias starts at 0, where the
+    # kit's stand-in engine cannot differentiate it. train_step fails, with the reason; the
+    # stand-in's world goes on answering (softmax, graded there, keeps its points), and no
+    # check is an internal error.
+    submission = copy_tree(SOLUTIONS, tmp_path / "l1", files=steps.ALL_FILES)
+    train = submission / "train.py"
+    source = train.read_text(encoding="utf-8")
+    start = source.index("loss = sum(")
+    end = source.index("\n", start)
+    indent = source[source.rindex("\n", 0, start) + 1:start]
+    train.write_text(source[:end + 1] + indent + "loss = loss + 1e-9 * sum((p ** 2) ** 0.5 for p "
+                     "in model.parameters())\n" + source[end + 1:], encoding="utf-8")
+    result = grade(submission)
+    by_step = {s.id: s for s in result.steps}
+    checks = [c for s in result.steps for c in s.checks]
+    assert not [c.number for c in checks if c.state == "error" or "garbled" in c.message]
+    assert by_step["softmax"].passed and by_step["neuron"].passed
+    assert not by_step["training"].passed
+    assert any("could not differentiate" in c.message for c in by_step["training"].checks)

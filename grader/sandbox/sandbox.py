@@ -52,16 +52,20 @@ class Outcome:
 
 
 def gradients(payload: GradientsQuestion) -> Any:
-    """The stand-in engine's question: d(output)/d(leaf) for each leaf of the graph it made."""
-    spec = ops.checked(payload.get("spec"), CALLBACKS["gradients"])
-    leaves = payload.get("leaves")
-    if spec is None or not isinstance(leaves, list) or \
-            not all(type(i) is int and 0 <= i < len(spec) for i in leaves):
-        return None
+    """The stand-in engine's question: d(output)/d(leaf) for each leaf of the graph it made;
+    None (no gradients, which the stand-in raises as the student code's own failure) for a
+    graph that is not one or cannot be differentiated."""
     try:
+        spec = ops.checked(payload.get("spec"), CALLBACKS["gradients"])
+        leaves = payload.get("leaves")
+        if spec is None or not isinstance(leaves, list) or \
+                not all(type(i) is int and 0 <= i < len(spec) for i in leaves):
+            return None
         return ops.leaf_gradients(spec, leaves)
-    except (ArithmeticError, ValueError):
-        return None                       # values too large to differentiate: no gradients
+    except (ArithmeticError, ValueError, TypeError):
+        # Values too large to differentiate, or a power that leaves the real numbers
+        # ((-2) ** 0.5, or x ** 0.5 nudged below 0 at x = 0): no gradients.
+        return None
 
 
 ANSWERERS: dict[str, Callable[[GradientsQuestion], Any]] = {"gradients": gradients}
@@ -213,11 +217,21 @@ class Sandbox:
                 return value
             # Only a world on the grader's stand-in engine has a question to ask: the student's
             # own world is answered nothing (its engine's gradients are its own to compute).
-            # (A question's payload is checked by its answerer: ops.checked for a graph.)
-            reply = ANSWERERS[question](cast(GradientsQuestion, value)) \
-                if self.world in ASKING_WORLDS else None
+            reply = self._reply(question, value)
             if worker.pipes.send(protocol.reply(reply), deadline) == "timeout":
                 return "timeout"
+
+    def _reply(self, question: str, value: dict[str, Any]) -> Any:
+        """The answer to a worker's question; None when it has none. Never raises: a worker
+        that asked is waiting for a line, and a reply not sent would leave it reading the
+        next request as its reply."""
+        if self.world not in ASKING_WORLDS:
+            return None
+        try:
+            # A question's payload is checked by its answerer (ops.checked for a graph).
+            return ANSWERERS[question](cast(GradientsQuestion, value))
+        except Exception:
+            return None
 
     def _outcome(self, worker: WorkerProcess, task: str, response: Any, output: str,
                  seconds: float) -> Outcome:

@@ -159,7 +159,9 @@ def make_engine(forward: dict[str, Callable[..., float]], ask: Callable[..., Any
                       if n._how is None and not n._constant and n is not self]
             grads = ask("gradients", {"spec": spec, "leaves": leaves})
             if not isinstance(grads, list) or len(grads) != len(leaves):
-                raise ArithmeticError("the stand-in engine got no gradients for this graph")
+                raise ArithmeticError(
+                    "the kit's stand-in engine could not differentiate this graph: a value too "
+                    "large, or a power such as x ** 0.5 of a number at or below 0")
             for i, g in zip(leaves, grads):
                 current = ordered[i].grad           # None: no gradient yet (the PyTorch habit)
                 ordered[i].grad = (0.0 if current is None else current) + g
