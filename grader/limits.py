@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypedDict, Union
+from typing import TypedDict, Union, cast
 
 ISOLATIONS = ("auto", "bwrap", "process")
 
@@ -29,8 +29,7 @@ class Limits:
                                  f"not {value!r}")
 
     def as_dict(self) -> LimitValues:
-        return {"check_timeout": self.check_timeout, "run_timeout": self.run_timeout,
-                "memory_mb": self.memory_mb, "output_kb": self.output_kb}
+        return cast(LimitValues, asdict(self))
 
 
 class Shields(TypedDict, total=False):
@@ -61,13 +60,9 @@ class LimitValues(TypedDict):
     output_kb: int
 
 
-class GradingSettings(LimitValues, total=False):
+class GradingSettings(LimitValues, SandboxReport):
     """What a grading ran under, as a result's JSON shows it: the limits, and how the worker
     ran (its user, its interpreter, its worlds, the protections)."""
-    worker_user: Union[str, int, None]
-    worker_python: str
-    worlds: list[str]
-    protections: Shields
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,6 @@ def _relocate(result: GradingResult, cells: Rebuilt) -> None:
 
 
 def _settings(settings: LimitValues) -> GradingSettings:
-    """A copy for the result: the limits, and how the worker ran when it did."""
+    """The settings, copied for the result (a failed grading's are its limits alone)."""
     copy: GradingSettings = {**settings}
     return copy

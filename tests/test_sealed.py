@@ -174,6 +174,19 @@ def test_every_worker_module_keeps_builtins_of_its_own_before_any_function(path)
     assert not any(isinstance(node, ast.ClassDef) for node in tree.body)
 
 
+def test_the_task_table_the_worker_loads_holds_records_without_methods():
+    # tasks.py is copied beside the worker's modules and imported there. Its classes are the
+    # protocol's TypedDicts: found through dict.__subclasses__() they lead nowhere (no method,
+    # so no function whose globals are this module's), and the worker never reads them.
+    tree = ast.parse((WORKER.parent / "tasks.py").read_text(encoding="utf-8"))
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert classes
+    for node in classes:
+        bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+        assert bases and bases <= {"TypedDict"} | {c.name for c in classes}, node.name
+        assert all(isinstance(item, (ast.AnnAssign, ast.Expr)) for item in node.body), node.name
+
+
 def test_what_the_worker_hands_student_code_reads_no_global_name():
     # The factories run with globals of their own (guards.isolated): a global read there would
     # fail, and none reaches the worker's modules.

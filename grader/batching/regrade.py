@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence, TypedDict, cast
 
 from .. import __version__
-from ..limits import Limits, Protections
+from ..limits import LimitValues, Limits, Protections
 from ..report.csv import status_of
 from ..results import GradingResult, result_from_dict
 from ..sandbox import integrity
@@ -38,7 +38,7 @@ def grader_stamp() -> str:
 class RegradeSettings(TypedDict):
     """Everything besides the files that changes a grade, as a batch keeps it beside a result."""
     grader: str                           # the grader's own files, fingerprinted
-    limits: dict[str, Any]                # Limits, as data
+    limits: LimitValues
     protections: dict[str, Any]           # Protections, as data
     sandbox_user: str | None
 
@@ -47,7 +47,7 @@ def settings(limits: Limits, protections: Protections | None, run_as: str | None
              ) -> RegradeSettings:
     """Everything besides the files that changes a grade: a result graded under other limits,
     another sandbox or another grader is not kept."""
-    return {"grader": grader_stamp(), "limits": dict(limits.as_dict()),
+    return {"grader": grader_stamp(), "limits": limits.as_dict(),
             "protections": asdict(protections or Protections()), "sandbox_user": run_as}
 
 

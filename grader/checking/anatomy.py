@@ -287,8 +287,7 @@ def probe_profile(ask: Callable[..., AnatomyAnswer | None]) -> EngineProfile:
     if profile.children and profile.style != "public":
         way = (ask(tasks.ANATOMY, op=f"constructor:{profile.children[0]}") or {}).get(
             "constructor")
-        if way and (isinstance(way.get("position"), int) or
-                    isinstance(way.get("keyword"), str)):
+        if way and ("position" in way or "keyword" in way):    # typed by the protocol
             profile = dataclasses.replace(profile, constructor=way)
     return profile
 

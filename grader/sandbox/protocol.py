@@ -114,8 +114,6 @@ def _fields(record: Any) -> dict[str, Any]:
 def _fits(value: Any, hint: Any) -> bool:
     """Whether a value decoded from JSON is of the type `hint` (a task table's type: a plain
     type, a Union, list[...], dict[str, ...] or a TypedDict whose keys may be absent)."""
-    if hint is None:
-        hint = type(None)
     if hint in SCALARS:
         return SCALARS[hint](value)
     origin, args = typing.get_origin(hint), typing.get_args(hint)

@@ -55,12 +55,12 @@ def gradients(payload: GradientsQuestion) -> Any:
     """The stand-in engine's question: d(output)/d(leaf) for each leaf of the graph it made;
     None (no gradients, which the stand-in raises as the student code's own failure) for a
     graph that is not one or cannot be differentiated."""
+    spec = ops.checked(payload.get("spec"), CALLBACKS["gradients"])
+    leaves = payload.get("leaves")
+    if spec is None or not isinstance(leaves, list) or \
+            not all(type(i) is int and 0 <= i < len(spec) for i in leaves):
+        return None
     try:
-        spec = ops.checked(payload.get("spec"), CALLBACKS["gradients"])
-        leaves = payload.get("leaves")
-        if spec is None or not isinstance(leaves, list) or \
-                not all(type(i) is int and 0 <= i < len(spec) for i in leaves):
-            return None
         return ops.leaf_gradients(spec, leaves)
     except (ArithmeticError, ValueError, TypeError):
         # Values too large to differentiate, or a power that leaves the real numbers
@@ -222,16 +222,17 @@ class Sandbox:
                 return "timeout"
 
     def _reply(self, question: str, value: dict[str, Any]) -> Any:
-        """The answer to a worker's question; None when it has none. Never raises: a worker
-        that asked is waiting for a line, and a reply not sent would leave it reading the
-        next request as its reply."""
+        """The answer to a worker's question; None when it has none. A worker that asked is
+        waiting for a line: when answering fails (a grader bug, shown as one), the worker is
+        killed first, so that it never reads the next request as its reply."""
         if self.world not in ASKING_WORLDS:
             return None
         try:
             # A question's payload is checked by its answerer (ops.checked for a graph).
             return ANSWERERS[question](cast(GradientsQuestion, value))
         except Exception:
-            return None
+            self.kill()
+            raise
 
     def _outcome(self, worker: WorkerProcess, task: str, response: Any, output: str,
                  seconds: float) -> Outcome:

@@ -2,7 +2,10 @@
 each needs and in which world it runs, the protocol reads the shape of its answer, and the worker
 checks that it answers exactly these.
 
-Plain data, standard library only: the worker is handed a copy of this file. A world is one
+Data and typed records, standard library only: the worker is handed a copy of this file. Its
+classes are TypedDicts alone (no method, so nothing of this module's is reachable from them, and
+the worker never reads them at run time: the grader checks answers with its own copy);
+tests/test_sealed.py keeps it so. A world is one
 worker process: "student" runs the student's whole code; "standin" the student's nn.py, train.py
 and extensions.py on the grader's stand-in engine; "model" the student's train.py and
 extensions.py on the stand-in engine and the grader's own network.
@@ -272,7 +275,7 @@ A = TypeVar("A")
 if TYPE_CHECKING:
     class Task(str, Generic[A]):
         """A task's name, typed with the record of its answer (for the type checker only: at
-        run time a task is its name, a str, and no class is made in the worker)."""
+        run time a task is its name, a str)."""
 else:
     Task = str
 

@@ -160,8 +160,9 @@ def make_engine(forward: dict[str, Callable[..., float]], ask: Callable[..., Any
             grads = ask("gradients", {"spec": spec, "leaves": leaves})
             if not isinstance(grads, list) or len(grads) != len(leaves):
                 raise ArithmeticError(
-                    "the kit's stand-in engine could not differentiate this graph: a value too "
-                    "large, or a power such as x ** 0.5 of a number at or below 0")
+                    "the kit's stand-in engine got no gradients for this graph: a value too "
+                    "large, a power that leaves the real numbers (such as x ** 0.5 at x <= 0), "
+                    "or a graph of more than 20000 Values")
             for i, g in zip(leaves, grads):
                 current = ordered[i].grad           # None: no gradient yet (the PyTorch habit)
                 ordered[i].grad = (0.0 if current is None else current) + g
